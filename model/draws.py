@@ -1,0 +1,77 @@
+"""Pre-drawn random numbers of one year, for every household, village, county and organisation.
+
+Each process has its own stream keyed by (seed, process, year) and draws fixed-size arrays in
+a fixed order, whatever the state of the world. A household's draws therefore never depend on
+the policy or on other households' choices (common random numbers).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .rng import stream
+
+
+@dataclass
+class YearDraws:
+    # prices
+    price_innovation: np.ndarray      # (4,) standard normal per product
+    # disasters
+    village_disaster_u: np.ndarray    # (villages,)
+    village_class_u: np.ndarray       # (villages,)
+    county_disaster_u: np.ndarray     # (counties,)
+    county_class_u: np.ndarray        # (counties,)
+    # health
+    health_shock_u: np.ndarray        # (n,)
+    medical_cost_z: np.ndarray        # (n,)
+    # participation
+    participation_eps: np.ndarray     # (n,) standard normal taste shock
+    org_choice_z: np.ndarray          # (n,) preference between cooperative and enterprise
+    exit_u: np.ndarray                # (n,)
+    # production
+    farm_z: np.ndarray                # (n,)
+    wage_z: np.ndarray                # (n,)
+    business_z: np.ndarray            # (n,)
+    # contracts
+    renege_u: np.ndarray              # (organisations,)
+    side_sell_u: np.ndarray           # (n,)
+    # learning
+    org_training_u: np.ndarray        # (n,)
+    county_training_u: np.ndarray     # (n,)
+    adoption_u: np.ndarray            # (n,)
+    disadoption_u: np.ndarray         # (n,)
+    # demography and assets
+    health_change_u: np.ndarray       # (n,)
+    job_u: np.ndarray                 # (n,)
+    machine_scrap_u: np.ndarray       # (n,)
+    # policy
+    subsidy_review_u: np.ndarray      # (n,)
+    targeting_z: np.ndarray           # (n,)
+    failure_u: np.ndarray             # (organisations,)
+
+
+def draw_year(seed: int, year: int, n_households: int, n_villages: int, n_counties: int,
+              n_organisations: int) -> YearDraws:
+    n = n_households
+    g = stream(seed, "prices", year)
+    price_innovation = g.standard_normal(4)
+    g = stream(seed, "disasters", year)
+    village_disaster_u, village_class_u = g.random(n_villages), g.random(n_villages)
+    county_disaster_u, county_class_u = g.random(n_counties), g.random(n_counties)
+    g = stream(seed, "health", year)
+    health_shock_u, medical_cost_z = g.random(n), g.standard_normal(n)
+    g = stream(seed, "participation", year)
+    participation_eps, org_choice_z, exit_u = g.standard_normal(n), g.standard_normal(n), g.random(n)
+    g = stream(seed, "production", year)
+    farm_z, wage_z, business_z = g.standard_normal(n), g.standard_normal(n), g.standard_normal(n)
+    g = stream(seed, "contracts", year)
+    renege_u, side_sell_u = g.random(n_organisations), g.random(n)
+    g = stream(seed, "learning", year)
+    org_training_u, county_training_u = g.random(n), g.random(n)
+    adoption_u, disadoption_u = g.random(n), g.random(n)
+    g = stream(seed, "demography", year)
+    health_change_u, job_u, machine_scrap_u = g.random(n), g.random(n), g.random(n)
+    g = stream(seed, "policy", year)
+    subsidy_review_u, targeting_z, failure_u = g.random(n), g.standard_normal(n), g.random(n_organisations)
+    return YearDraws(**{k: v for k, v in locals().items() if isinstance(v, np.ndarray)})

@@ -1,0 +1,454 @@
+"""Model parameters: a tree of dataclasses with units, allowed ranges, defaults and sources.
+
+A scenario file (TOML) sets any subset of these keys, section by section
+(``[shocks] disaster_probability = 0.2``). Loading validates every key: an unknown key, a
+value of the wrong type or one outside its allowed range raises :class:`ParameterError`
+naming the key, the value and what is allowed. Money is in 2014 yuan (real, no inflation),
+time in calendar years.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping
+
+FORMS = ("vertical_chain", "technology_diffusion", "agritourism", "ecommerce")
+ORGANISATION_TYPES = ("cooperative", "enterprise")
+REGIONS = ("east", "central", "west")
+PRODUCTS = ("grain", "cash_crop", "livestock", "horticulture")
+
+
+class ParameterError(ValueError):
+    """A scenario key is unknown, mistyped or out of range."""
+
+
+def param(default, unit: str, low=None, high=None, doc: str = "", source: str = "", choices=None):
+    """A parameter field carrying its unit, allowed range or choices, meaning and source."""
+    meta = {"unit": unit, "low": low, "high": high, "doc": doc, "source": source, "choices": choices}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: copy.deepcopy(d), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class PopulationParams:
+    n_households: int = param(10_000, "households", 1, 50_000_000, "Households simulated.")
+    n_counties: int = param(40, "counties", 1, 100_000, "Counties in the simulated region.")
+    villages_per_county: int = param(10, "villages", 1, 1000, "Administrative villages per county.")
+    share_east: float = param(0.30, "share", 0.0, 1.0, "Share of counties in the east.",
+                              "CLDS regional split of rural sample, approx.")
+    share_central: float = param(0.35, "share", 0.0, 1.0, "Share of counties in the centre; west is the rest.")
+    ethnic_minority_share: float = param(0.25, "share", 0.0, 1.0,
+                                         "Share of western/central counties that are ethnic-minority areas.",
+                                         "Liu (seed 003): ethnic-area dummy among 76 poor counties")
+
+
+@dataclass
+class CalendarParams:
+    start_year: int = param(2012, "year", 1950, 2100, "First simulated calendar year.")
+    end_year: int = param(2022, "year", 1950, 2150, "Last simulated calendar year (inclusive).")
+    policy_start_year: int = param(2015, "year", 1950, 2150,
+                                   "Year the integration policy starts (organisations appear).",
+                                   "CLDS paper: 2015 cut-off (2014 pre, 2016 post)")
+    censor_date: float = param(2020.0, "decimal year", 1950.0, 2151.0,
+                               "County exit dates after this are right-censored.",
+                               "Liu (seed 003): censored at January 2020")
+
+
+@dataclass
+class ShockParams:
+    health_probability: float = param(0.08, "per household-year", 0.0, 1.0,
+                                      "Probability of a serious illness or injury in the household.",
+                                      "Illness is the leading cause of poverty in registered-poor files (~42%); "
+                                      "CHARLS hospitalisation rates ~8-10%/yr")
+    health_labour_loss: float = param(0.5, "workers", 0.0, 5.0,
+                                      "Adult-equivalent workers lost for the year after a health shock.")
+    medical_cost_mean: float = param(6000.0, "yuan", 0.0, 1e6, "Mean gross medical cost of a health shock.",
+                                     "Rural inpatient cost per stay ~5-7k yuan (China Health Statistics Yearbook 2015)")
+    medical_reimbursement: float = param(0.5, "share", 0.0, 1.0,
+                                         "Share of medical cost reimbursed (new rural cooperative medical scheme).",
+                                         "NCMS effective inpatient reimbursement ~50%")
+    disaster_probability: float = param(0.10, "per village-year", 0.0, 1.0,
+                                        "Probability a village suffers a natural disaster (drought, flood, hail).",
+                                        "China: ~20% of sown area affected per year, concentrated in hit villages")
+    county_disaster_probability: float = param(0.03, "per county-year", 0.0, 1.0,
+                                               "Probability a disaster strikes a whole county at once.")
+    disaster_class_probabilities: list = param([0.6, 0.3, 0.1], "shares of light/moderate/severe", 0.0, 1.0,
+                                               "Distribution of disaster severity classes (must sum to 1).",
+                                               "MCA classification: affected >=10%, disaster >=30%, total loss >=80%")
+    disaster_yield_loss: list = param([0.2, 0.5, 0.85], "share of yield", 0.0, 1.0,
+                                      "Yield lost in each severity class.",
+                                      "midpoints of MCA loss classes 10-30%, 30-80%, >=80%")
+    price_persistence: float = param(0.5, "AR(1) coefficient", -0.99, 0.99,
+                                     "Persistence of log product prices.")
+    price_volatility: list = param([0.06, 0.15, 0.12, 0.18], "sd of log price innovation", 0.0, 2.0,
+                                   "Per product (grain, cash crop, livestock, horticulture).",
+                                   "NBS farm-gate price indices 2005-2019, yearly log changes")
+    grain_price_floor: float = param(0.92, "share of normal price", 0.0, 1.0,
+                                     "Minimum purchase price for grain relative to the normal price.",
+                                     "China's minimum purchase price policy for wheat and rice")
+
+
+@dataclass
+class EconomyParams:
+    land_per_capita: float = param(1.6, "mu per person", 0.01, 100.0, "Mean contracted land per household member.",
+                                   "Rural China ~1.5-2 mu per capita (Third Agricultural Census)")
+    farm_revenue_per_mu: list = param([1100.0, 2200.0, 1800.0, 3000.0], "yuan per mu", 0.0, 1e5,
+                                      "Gross revenue per mu at normal prices, per product.",
+                                      "NDRC farm-product cost-benefit survey 2014, approx.")
+    input_cost_share: float = param(0.45, "share of revenue", 0.0, 0.95, "Input costs as a share of normal revenue.")
+    wage_per_worker: float = param(16000.0, "yuan per year", 0.0, 1e6, "Annual earnings of a stable non-farm worker.",
+                                   "NBS migrant worker monitoring report 2014 (local jobs, net of costs)")
+    wage_return_to_education: float = param(0.04, "log points per year of schooling", 0.0, 0.3,
+                                            "Return to education in non-farm wages.",
+                                            "Mincer returns in rural China, 3-6%")
+    region_wage_premium: list = param([0.15, 0.0, -0.05], "log points", -1.0, 1.0,
+                                      "Wage premium by region (east, central, west).")
+    business_return: float = param(0.10, "yuan per yuan of assets", 0.0, 2.0,
+                                   "Return on productive assets in own non-farm business.")
+    drive_effect: float = param(0.25, "log points per sd of drive", 0.0, 2.0,
+                                "Effect of unobserved entrepreneurial drive on farm and business returns.")
+    subsistence_per_capita: float = param(1800.0, "yuan per person-year", 0.0, 1e5,
+                                          "Consumption floor a household defends by coping.")
+    marginal_propensity_to_consume: float = param(0.65, "share", 0.0, 1.0,
+                                                  "Share of cash on hand above subsistence that is consumed.")
+    savings_target_years: float = param(0.5, "years of income", 0.0, 10.0,
+                                        "Savings held as a buffer before investing in productive assets.")
+    investment_share: float = param(0.5, "share", 0.0, 1.0, "Share of savings above the buffer invested each year.")
+    machine_price: float = param(8000.0, "yuan", 1.0, 1e6, "Price of one agricultural machine.")
+    deposit_rate: float = param(0.02, "per year", 0.0, 0.5, "Interest on savings.")
+    loan_rate: float = param(0.08, "per year", 0.0, 1.0, "Interest on debt.")
+    credit_limit_assets: float = param(0.3, "yuan per yuan of assets", 0.0, 5.0,
+                                       "Borrowing limit relative to physical assets.")
+    distress_sale_discount: float = param(0.5, "share of value lost", 0.0, 1.0,
+                                          "Value lost when assets are sold in distress.")
+    network_transfer_share: float = param(0.3, "share of shortfall", 0.0, 1.0,
+                                          "Share of a consumption shortfall covered by village network transfers at full ties and trust.")
+    depreciation_assets: float = param(0.08, "per year", 0.0, 1.0, "Depreciation of productive assets.")
+    depreciation_machinery: float = param(0.10, "per year", 0.0, 1.0, "Probability a machine is scrapped each year.")
+    depreciation_housing: float = param(0.02, "per year", 0.0, 1.0, "Depreciation of housing.")
+
+
+@dataclass
+class ParticipationParams:
+    base_rate: float = param(0.55, "probability", 0.001, 0.999,
+                             "Participation probability of an average eligible household with an organisation nearby.")
+    subsidy_effect: float = param(1.6, "probit index", -10.0, 10.0,
+                                  "Targeting: registered low-income (subsidy) households are enrolled first.",
+                                  "CLDS Table 3: subsidy 0.706 treated vs 0.072 control")
+    machine_effect: float = param(0.35, "probit index per machine", -10.0, 10.0,
+                                  "Machinery owners are preferred contract partners.",
+                                  "CLDS Table 3: machine 0.529 vs 0.144")
+    job_effect: float = param(0.35, "probit index", -10.0, 10.0, "Working heads participate more.",
+                              "CLDS Table 3: job 0.901 vs 0.765")
+    age_effect: float = param(0.015, "probit index per year of age", -1.0, 1.0, "Older heads participate more.",
+                              "CLDS Table 3: age 52.47 vs 50.21")
+    health_effect: float = param(-0.12, "probit index per health step", -10.0, 10.0,
+                                 "Less healthy households are targeted.", "CLDS Table 3: health 3.571 vs 3.802")
+    edu_effect: float = param(-0.02, "probit index per schooling code unit", -10.0, 10.0,
+                              "Less educated households participate more.", "CLDS Table 3: edu 4.580 vs 4.884")
+    infrastructure_effect: float = param(-0.006, "probit index per % hardened road", -1.0, 1.0,
+                                         "Remote villages are targeted.", "CLDS Table 3: hroad 62.4 vs 67.7")
+    expected_gain_effect: float = param(0.5, "probit index per unit log expected gain", 0.0, 10.0,
+                                        "Weight of the expected income gain in the decision.")
+    selection_on_unobservables: float = param(0.0, "probit index per sd of drive", 0.0, 5.0,
+                                              "Strength of selection on unobserved entrepreneurial drive (0 = selection on observables only).")
+    exit_probability: float = param(0.05, "per member-year", 0.0, 1.0, "Probability a member leaves voluntarily.")
+    trust_exit_effect: float = param(2.0, "probit index per unit of lost trust", 0.0, 20.0,
+                                     "Low trust in the organisation raises exit.")
+
+
+@dataclass
+class CooperativeParams:
+    villages_share: float = param(0.6, "share of villages", 0.0, 1.0, "Share of villages that get a cooperative.")
+    capacity: int = param(60, "member households", 1, 100000, "Maximum members of one cooperative.")
+    marketing_premium: float = param(0.08, "share of price", 0.0, 1.0, "Price premium from collective marketing.",
+                                     "Cooperative price premia of 5-15% in Chinese studies")
+    input_discount: float = param(0.10, "share of input cost", 0.0, 1.0, "Input cost saved by bulk purchase.")
+    margin: float = param(0.05, "share of members' sales", 0.0, 1.0, "Cooperative trading margin (surplus).")
+    surplus_returned_share: float = param(0.6, "share of surplus", 0.6, 1.0,
+                                          "Share of surplus returned to members by transactions.",
+                                          "Farmer Specialised Cooperatives Law (2006/2017): at least 60%")
+    risk_fund_share: float = param(0.5, "share of retained surplus", 0.0, 1.0,
+                                   "Share of retained surplus put in the risk-pooling fund.")
+    training_probability: float = param(0.35, "per member-year", 0.0, 1.0, "Probability a member is trained.")
+    social_capital_gain: float = param(0.05, "trust units per year", 0.0, 1.0,
+                                       "Trust gained from democratic participation each year of membership.")
+    management_quality_mean: float = param(0.6, "0-1 index", 0.01, 0.99, "Mean management quality.")
+    failure_probability: float = param(0.04, "per year at average quality", 0.0, 1.0,
+                                       "Yearly failure probability of a cooperative of average quality.",
+                                       "Many registered cooperatives are dormant ('shell' cooperatives)")
+
+
+@dataclass
+class EnterpriseParams:
+    per_county: int = param(1, "enterprises", 0, 100, "Leading enterprises per county.")
+    capacity: int = param(400, "contracted households", 1, 10_000_000, "Contracts one enterprise can hold.")
+    reach_km: float = param(30.0, "km", 0.0, 1000.0, "Villages farther than this from the enterprise are not served.")
+    contract_premium: float = param(0.10, "share of normal price", -0.5, 2.0, "Contract price above the normal price.")
+    floor_price_share: float = param(0.95, "share of normal price", 0.0, 2.0, "Guaranteed floor price in contracts.")
+    renege_sensitivity: float = param(4.0, "per unit relative price gap", 0.0, 100.0,
+                                      "Reneging probability per unit gap when spot falls below contract.")
+    side_sell_sensitivity: float = param(3.0, "per unit relative price gap", 0.0, 100.0,
+                                         "Side-selling probability per unit gap when spot exceeds contract (scaled by distrust).")
+    technology_yield_gain: float = param(0.12, "share of yield", 0.0, 2.0, "Yield gain from the enterprise's technology.")
+    training_probability: float = param(0.2, "per contract-year", 0.0, 1.0, "Probability a contract farmer is trained.")
+    trust_gain: float = param(0.05, "trust units", 0.0, 1.0, "Trust gained when a contract is honoured.")
+    trust_loss: float = param(0.25, "trust units", 0.0, 1.0, "Trust lost when the enterprise reneges.")
+
+
+@dataclass
+class FormParams:
+    """How each integration form acts (vertical chain, technology diffusion, agritourism, e-commerce)."""
+
+    price_gain: list = param([0.10, 0.03, 0.0, 0.06], "share of price", 0.0, 2.0,
+                             "Value added per unit sold (processing, brand, market access), per form.")
+    yield_gain: list = param([0.03, 0.12, 0.0, 0.0], "share of yield", 0.0, 2.0, "Yield gain per form.")
+    business_income: list = param([0.0, 0.0, 2500.0, 1800.0], "yuan per year", 0.0, 1e6,
+                                  "Non-farm business income opened up per form (tourism, online shop).")
+    skill_gain: list = param([0.03, 0.08, 0.02, 0.05], "skill units per year", 0.0, 1.0, "Skill growth per form.")
+    ties_gain: list = param([1.0, 1.0, 2.0, 1.0], "ties per year", 0.0, 50.0, "New network ties per year per form.")
+
+
+@dataclass
+class LearningParams:
+    base_adoption: float = param(0.02, "per household-year", 0.0, 1.0,
+                                 "Probability a household adopts improved technology on its own.")
+    peer_effect: float = param(0.15, "per unit village adoption share", 0.0, 1.0,
+                               "Adoption probability added by neighbours' adoption (spillovers through village networks; 0 = none).")
+    skill_effect: float = param(0.05, "per unit skills", 0.0, 1.0, "Adoption probability added by skills.")
+    technology_yield_gain: float = param(0.10, "share of yield", 0.0, 2.0, "Yield gain from improved technology.")
+    training_skill_gain: float = param(0.10, "skill units", 0.0, 1.0, "Skills gained from one training.")
+    skill_depreciation: float = param(0.03, "per year", 0.0, 1.0, "Skills lost per year without practice.")
+    disadoption_probability: float = param(0.05, "per year", 0.0, 1.0, "Probability an adopter abandons the technology.")
+
+
+@dataclass
+class PolicyParams:
+    cooperatives: bool = param(True, "switch", doc="Cooperatives are promoted from the policy start year.")
+    enterprises: bool = param(True, "switch", doc="Leading enterprises contract farmers from the policy start year.")
+    form_shares: list = param([0.25, 0.25, 0.25, 0.25], "shares", 0.0, 1.0,
+                              "Shares of organisations by integration form (vertical chain, technology diffusion, agritourism, e-commerce).")
+    subsidy_per_capita: float = param(1200.0, "yuan per person-year", 0.0, 1e5,
+                                      "Low-income subsidy (dibao) payment per household member.",
+                                      "MCA: rural dibao average payment ~1,400 yuan/person-year in 2014")
+    subsidy_targeting_error: float = param(0.4, "sd of log-income noise", 0.0, 5.0,
+                                           "Noise in the means test for the low-income subsidy.")
+    subsidy_review_rate: float = param(0.2, "share of households per year", 0.0, 1.0,
+                                       "Share of households whose subsidy status is re-assessed each year.")
+    subsidy_threshold: float = param(6000.0, "yuan per capita", 0.0, 1e6,
+                                     "Per-capita income below which households are targeted for the subsidy.")
+    training_budget_per_capita: float = param(20.0, "yuan per resident-year", 0.0, 1e5,
+                                              "County budget for skills training.")
+    training_cost: float = param(1500.0, "yuan per trainee", 1.0, 1e6, "Cost of training one person.")
+    infrastructure_budget_per_capita: float = param(60.0, "yuan per resident-year", 0.0, 1e5,
+                                                    "County infrastructure budget.")
+    infrastructure_cost_per_point: float = param(2_000_000.0, "yuan per % road point per village", 1.0, 1e12,
+                                                 "Cost of hardening one percent of a village's roads.")
+    poverty_alleviation_transfer: float = param(1500.0, "yuan per poor person-year", 0.0, 1e5,
+                                                "Targeted transfers to registered-poor persons after the policy start.")
+
+
+@dataclass
+class CountyParams:
+    exit_threshold: list = param([0.02, 0.02, 0.03], "poverty incidence", 0.0, 1.0,
+                                 "Incidence below which a county exits poverty (east, central, west).",
+                                 "State Council: 2% (3% in the west)")
+    budget_per_capita: float = param(300.0, "yuan per resident-year", 0.0, 1e6, "County discretionary budget.")
+
+
+@dataclass
+class PovertyParams:
+    line_1_9: float = param(2427.0, "yuan per capita-year", 1.0, 1e6,
+                            "World Bank $1.90/day at 3.5 yuan per PPP dollar (2011 ICP).",
+                            "World Bank international poverty line")
+    line_national: float = param(2800.0, "yuan per capita-year", 1.0, 1e6,
+                                 "National line: 2300 yuan in 2010 prices = 2800 yuan in 2014.",
+                                 "NBS 2014 rural poverty line")
+    line_3_1: float = param(3960.0, "yuan per capita-year", 1.0, 1e6,
+                            "World Bank $3.10/day at 3.5 yuan per PPP dollar.",
+                            "World Bank lower-middle-income line")
+
+
+@dataclass
+class Params:
+    population: PopulationParams = field(default_factory=PopulationParams)
+    calendar: CalendarParams = field(default_factory=CalendarParams)
+    shocks: ShockParams = field(default_factory=ShockParams)
+    economy: EconomyParams = field(default_factory=EconomyParams)
+    participation: ParticipationParams = field(default_factory=ParticipationParams)
+    cooperative: CooperativeParams = field(default_factory=CooperativeParams)
+    enterprise: EnterpriseParams = field(default_factory=EnterpriseParams)
+    forms: FormParams = field(default_factory=FormParams)
+    learning: LearningParams = field(default_factory=LearningParams)
+    policy: PolicyParams = field(default_factory=PolicyParams)
+    county: CountyParams = field(default_factory=CountyParams)
+    poverty: PovertyParams = field(default_factory=PovertyParams)
+
+    # --- construction and validation -------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Params":
+        """Build validated parameters from nested sections (unknown keys are errors)."""
+        params = cls()
+        params.update(data)
+        return params
+
+    def update(self, data: Mapping[str, Any], prefix: str = "") -> None:
+        """Set keys from nested sections in place, validating each one."""
+        sections = {f.name: f for f in fields(self)}
+        for section_name, values in data.items():
+            if section_name not in sections:
+                raise ParameterError(
+                    f"unknown parameter section '{prefix}{section_name}'; allowed sections: {', '.join(sections)}"
+                )
+            if not isinstance(values, Mapping):
+                raise ParameterError(
+                    f"parameter section '{prefix}{section_name}' must be a table of keys, got {values!r}"
+                )
+            section = getattr(self, section_name)
+            for key, value in values.items():
+                set_parameter(section, key, value, f"{prefix}{section_name}")
+        self.validate()
+
+    def set(self, dotted_key: str, value: Any) -> None:
+        """Set one parameter by its dotted name, e.g. ``shocks.disaster_probability``."""
+        section, _, key = dotted_key.partition(".")
+        if not key:
+            raise ParameterError(f"parameter '{dotted_key}' must be written as section.key, e.g. shocks.disaster_probability")
+        self.update({section: {key: value}})
+
+    def get(self, dotted_key: str) -> Any:
+        section, _, key = dotted_key.partition(".")
+        spec = parameter_spec(dotted_key)  # raises with the valid names
+        del spec
+        return getattr(getattr(self, section), key)
+
+    def validate(self) -> None:
+        """Cross-field checks that single-key ranges cannot express."""
+        c = self.calendar
+        if c.end_year < c.start_year:
+            raise ParameterError(f"calendar.end_year = {c.end_year} is before calendar.start_year = {c.start_year}")
+        p = self.population
+        if p.share_east + p.share_central > 1.0 + 1e-12:
+            raise ParameterError(
+                f"population.share_east + population.share_central = {p.share_east + p.share_central:g}; must be <= 1 (west is the rest)"
+            )
+        if p.n_counties * p.villages_per_county > p.n_households:
+            raise ParameterError(
+                f"population.n_households = {p.n_households} is fewer than the {p.n_counties * p.villages_per_county} villages "
+                f"(n_counties x villages_per_county); use more households or fewer places"
+            )
+        lengths = {
+            "shocks.disaster_class_probabilities": (self.shocks.disaster_class_probabilities, 3),
+            "shocks.disaster_yield_loss": (self.shocks.disaster_yield_loss, 3),
+            "shocks.price_volatility": (self.shocks.price_volatility, len(PRODUCTS)),
+            "economy.farm_revenue_per_mu": (self.economy.farm_revenue_per_mu, len(PRODUCTS)),
+            "economy.region_wage_premium": (self.economy.region_wage_premium, len(REGIONS)),
+            "forms.price_gain": (self.forms.price_gain, len(FORMS)),
+            "forms.yield_gain": (self.forms.yield_gain, len(FORMS)),
+            "forms.business_income": (self.forms.business_income, len(FORMS)),
+            "forms.skill_gain": (self.forms.skill_gain, len(FORMS)),
+            "forms.ties_gain": (self.forms.ties_gain, len(FORMS)),
+            "policy.form_shares": (self.policy.form_shares, len(FORMS)),
+            "county.exit_threshold": (self.county.exit_threshold, len(REGIONS)),
+        }
+        for name, (value, n) in lengths.items():
+            if len(value) != n:
+                raise ParameterError(f"{name} = {value!r} must have {n} entries")
+        for name in ("shocks.disaster_class_probabilities", "policy.form_shares"):
+            total = sum(self.get(name))
+            if abs(total - 1.0) > 1e-9:
+                raise ParameterError(f"{name} = {self.get(name)!r} must sum to 1 (sums to {total:g})")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def copy(self) -> "Params":
+        return copy.deepcopy(self)
+
+
+def parameter_spec(dotted_key: str) -> dict:
+    """Metadata (unit, range, doc, source, default) of one parameter, by dotted name."""
+    section_name, _, key = dotted_key.partition(".")
+    sections = {f.name: f for f in fields(Params)}
+    if section_name not in sections:
+        raise ParameterError(f"unknown parameter '{dotted_key}'; sections are: {', '.join(sections)}")
+    section_cls = sections[section_name].default_factory
+    keys = {f.name: f for f in fields(section_cls)}
+    if key not in keys:
+        raise ParameterError(
+            f"unknown parameter '{dotted_key}'; keys of [{section_name}] are: {', '.join(keys)}"
+        )
+    f = keys[key]
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+    return {**f.metadata, "name": dotted_key, "default": default, "type": type(default).__name__}
+
+
+def all_parameter_specs() -> list[dict]:
+    out = []
+    for section in fields(Params):
+        for f in fields(section.default_factory):
+            out.append(parameter_spec(f"{section.name}.{f.name}"))
+    return out
+
+
+def set_parameter(section: Any, key: str, value: Any, section_name: str) -> None:
+    name = f"{section_name}.{key}"
+    spec = parameter_spec(name)
+    setattr(section, key, _coerce(name, value, spec))
+
+
+def _coerce(name: str, value: Any, spec: dict) -> Any:
+    default = spec["default"]
+    low, high = spec["low"], spec["high"]
+    allowed = _allowed_text(spec)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ParameterError(f"{name} = {value!r} is not allowed: must be true or false")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())):
+            raise ParameterError(f"{name} = {value!r} is not allowed: must be an integer {allowed}")
+        value = int(value)
+        _check_range(name, value, low, high, allowed)
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParameterError(f"{name} = {value!r} is not allowed: must be a number {allowed}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise ParameterError(f"{name} = {value!r} is not allowed: must be finite {allowed}")
+        _check_range(name, value, low, high, allowed)
+        return value
+    if isinstance(default, list):
+        if not isinstance(value, (list, tuple)):
+            raise ParameterError(f"{name} = {value!r} is not allowed: must be a list of {len(default)} numbers {allowed}")
+        if len(value) != len(default):
+            raise ParameterError(f"{name} = {value!r} is not allowed: must have {len(default)} entries")
+        out = []
+        for v in value:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ParameterError(f"{name} = {value!r} is not allowed: entries must be finite numbers {allowed}")
+            _check_range(name, float(v), low, high, allowed, whole=value)
+            out.append(float(v))
+        return out
+    if isinstance(default, str):
+        if not isinstance(value, str) or (spec["choices"] and value not in spec["choices"]):
+            raise ParameterError(f"{name} = {value!r} is not allowed: must be one of {spec['choices']}")
+        return value
+    raise ParameterError(f"{name}: unsupported parameter type")  # pragma: no cover
+
+
+def _allowed_text(spec: dict) -> str:
+    low, high = spec["low"], spec["high"]
+    if low is not None and high is not None:
+        return f"in [{low:g}, {high:g}] ({spec['unit']})"
+    return f"({spec['unit']})"
+
+
+def _check_range(name, value, low, high, allowed, whole=None):
+    shown = whole if whole is not None else value
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ParameterError(f"{name} = {shown!r} is out of range: allowed {allowed}")

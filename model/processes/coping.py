@@ -1,0 +1,45 @@
+"""Coping with a shortfall below the subsistence need, in the order households use the means:
+savings draw-down, kin and village network transfers, borrowing up to a credit limit, then
+distress sales of productive assets at a discount. Whatever remains is a consumption shortfall.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..world import World
+
+
+def subsistence_need(world: World, idx) -> np.ndarray:
+    hh = world.households
+    return world.params.economy.subsistence_per_capita * hh.famsize[idx] + hh.medical_cost[idx]
+
+
+def cope(world: World, idx) -> None:
+    hh, e = world.households, world.params.economy
+    income = (hh.income_farm[idx] + hh.income_wage[idx] + hh.income_business[idx]
+              + hh.income_transfers[idx] + hh.income_dividends[idx])
+    gap = np.maximum(0.0, subsistence_need(world, idx) - income)
+
+    drawdown = np.minimum(gap, hh.savings[idx])
+    gap = gap - drawdown
+    ties = hh.network_ties[idx]
+    network = e.network_transfer_share * hh.trust[idx] * ties / (ties + 5.0) * gap
+    gap = gap - network
+    member = hh.participating[idx] == 1
+    # Membership gives access to group lending, which doubles the collateral value of assets.
+    assets = hh.productive_assets[idx] + hh.machine[idx] * e.machine_price + 0.2 * hh.housing[idx]
+    limit = e.credit_limit_assets * assets * np.where(member, 2.0, 1.0)
+    borrow = np.minimum(gap, np.maximum(0.0, limit - hh.debt[idx]))
+    gap = gap - borrow
+    sale = np.minimum(gap, (1.0 - e.distress_sale_discount) * hh.productive_assets[idx])
+    gap = gap - sale
+
+    hh.savings_drawdown[idx] = drawdown
+    hh.network_transfer[idx] = network
+    hh.borrowing[idx] = borrow
+    hh.distress_sales[idx] = sale
+    hh.consumption_shortfall[idx] = gap
+    hh.income_transfers[idx] += network
+    hh.debt[idx] += borrow
+    hh.productive_assets[idx] -= sale / (1.0 - e.distress_sale_discount) if e.distress_sale_discount < 1 else 0.0
+    hh.savings[idx] += borrow + sale

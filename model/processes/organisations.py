@@ -1,0 +1,108 @@
+"""Organisations recruit and contract: activation at the policy start, cooperative failure,
+enterprise contract prices and reneging; then acceptance of applicants up to capacity."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..world import World
+
+
+def open_and_close(world: World, orgs) -> None:
+    """Activate enabled organisations from the policy start year; cooperatives may fail."""
+    o, cp = world.organisations, world.params.cooperative
+    if not world.policy_active:
+        o.active[orgs] = 0
+        return
+    alive = (o.enabled[orgs] == 1) & (o.failed_year[orgs] == 0)
+    is_coop = o.org_type[orgs] == 1
+    was_active = o.active[orgs] == 1
+    # Failure risk rises as management quality falls (average quality gives the base rate).
+    risk = np.clip(cp.failure_probability * (1.0 + 2.0 * (cp.management_quality_mean - o.management_quality[orgs])), 0, 1)
+    fails = alive & is_coop & was_active & (world.draws.failure_u[orgs] < risk)
+    o.failed_year[orgs] = np.where(fails, world.year, o.failed_year[orgs])
+    o.active[orgs] = (alive & ~fails).astype(np.int8)
+
+
+def set_contracts(world: World, orgs) -> None:
+    """Enterprises fix contract prices and decide whether to renege when spot falls below them."""
+    o, ep = world.organisations, world.params.enterprise
+    is_ent = o.org_type[orgs] == 2
+    contract = np.maximum(1.0 + ep.contract_premium, ep.floor_price_share)
+    o.contract_price[orgs] = np.where(is_ent, contract, 0.0)
+    spot = world.price[o.product[orgs]]
+    gap = np.clip((contract - spot) / contract, 0.0, None)
+    # Profit-seeking: the wider the gap and the weaker the management, the likelier reneging.
+    p_renege = np.clip(ep.renege_sensitivity * gap * (1.0 - o.management_quality[orgs]), 0.0, 1.0)
+    o.reneged[orgs] = (is_ent & (o.active[orgs] == 1) & (world.draws.renege_u[orgs] < p_renege)).astype(np.int8)
+
+
+def accept_applicants(world: World, orgs) -> None:
+    """Each organisation accepts its applicants in order of score until capacity is full.
+
+    Households forced into integration are accepted first and regardless of capacity.
+    """
+    hh, o = world.households, world.organisations
+    orgs = np.atleast_1d(np.arange(o.n)[orgs])
+    if orgs.size == 0:
+        return
+    members = (hh.participating == 1) & (hh.org_id >= 0)
+    counts = np.bincount(hh.org_id[members], minlength=o.n)
+    applicants = np.flatnonzero(np.isin(world.applied_org, orgs))
+    if applicants.size:
+        org_of = world.applied_org[applicants]
+        score = world.application_score[applicants]
+        forced = hh.forced[applicants] == 1
+        # Rank within organisation: forced first, then by score (descending), then by id.
+        order = np.lexsort((applicants, -score, ~forced, org_of))
+        applicants, org_of, forced = applicants[order], org_of[order], forced[order]
+        start = np.searchsorted(org_of, org_of, side="left")
+        rank = np.arange(applicants.size) - start
+        open_slots = np.maximum(0, o.capacity[org_of] - counts[org_of])
+        accepted = forced | (rank < open_slots)
+        joined, joined_org = applicants[accepted], org_of[accepted]
+        hh.participating[joined] = 1
+        hh.org_id[joined] = joined_org
+        hh.org_type[joined] = o.org_type[joined_org]
+        hh.form[joined] = o.form[joined_org]
+        hh.start_year[joined] = np.where(hh.start_year[joined] == 0, world.year, hh.start_year[joined])
+        counts = counts + np.bincount(joined_org, minlength=o.n)
+    o.members[orgs] = counts[orgs]
+
+
+def settle_cooperatives(world: World, orgs) -> None:
+    """Cooperative surplus: margin on members' sales; at least 60% returned by transactions;
+    the rest retained, part of it into the risk-pooling fund, which pays out to members hit by
+    disaster."""
+    hh, o, cp = world.households, world.organisations, world.params.cooperative
+    orgs = np.atleast_1d(np.arange(o.n)[orgs])
+    coop = orgs[o.org_type[orgs] == 1]
+    member = (hh.participating == 1) & (hh.org_type == 1) & np.isin(hh.org_id, coop)
+    ids = np.flatnonzero(member)
+    org_of = hh.org_id[ids]
+    sales = world.sales[ids]
+    total_sales = np.bincount(org_of, weights=sales, minlength=o.n)
+    surplus = cp.margin * total_sales
+    returned = cp.surplus_returned_share * surplus
+    o.sales[coop], o.surplus[coop] = total_sales[coop], surplus[coop]
+    o.surplus_returned[coop] = returned[coop]
+    o.risk_fund[coop] += cp.risk_fund_share * (surplus[coop] - returned[coop])
+    share = np.divide(sales, total_sales[org_of], out=np.zeros_like(sales), where=total_sales[org_of] > 0)
+    dividend = returned[org_of] * share
+    # Risk fund pays half of members' disaster losses, pro rata if the fund cannot cover them.
+    claims = 0.5 * world.disaster_value[ids]
+    total_claims = np.bincount(org_of, weights=claims, minlength=o.n)
+    paid_ratio = np.divide(np.minimum(o.risk_fund, total_claims), total_claims,
+                           out=np.zeros(o.n), where=total_claims > 0)
+    payout = claims * paid_ratio[org_of]
+    o.risk_fund[coop] -= (total_claims * paid_ratio)[coop]
+    hh.income_dividends[ids] += dividend + payout
+
+
+def record_enterprise_outcomes(world: World, orgs) -> None:
+    hh, o = world.households, world.organisations
+    orgs = np.atleast_1d(np.arange(o.n)[orgs])
+    ent = orgs[o.org_type[orgs] == 2]
+    contracted = (hh.participating == 1) & (hh.org_type == 2) & np.isin(hh.org_id, ent)
+    ids = np.flatnonzero(contracted)
+    o.sales[ent] = np.bincount(hh.org_id[ids], weights=world.sales[ids], minlength=o.n)[ent]
+    o.side_sellers[ent] = np.bincount(hh.org_id[ids], weights=hh.side_sold[ids], minlength=o.n)[ent].astype(np.int32)

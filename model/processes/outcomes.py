@@ -1,0 +1,90 @@
+"""Outcomes of the year: per-capita income and poverty under the three lines, the five capitals
+as composites, raw indicators of the three resilience capacities, county headcounts,
+industrial-structure indices and exit from the poor-county list."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..world import World
+
+POVERTY_LINES = ("line_1_9", "line_national", "line_3_1")
+
+
+def household_outcomes(world: World) -> dict[str, np.ndarray]:
+    """Derived household variables of this year (computed from state, not stored as state)."""
+    p, hh = world.params, world.households
+    e = p.economy
+    famsize = hh.famsize.astype(np.float64)
+    income_pc = hh.income_total / famsize
+    out: dict[str, np.ndarray] = {"income_per_capita": income_pc}
+    for line in POVERTY_LINES:
+        out[f"poor_{line.removeprefix('line_')}"] = (income_pc < getattr(p.poverty, line)).astype(np.int8)
+    health_factor = hh.health / 5.0
+    out["human_capital"] = (hh.labour + hh.twork) * health_factor * (1.0 + hh.skills)
+    out["natural_capital"] = hh.land_area * (0.7 + 0.6 * hh.land_quality)
+    physical = hh.productive_assets + hh.machine * e.machine_price + hh.housing
+    out["physical_capital"] = physical
+    out["financial_capital"] = hh.savings - hh.debt
+    ties = hh.network_ties
+    out["social_capital"] = 0.5 * ties / (ties + 5.0) + 0.3 * hh.trust + 0.2 * (hh.participating == 1)
+    # Raw resilience indicators (direction: + more resilient, - less). The entropy-weight index
+    # itself is built in analysis.resilience, as the applied literature does.
+    out["buffer_savings_pc"] = hh.savings / famsize
+    out["buffer_assets_pc"] = physical / famsize
+    out["buffer_land_pc"] = hh.land_area / famsize
+    sources = np.stack([np.maximum(hh.income_farm, 0), hh.income_wage, hh.income_business,
+                        hh.income_transfers, hh.income_dividends])
+    total = sources.sum(axis=0)
+    shares = np.divide(sources, total, out=np.zeros_like(sources), where=total > 0)
+    out["buffer_income_diversity"] = 1.0 - (shares**2).sum(axis=0)
+    out["buffer_debt_ratio"] = hh.debt / np.maximum(physical + hh.savings, 1.0)
+    out["selforg_ties"] = ties
+    out["selforg_trust"] = hh.trust
+    out["selforg_membership_years"] = hh.membership_years.astype(np.float64)
+    credit = e.credit_limit_assets * (hh.productive_assets + hh.machine * e.machine_price + 0.2 * hh.housing)
+    out["selforg_credit_access"] = credit * np.where(hh.participating == 1, 2.0, 1.0)
+    out["learn_skills"] = hh.skills
+    out["learn_tech_adopted"] = hh.tech_adopted
+    out["learn_trained_ever"] = hh.trained_ever
+    out["learn_info_access"] = hh.info_access
+    out["learn_edu"] = hh.edu
+    return out
+
+
+# Indicators of each capacity with their direction, for analysis.resilience.index.
+RESILIENCE_INDICATORS = {
+    "buffering": [("buffer_savings_pc", "+"), ("buffer_assets_pc", "+"), ("buffer_land_pc", "+"),
+                  ("buffer_income_diversity", "+"), ("buffer_debt_ratio", "-")],
+    "self_organisation": [("selforg_ties", "+"), ("selforg_trust", "+"), ("selforg_membership_years", "+"),
+                          ("selforg_credit_access", "+")],
+    "learning": [("learn_skills", "+"), ("learn_tech_adopted", "+"), ("learn_trained_ever", "+"),
+                 ("learn_info_access", "+"), ("learn_edu", "+")],
+}
+
+
+def county_outcomes(world: World, income_pc: np.ndarray) -> None:
+    """Headcounts, structure indices and exit (incidence below the regional threshold after the
+    policy start; the exit date interpolates the crossing within the following year)."""
+    p, hh, c = world.params, world.households, world.counties
+    famsize = hh.famsize.astype(np.float64)
+    poor_persons = np.bincount(hh.county_id, weights=famsize * (income_pc < p.poverty.line_national), minlength=c.n)
+    headcount = poor_persons / np.maximum(c.population, 1)
+    previous = world.headcount_last if world.headcount_last is not None else headcount
+    c.poverty_headcount[:] = headcount
+    income = np.bincount(hh.county_id, weights=hh.income_total, minlength=c.n)
+    nonfarm = np.bincount(hh.county_id, weights=hh.income_wage + hh.income_business, minlength=c.n)
+    c.upgrading_index[:] = 10.0 * nonfarm / np.maximum(income, 1.0)
+    c.primary_secondary[:] = 10.0 * np.bincount(hh.county_id, weights=hh.machine, minlength=c.n) / np.maximum(c.population, 1)
+    tourism = np.where((hh.participating == 1) & (hh.form >= 2), hh.income_business, 0.0)
+    c.primary_tertiary[:] = np.bincount(hh.county_id, weights=tourism, minlength=c.n) / np.maximum(c.population, 1) / 100.0
+    c.resource_endowment[:] = income / np.maximum(c.population, 1) / 10_000.0 * 1.6
+
+    threshold = np.asarray(p.county.exit_threshold)[c.region]
+    crossing = (c.exited == 0) & (headcount < threshold) & world.policy_active
+    # Fraction of the way from last year's headcount down to the threshold: a county that just
+    # makes it is announced late in the following year, one far below it early.
+    drop = np.maximum(previous - headcount, 1e-12)
+    fraction = np.clip((previous - threshold) / drop, 0.0, 1.0)
+    c.exit_date[:] = np.where(crossing, world.year + 1 + fraction * 0.999, c.exit_date)
+    c.exited[:] = np.where(crossing, 1, c.exited)
+    world.headcount_last = headcount

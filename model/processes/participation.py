@@ -1,0 +1,90 @@
+"""Households decide participation; members may leave; overrides force households in or out.
+
+Non-members with an organisation within reach apply when a probit index is positive:
+  index = Phi^-1(base_rate) + targeting and preference terms in the CLDS covariates (centred at
+          their Table 1 means) + expected_gain_effect * log(1 + expected gain / income)
+          + selection_on_unobservables * entrepreneurial_drive + eps,  eps ~ N(0, 1).
+The organisation then accepts applicants up to capacity (``organisations.accept_applicants``).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+from ..world import World
+from .production import normal_revenue
+
+# Centring points: Table 1 means of the CLDS paper, so base_rate is the probability of an
+# average household.
+CENTRE = {"subsidy": 0.5413, "machine": 0.4289, "job": 0.8656, "age": 51.88, "health": 3.631, "edu": 4.659, "hroad": 63.80}
+
+
+def expected_gain(world: World, idx, org_type: int, form: np.ndarray) -> np.ndarray:
+    """Expected yearly income gain (yuan) of joining an organisation of the given type and form."""
+    p, hh = world.params, world.households
+    revenue = normal_revenue(world, idx)
+    price_gain = np.asarray(p.forms.price_gain)[form]
+    yield_gain = np.asarray(p.forms.yield_gain)[form]
+    business = np.asarray(p.forms.business_income)[form]
+    if org_type == 1:
+        c = p.cooperative
+        gain = revenue * (c.marketing_premium + price_gain + yield_gain
+                          + c.input_discount * p.economy.input_cost_share
+                          + c.margin * c.surplus_returned_share)
+    else:
+        e = p.enterprise
+        gain = revenue * (e.contract_premium + price_gain + yield_gain + e.technology_yield_gain)
+    return gain + business * (0.5 + hh.skills[idx])
+
+
+def decide(world: World, idx) -> None:
+    hh, o, pp, d = world.households, world.organisations, world.params.participation, world.draws
+    n_sel = np.arange(hh.n)[idx]
+    world.applied_org[idx] = -1
+    forced_out = hh.forced[idx] == -1
+    forced_in = hh.forced[idx] == 1
+
+    # Members leave if their organisation is gone, if forced out, or by choice (low trust).
+    member = hh.participating[idx] == 1
+    org = hh.org_id[idx]
+    org_alive = np.where(org >= 0, o.active[np.maximum(org, 0)] == 1, False)
+    p_exit = ndtr(ndtri(pp.exit_probability) + pp.trust_exit_effect * (0.5 - hh.trust[idx]))
+    leaves = member & (~org_alive | forced_out | ((d.exit_u[idx] < p_exit) & ~forced_in))
+    _drop(hh, n_sel[leaves])
+    if not world.policy_active:
+        return
+
+    # Options within reach: the village cooperative and the county enterprise for the product.
+    coop = world.villages.cooperative_id[hh.village_id[idx]]
+    coop_ok = (coop >= 0) & (o.active[np.maximum(coop, 0)] == 1)
+    ent = world.enterprise_for[hh.county_id[idx], hh.product[idx]]
+    ent_ok = (ent >= 0) & (hh.distance[idx] <= world.params.enterprise.reach_km)
+    income = np.maximum(world.income_last[idx], 1000.0)
+    gain_coop = np.log1p(expected_gain(world, idx, 1, o.form[np.maximum(coop, 0)]) / income)
+    gain_ent = np.log1p(expected_gain(world, idx, 2, o.form[np.maximum(ent, 0)]) / income)
+    prefer_coop = coop_ok & (~ent_ok | (gain_coop - gain_ent + 0.2 * d.org_choice_z[idx] > 0))
+    chosen = np.where(prefer_coop, coop, np.where(ent_ok, ent, -1))
+    gain = np.where(prefer_coop, gain_coop, gain_ent)
+
+    score = (ndtri(pp.base_rate)
+             + pp.subsidy_effect * (hh.subsidy[idx] - CENTRE["subsidy"])
+             + pp.machine_effect * (hh.machine[idx] - CENTRE["machine"])
+             + pp.job_effect * (hh.job[idx] - CENTRE["job"])
+             + pp.age_effect * (hh.age[idx] - CENTRE["age"])
+             + pp.health_effect * (hh.health[idx] - CENTRE["health"])
+             + pp.edu_effect * (hh.edu[idx] - CENTRE["edu"])
+             + pp.infrastructure_effect * (hh.hroad[idx] - CENTRE["hroad"])
+             + pp.expected_gain_effect * gain
+             + pp.selection_on_unobservables * hh.entrepreneurial_drive[idx]
+             + d.participation_eps[idx])
+    still_member = hh.participating[idx] == 1
+    applies = ~still_member & (chosen >= 0) & ((score > 0) | forced_in) & ~forced_out
+    world.applied_org[idx] = np.where(applies, chosen, -1)
+    world.application_score[idx] = score
+
+
+def _drop(hh, rows) -> None:
+    hh.participating[rows] = 0
+    hh.org_id[rows] = -1
+    hh.org_type[rows] = 0
+    hh.form[rows] = -1

