@@ -53,7 +53,7 @@ from .results import Summary, coef_table
 
 __all__ = ["Equation", "CMPResults", "fit", "KINDS"]
 
-KINDS = ("continuous", "probit")
+KINDS = ("continuous", "probit", "oprobit")
 _LOG2PI = math.log(2.0 * math.pi)
 _TINY = 1e-300
 
@@ -67,8 +67,10 @@ class Equation:
     dependent : column holding the outcome (0/1 for probit).
     regressors : columns on the right-hand side; may include another equation's dependent
         (recursive system).
-    kind : "continuous" or "probit".
-    constant : add an intercept (named ``_cons``).
+    kind : "continuous", "probit" or "oprobit" (ordered probit; its outcome's distinct values,
+        sorted, are the categories).
+    constant : add an intercept (named ``_cons``). Ignored for "oprobit", whose cutpoints
+        ``cut_k_j`` take the intercept's place (as in Stata's oprobit and cmp).
     indicator : optional column with 0/1 values; rows where it is 0 do not contribute this
         equation (selection). The dependent (and this equation's regressors) may be missing there.
     name : label used in parameter names (defaults to the dependent's name).
@@ -158,7 +160,7 @@ class CMPResults:
             sub = table.loc[rows].copy()
             sub.index = pd.Index([r[len(prefix):] for r in rows], name="term")
             tables[f"[{i}] {eq.label} ({eq.kind})"] = sub
-        aux = [n for n in table.index if n.startswith(("lnsig_", "atanhrho_"))]
+        aux = [n for n in table.index if n.startswith(("cut_", "lnsig_", "atanhrho_"))]
         aux += list(self.sig.index) + list(self.rho.index)
         if aux:
             tables["Auxiliary parameters"] = table.loc[aux]
@@ -195,9 +197,10 @@ class _Group:
 
     sl: slice
     cont: np.ndarray          # equation indices (continuous), ascending
-    prob: np.ndarray          # equation indices (probit), ascending
+    prob: np.ndarray          # equation indices (probit/oprobit: "censored" dims), ascending
     yc: np.ndarray            # (n_g, |cont|) observed continuous outcomes
-    q: np.ndarray             # (n_g, |prob|) +1/-1 signs
+    cat: np.ndarray           # (n_g, |prob|) 1-based category of each censored outcome
+    s: np.ndarray             # (n_g, |prob|) sign flips: -1 where the interval is unbounded above
     draws: np.ndarray | None  # (n_g, R, |prob|-1) uniforms for GHK
     eqs: frozenset
 
@@ -299,6 +302,8 @@ class _Problem:
             raise EstimationError("cmp: no observation contributes any equation")
 
         Y = np.zeros((n_all, K))
+        CAT = np.zeros((n_all, K), dtype=np.int64)   # 1-based category for probit/oprobit
+        self.categories: dict[int, np.ndarray] = {}
         Xs, names = [], []
         for k, eq in enumerate(equations):
             rows = obs[:, k]
@@ -316,6 +321,17 @@ class _Problem:
                 raise EstimationError(
                     f"cmp: probit dependent {eq.dependent!r} does not vary (outcome perfectly predicted)"
                 )
+            if eq.kind == "oprobit":
+                cats = np.unique(y[rows])
+                if cats.size < 2:
+                    raise EstimationError(
+                        f"cmp: oprobit dependent {eq.dependent!r} does not vary (outcome perfectly predicted)"
+                    )
+                self.categories[k] = cats
+                CAT[rows, k] = np.searchsorted(cats, y[rows]) + 1
+            elif eq.kind == "probit":
+                self.categories[k] = np.array([0.0, 1.0])
+                CAT[rows, k] = y[rows].astype(np.int64) + 1
             Y[:, k] = np.where(rows, y, 0.0)
             cols = []
             for r in eq.regressors:
@@ -326,19 +342,26 @@ class _Problem:
                         f"cmp: regressor {r!r} of {eq.label!r} has {int(bad.sum())} missing/infinite value(s)"
                     )
                 cols.append(np.where(rows, x, 0.0))
-            if eq.constant:
+            has_cons = eq.constant and eq.kind != "oprobit"
+            if has_cons:
                 cols.append(np.ones(n_all))
-            X = np.column_stack(cols)
+            X = np.column_stack(cols) if cols else np.zeros((n_all, 0))
             Xr = X[rows]
-            rank = np.linalg.matrix_rank(Xr)
-            if rank < X.shape[1]:
+            if eq.kind == "oprobit":
+                # the cutpoints play the intercept's role: a constant column is not identified
+                check = np.column_stack([Xr, np.ones(Xr.shape[0])])
+            else:
+                check = Xr
+            rank = np.linalg.matrix_rank(check) if check.shape[1] else 0
+            if rank < check.shape[1]:
                 raise EstimationError(
-                    f"cmp: regressors of {eq.label!r} are collinear (rank {rank} < {X.shape[1]})"
+                    f"cmp: regressors of {eq.label!r} are collinear (rank {rank} < {check.shape[1]})"
+                    + (" with the cutpoints (a constant regressor?)" if eq.kind == "oprobit" else "")
                 )
-            if eq.kind == "probit":
+            if eq.kind in ("probit", "oprobit"):
                 _check_separation(eq, Y[rows, k], Xr)
             Xs.append(X)
-            names += [f"{eq.label}:{v}" for v in list(eq.regressors) + (["_cons"] if eq.constant else [])]
+            names += [f"{eq.label}:{v}" for v in list(eq.regressors) + (["_cons"] if has_cons else [])]
 
         # Sort the contributing rows by pattern so every group is a contiguous slice.
         idx = np.flatnonzero(keep)
@@ -348,6 +371,7 @@ class _Problem:
         self.n = self.rows.size
         self.X = [X[self.rows] for X in Xs]
         self.Y = Y[self.rows]
+        self.CAT = CAT[self.rows]
         self.obs = obs[self.rows]
         self.kinds = [eq.kind for eq in equations]
         self.cont = [k for k in range(K) if self.kinds[k] == "continuous"]
@@ -359,6 +383,11 @@ class _Problem:
         co = self.obs.T.astype(float) @ self.obs.astype(float)
         self.aux_names: list[str] = []
         self.aux_kind: list[tuple] = []
+        for k in range(K):
+            if self.kinds[k] == "oprobit":
+                for j in range(1, self.categories[k].size):
+                    self.aux_names.append(f"cut_{k + 1}_{j}")
+                    self.aux_kind.append(("cut", k, j))
         for k in self.cont:
             self.aux_names.append(f"lnsig_{k + 1}")
             self.aux_kind.append(("lnsig", k))
@@ -382,15 +411,17 @@ class _Problem:
             pat = self.obs[s]
             eqs = np.flatnonzero(pat)
             cont = np.array([k for k in eqs if self.kinds[k] == "continuous"], dtype=int)
-            prob = np.array([k for k in eqs if self.kinds[k] == "probit"], dtype=int)
+            prob = np.array([k for k in eqs if self.kinds[k] != "continuous"], dtype=int)
             yc = self.Y[s:e][:, cont]
-            q = 2.0 * self.Y[s:e][:, prob] - 1.0
+            cat = self.CAT[s:e][:, prob]
+            top = np.array([self.categories[k].size for k in prob], dtype=np.int64)
+            flip = np.where(cat == top[None, :], -1.0, 1.0)
             draws = None
             if prob.size >= 3:
                 draws = _halton_draws(e - s, ghk_draws, prob.size - 1, ghk_antithetic, rng_seed)
                 rng_seed += 1
                 self.ghk_draws = ghk_draws * (2 if ghk_antithetic else 1)
-            self.groups.append(_Group(slice(s, e), cont, prob, yc, q, draws, frozenset(eqs.tolist())))
+            self.groups.append(_Group(slice(s, e), cont, prob, yc, cat, flip, draws, frozenset(eqs.tolist())))
         self.nobs_by_eq = {eq.label: int(self.obs[:, k].sum()) for k, eq in enumerate(equations)}
 
     # ---- parameters ----
@@ -447,10 +478,22 @@ class _Problem:
         for a, kind in enumerate(self.aux_kind):
             if kind[0] == "lnsig":
                 sd[kind[1]] = math.exp(aux[a])
-            else:
+            elif kind[0] == "rho":
                 r = math.tanh(aux[a])
                 R[kind[1], kind[2]] = R[kind[2], kind[1]] = r
         return R * np.outer(sd, sd)
+
+    def cuts(self, aux: np.ndarray) -> dict[int, np.ndarray] | None:
+        """Extended cutpoints [-inf, k_1, ..., k_{J-1}, inf] per censored equation (probit: [.., 0, ..]);
+        None when an oprobit's cutpoints are not strictly increasing."""
+        out = {k: np.array([-np.inf, 0.0, np.inf]) for k in range(self.K) if self.kinds[k] == "probit"}
+        for k in range(self.K):
+            if self.kinds[k] == "oprobit":
+                vals = [aux[a] for a, kd in enumerate(self.aux_kind) if kd[0] == "cut" and kd[1] == k]
+                if np.any(np.diff(vals) <= 0):
+                    return None
+                out[k] = np.concatenate([[-np.inf], vals, [np.inf]])
+        return out
 
     def index(self, betas) -> np.ndarray:
         return np.column_stack([X @ b for X, b in zip(self.X, betas)])
@@ -460,9 +503,12 @@ class _Problem:
         """Per-observation log-likelihood (internal order). ``groups`` restricts the work to those
         groups, copying the others from ``base``."""
         Sigma = self.sigma(aux)
+        cuts = self.cuts(aux)
+        if cuts is None:
+            return np.full(self.n, -np.inf)
         out = np.empty(self.n) if base is None else base.copy()
         for g in (self.groups if groups is None else groups):
-            out[g.sl] = _group_ll(g, XB[g.sl], Sigma)
+            out[g.sl] = _group_ll(g, XB[g.sl], Sigma, cuts)
         return out
 
     def affected(self, which: tuple) -> list[_Group]:
@@ -470,7 +516,7 @@ class _Problem:
             k = which[1]
             return [g for g in self.groups if k in g.eqs]
         kind = self.aux_kind[which[1]]
-        if kind[0] == "lnsig":
+        if kind[0] in ("lnsig", "cut"):
             return [g for g in self.groups if kind[1] in g.eqs]
         return [g for g in self.groups if kind[1] in g.eqs and kind[2] in g.eqs]
 
@@ -561,19 +607,21 @@ class _Problem:
 
 
 def _check_separation(eq: Equation, y: np.ndarray, X: np.ndarray) -> None:
-    """Refuse probit equations where a binary regressor perfectly predicts one outcome."""
-    regs = list(eq.regressors)
-    for j, name in enumerate(regs):
+    """Refuse (o)probit equations where a binary regressor perfectly predicts the lowest or the
+    highest outcome (the coefficient would diverge)."""
+    lo, hi = y.min(), y.max()
+    for j, name in enumerate(eq.regressors):
         x = X[:, j]
         vals = np.unique(x)
         if vals.size == 2:
             for v in vals:
                 sub = y[x == v]
-                if np.all(sub == sub[0]):
-                    raise EstimationError(
-                        f"cmp: in probit equation {eq.label!r}, {name} == {v:g} predicts "
-                        f"{eq.dependent} == {int(sub[0])} perfectly"
-                    )
+                for extreme in (lo, hi):
+                    if np.all(sub == extreme):
+                        raise EstimationError(
+                            f"cmp: in {eq.kind} equation {eq.label!r}, {name} == {v:g} predicts "
+                            f"{eq.dependent} == {extreme:g} perfectly"
+                        )
 
 
 def _halton_draws(n: int, r: int, d: int, antithetic: bool, seed: int) -> np.ndarray:
@@ -586,7 +634,7 @@ def _halton_draws(n: int, r: int, d: int, antithetic: bool, seed: int) -> np.nda
     return np.clip(u, 1e-12, 1 - 1e-12)
 
 
-def _group_ll(g: _Group, XB: np.ndarray, Sigma: np.ndarray) -> np.ndarray:
+def _group_ll(g: _Group, XB: np.ndarray, Sigma: np.ndarray, cuts: dict[int, np.ndarray]) -> np.ndarray:
     n = XB.shape[0]
     ll = np.zeros(n)
     c, p = g.cont, g.prob
@@ -604,49 +652,86 @@ def _group_ll(g: _Group, XB: np.ndarray, Sigma: np.ndarray) -> np.ndarray:
         V = Sigma[np.ix_(p, p)]
         if L is not None:
             W = linalg.solve_triangular(L, Sigma[np.ix_(c, p)], lower=True)  # L^-1 Sigma_CP
-            m = m + z @ W
+            m = m + z @ W  # linear index plus conditional mean of the censored errors
             V = V - W.T @ W
+        sd = np.sqrt(np.diag(V))
+        if not np.all(sd > 0):
+            return np.full(n, -np.inf)
+        # Interval for u - mu: (cut[cat-1] - m, cut[cat] - m]; flipped (w = -(u - mu)) where the
+        # upper end is +inf so that every one-sided interval is (-inf, B]. Probit is the special
+        # case with the single cutpoint 0 and B = q * (xb + mu).
+        A = np.empty((n, p.size))
+        B = np.empty((n, p.size))
+        for j, k in enumerate(p):
+            ck = cuts[k]
+            lo = ck[g.cat[:, j] - 1] - m[:, j]
+            hi = ck[g.cat[:, j]] - m[:, j]
+            flip = g.s[:, j] < 0
+            A[:, j] = np.where(flip, -hi, lo) / sd[j]
+            B[:, j] = np.where(flip, -lo, hi) / sd[j]
         if p.size == 1:
-            v = V[0, 0]
-            if not v > 0:
-                return np.full(n, -np.inf)
-            ll += log_ndtr(g.q[:, 0] * m[:, 0] / math.sqrt(v))
+            ll += _log_interval(A[:, 0], B[:, 0])
         elif p.size == 2:
-            s = np.sqrt(np.diag(V))
-            if not np.all(s > 0):
-                return np.full(n, -np.inf)
-            r = V[0, 1] / (s[0] * s[1])
+            r = V[0, 1] / (sd[0] * sd[1])
             if not abs(r) < 1:
                 return np.full(n, -np.inf)
-            h0 = g.q[:, 0] * m[:, 0] / s[0]
-            h1 = g.q[:, 1] * m[:, 1] / s[1]
-            P = bvn_cdf(h0, h1, g.q[:, 0] * g.q[:, 1] * r)
+            r = g.s[:, 0] * g.s[:, 1] * r
+            P = bvn_cdf(B[:, 0], B[:, 1], r)
+            a0, a1 = np.isfinite(A[:, 0]), np.isfinite(A[:, 1])
+            if a0.any():
+                P[a0] -= bvn_cdf(A[a0, 0], B[a0, 1], r[a0])
+            if a1.any():
+                P[a1] -= bvn_cdf(B[a1, 0], A[a1, 1], r[a1])
+            both = a0 & a1
+            if both.any():
+                P[both] += bvn_cdf(A[both, 0], A[both, 1], r[both])
             ll += np.log(np.maximum(P, _TINY))
         else:
-            ll += _ghk_log(g.q * m, V, g.q, g.draws)
+            ll += _ghk_log(A, B, V / np.outer(sd, sd), g.s, g.draws)
     return ll
 
 
-def _ghk_log(b: np.ndarray, V: np.ndarray, q: np.ndarray, U: np.ndarray) -> np.ndarray:
-    """log Pr(w_i <= b_i) for w_i ~ N(0, Q_i V Q_i) by GHK with uniforms U (n, R, m-1)."""
+def _log_interval(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """log(Phi(b) - Phi(a)) for a < b, accurate in both tails (a may be -inf)."""
+    out = log_ndtr(b)
+    two = np.isfinite(a)
+    if two.any():
+        aa, bb = a[two], b[two]
+        upper = aa > 0
+        hi = np.where(upper, -aa, bb)   # larger of the two tail arguments
+        lo = np.where(upper, -bb, aa)
+        lh, ll_ = log_ndtr(hi), log_ndtr(lo)
+        with np.errstate(divide="ignore"):
+            val = lh + np.log1p(-np.exp(ll_ - lh))
+        out[two] = np.maximum(val, math.log(_TINY))
+    return out
+
+
+def _ghk_log(A: np.ndarray, B: np.ndarray, R: np.ndarray, s: np.ndarray, U: np.ndarray) -> np.ndarray:
+    """log Pr(A_i < w_i <= B_i), w_i ~ N(0, S_i R S_i) with S_i = diag(s_i), by the GHK simulator
+    with uniforms U (n, draws, m-1)."""
     try:
-        C0 = linalg.cholesky(V, lower=True)
+        C0 = linalg.cholesky(R, lower=True)
     except linalg.LinAlgError:
-        return np.full(b.shape[0], -np.inf)
-    m = b.shape[1]
-    n, R = U.shape[0], U.shape[1]
-    prob = np.ones((n, R))
-    eta = np.empty((n, R, m - 1))
+        return np.full(A.shape[0], -np.inf)
+    m = A.shape[1]
+    n, nd = U.shape[0], U.shape[1]
+    prob = np.ones((n, nd))
+    eta = np.empty((n, nd, m - 1))
     for j in range(m):
-        # Cholesky of Q V Q is Q C0 Q: entries C0[j, l] * q_j * q_l.
-        acc = np.zeros((n, R))
+        # Cholesky factor of S R S is S C0 S: entries C0[j, l] * s_j * s_l.
+        acc = np.zeros((n, nd))
         for l in range(j):
-            acc += (C0[j, l] * q[:, j] * q[:, l])[:, None] * eta[:, :, l]
-        bound = (b[:, [j]] - acc) / C0[j, j]
-        pj = ndtr(bound)
+            acc += (C0[j, l] * s[:, j] * s[:, l])[:, None] * eta[:, :, l]
+        pb = ndtr((B[:, [j]] - acc) / C0[j, j])
+        if np.isfinite(A[:, j]).any():
+            pa = ndtr((A[:, [j]] - acc) / C0[j, j])
+        else:
+            pa = np.zeros_like(pb)
+        pj = pb - pa
         prob *= pj
         if j < m - 1:
-            eta[:, :, j] = ndtri(np.clip(U[:, :, j] * pj, _TINY, 1 - 1e-16))
+            eta[:, :, j] = ndtri(np.clip(pa + U[:, :, j] * pj, _TINY, 1 - 1e-16))
     return np.log(np.maximum(prob.mean(axis=1), _TINY))
 
 
@@ -659,7 +744,7 @@ def _start_values(prob: _Problem) -> tuple[np.ndarray, float]:
         ConvergenceWarning, PerfectSeparationError, PerfectSeparationWarning,
     )
 
-    betas, lnsig = [], {}
+    betas, lnsig, cutpoints = [], {}, {}
     ll0 = 0.0
     for k, eq in enumerate(prob.equations):
         rows = prob.obs[:, k]
@@ -672,6 +757,10 @@ def _start_values(prob: _Problem) -> tuple[np.ndarray, float]:
                 raise EstimationError(f"cmp: continuous equation {eq.label!r} fits perfectly (zero residual variance)")
             lnsig[k] = 0.5 * math.log(s2)
             ll0 += -0.5 * y.size * (_LOG2PI + math.log(s2) + 1.0)
+        elif eq.kind == "oprobit":
+            b, cut, llk = _oprobit_start(eq, X, prob.CAT[rows, k], prob.categories[k].size)
+            cutpoints[k] = cut
+            ll0 += llk
         else:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", PerfectSeparationWarning)
@@ -701,8 +790,41 @@ def _start_values(prob: _Problem) -> tuple[np.ndarray, float]:
     for a, kind in enumerate(prob.aux_kind):
         if kind[0] == "lnsig":
             aux[a] = lnsig[kind[1]]
+        elif kind[0] == "cut":
+            aux[a] = cutpoints[kind[1]][kind[2] - 1]
     theta = np.concatenate(betas + [aux[prob.free_aux]])
     return theta, ll0
+
+
+def _oprobit_start(eq: Equation, X: np.ndarray, cat: np.ndarray, J: int):
+    """Single-equation ordered probit: (coefficients, cutpoints, log-likelihood)."""
+    counts = np.bincount(cat, minlength=J + 1)[1:].astype(float)
+    if X.shape[1] == 0:
+        shares = np.cumsum(counts)[:-1] / counts.sum()
+        llk = float(np.sum(counts * np.log(counts / counts.sum())))
+        return np.zeros(0), ndtri(shares), llk
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            model = OrderedModel(cat, X, distr="probit")
+            res = model.fit(method="bfgs", disp=0, maxiter=500)
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            raise EstimationError(f"cmp: oprobit starting fit of {eq.label!r} failed: {exc}") from exc
+    params = np.asarray(res.params, dtype=float)
+    nb = X.shape[1]
+    cut = np.asarray(model.transform_threshold_params(params), dtype=float)[1:-1]
+    b = params[:nb]
+    if not (np.all(np.isfinite(params)) and res.mle_retvals.get("converged", True)
+            and np.all(np.abs(b) < 1e3)):
+        raise EstimationError(
+            f"cmp: perfect prediction (separation) in oprobit equation {eq.label!r}: the "
+            "single-equation ordered probit does not converge to finite coefficients"
+        )
+    return b, cut, float(res.llf)
 
 
 def _newton(prob: _Problem, theta: np.ndarray, maxiter: int, tol: float):

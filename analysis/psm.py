@@ -833,11 +833,11 @@ class PSMResult:
     def summary(self) -> Summary:
         s = self.settings
         if s["method"] == "nearest":
-            desc = f"nearest neighbour (k={s['k']}{', ties' if s['ties'] else ''}{', caliper=' + str(s['caliper']) if s['caliper'] is not None else ''})"
+            desc = f"NN k={s['k']}" + (", ties" if s["ties"] else "") + (f", cal={s['caliper']}" if s["caliper"] is not None else "")
         elif s["method"] == "radius":
-            desc = f"radius (r={s['bandwidth']})"
+            desc = f"radius r={s['bandwidth']}"
         else:
-            desc = f"kernel ({s['kernel']}, bandwidth={s['bandwidth']})"
+            desc = f"kernel {s['kernel']} bw={s['bandwidth']}"
         facts = {
             "Outcome": self.outcome,
             "Treatment": self.treatment,
@@ -847,11 +847,11 @@ class PSMResult:
             "Controls used": self.n_controls,
             "Off support": self.n_off_support,
             "Common support": "yes" if s["common_support"] else "no",
-            "SE": {"default": "psmatch2 analytic (pscore fixed)", "ai": "Abadie-Imbens (Matching, Var.calc=0)",
+            "SE": {"default": "psmatch2 analytic", "ai": "Abadie-Imbens",
                    "bootstrap": f"bootstrap ({s['n_boot']} reps)"}[s["se"]],
             "Unmatched diff": self.unmatched_diff,
             "Treated mean": self.mean_treated,
-            "Matched control mean": self.mean_control_matched,
+            "Matched ctrl mean": self.mean_control_matched,
         }
         tables = {"": self.to_frame()}
         if self.balance is not None:

@@ -41,6 +41,7 @@ analysis time) is Stata's default; ``"km"`` (1 - Kaplan--Meier, R's default), ``
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -49,6 +50,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from .errors import ConvergenceError, EstimationError
 from .results import Summary, coef_table
@@ -367,15 +369,27 @@ def cox(
     _check_design(X, covariates, has_constant=False)
 
     model = PHReg(t, X, status=e.astype(int), ties=ties)
-    try:
-        res = model.fit(method="newton", maxiter=100)
-    except np.linalg.LinAlgError as exc:  # singular Hessian
-        raise ConvergenceError(f"Cox ({ties}): Newton-Raphson failed: {exc}") from exc
+    # statsmodels reports non-convergence only as a warning; catch it (and keep fitting
+    # silent) and turn it into an error, since diverging estimates are not estimates.
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        try:
+            res = model.fit(method="newton", maxiter=100)
+        except np.linalg.LinAlgError as exc:  # singular Hessian
+            raise ConvergenceError(f"Cox ({ties}): Newton-Raphson failed: {exc}") from exc
+    if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+        raise ConvergenceError(
+            f"Cox ({ties}): Newton-Raphson did not converge in 100 iterations; estimates diverge "
+            f"(monotone likelihood: a covariate may perfectly order the events), last coef {np.round(res.params, 3)}"
+        )
     beta = np.asarray(res.params, dtype=float)
     V = np.asarray(res.cov_params(), dtype=float)
     se = np.sqrt(np.diag(V)) if np.all(np.diag(V) > 0) else np.full(len(beta), np.nan)
     if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(se))):
-        raise ConvergenceError(f"Cox ({ties}): non-finite estimates {beta} / standard errors {se}")
+        raise ConvergenceError(
+            f"Cox ({ties}): non-finite estimates {beta} / standard errors {se} "
+            "(monotone likelihood: a covariate may perfectly order the events)"
+        )
     # PHReg does not expose the optimiser's convergence flag; check the Newton decrement
     # g' V g at the solution instead (0 at the maximum).
     grad = model.score(beta)

@@ -95,6 +95,13 @@ def _bernoulli(z: np.ndarray, p: float) -> np.ndarray:
     return (z < stats.norm.ppf(p)).astype(np.int8)
 
 
+def _stratified(z: np.ndarray) -> np.ndarray:
+    """Uniforms (rank + 0.5) / n in the order of ``z``: an exact empirical marginal."""
+    ranks = np.empty(z.size)
+    ranks[np.argsort(z, kind="stable")] = np.arange(z.size)
+    return (ranks + 0.5) / z.size
+
+
 def build_places(params: Params, seed: int) -> tuple[VillageState, CountyState]:
     pop = params.population
     rng = stream(seed, "places")
@@ -118,14 +125,18 @@ def build_places(params: Params, seed: int) -> tuple[VillageState, CountyState]:
     z_distance = 0.6 * remoteness + 0.8 * own[0]
     z_hroad = -0.5 * remoteness + np.sqrt(1 - 0.25) * own[1]
     z_lamp = -0.4 * remoteness + np.sqrt(1 - 0.16) * own[2]
+    # Stratified marginals: each village variable takes the quantiles (rank + 0.5) / n of its
+    # distribution, ordered by its latent normal, so a region of any size reproduces the Table 1
+    # moments while keeping the dependence on remoteness.
+    u_distance, u_hroad, u_lamp = (_stratified(z) for z in (z_distance, z_hroad, z_lamp))
     mean, sd = TABLE1["distance"]
     shape = (mean / sd) ** 2
-    villages.distance[:] = stats.gamma.ppf(stats.norm.cdf(z_distance), shape, scale=sd**2 / mean)
+    villages.distance[:] = stats.gamma.ppf(u_distance, shape, scale=sd**2 / mean)
     mean, sd = TABLE1["hroad"]
     m, v = mean / 100, (sd / 100) ** 2
     ab = m * (1 - m) / v - 1
-    villages.hroad[:] = 100 * stats.beta.ppf(stats.norm.cdf(z_hroad), m * ab, (1 - m) * ab)
-    villages.lamp[:] = _bernoulli(z_lamp, TABLE1["lamp"][0])
+    villages.hroad[:] = 100 * stats.beta.ppf(u_hroad, m * ab, (1 - m) * ab)
+    villages.lamp[:] = (u_lamp > 1.0 - TABLE1["lamp"][0]).astype(np.int8)
     villages.product[:] = np.searchsorted(np.cumsum([0.5, 0.2, 0.2, 0.1])[:-1], rng.random(n_villages), side="right")
     villages.cooperative_id[:] = -1
     return villages, counties

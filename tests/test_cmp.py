@@ -158,6 +158,22 @@ def _mixed_system(n=400, seed=3):
     return df, eqs
 
 
+def _oprobit_system(n=400, seed=13):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(rng.normal(size=(n, 3)), columns=["x1", "x2", "x3"])
+    S = np.array([[1.0, 0.3, 0.4], [0.3, 1.0, -0.3], [0.4, -0.3, 1.0]])
+    u = rng.multivariate_normal(np.zeros(3), S, size=n)
+    df["d"] = (0.2 + 0.7 * df.x1 + u[:, 0] > 0).astype(int)
+    df["y"] = 1.0 + 0.5 * df.x2 + 0.6 * df.d + 1.5 * u[:, 1]
+    df["o"] = np.digitize(0.8 * df.x3 + 0.5 * df.d + u[:, 2], [-0.6, 0.2, 0.9]) * 10  # 0,10,20,30
+    eqs = [
+        cmp.Equation("d", ["x1"], "probit"),
+        cmp.Equation("y", ["x2", "d"], "continuous"),
+        cmp.Equation("o", ["x3", "d"], "oprobit"),
+    ]
+    return df, eqs
+
+
 def _problem(df, eqs, **kw):
     opts = dict(ghk_draws=20, ghk_antithetic=False, ghk_seed=1, fix_rho=None, independent=False)
     opts.update(kw)
@@ -213,45 +229,80 @@ def test_gradient_and_hessian_against_finite_differences(with_ghk):
     np.testing.assert_allclose(H, H_fd, rtol=1e-4, atol=1e-5 * np.abs(H_fd).max())
 
 
+def _direct_ll(prob, theta, i):
+    """Observation i's log-likelihood straight from the model definition with scipy."""
+    betas, aux = prob.split(theta)
+    Sigma = prob.sigma(aux)
+    cuts = prob.cuts(aux)
+    xb = prob.index(betas)[i]
+    obs = np.flatnonzero(prob.obs[i])
+    cont = [k for k in obs if prob.kinds[k] == "continuous"]
+    cens = [k for k in obs if prob.kinds[k] != "continuous"]
+    val = 0.0
+    mu = np.zeros(len(cens))
+    V = Sigma[np.ix_(cens, cens)]
+    if cont:
+        e = prob.Y[i, cont] - xb[cont]
+        val += stats.multivariate_normal(np.zeros(len(cont)), Sigma[np.ix_(cont, cont)]).logpdf(e)
+        Scc_inv = np.linalg.inv(Sigma[np.ix_(cont, cont)])
+        mu = Sigma[np.ix_(cens, cont)] @ Scc_inv @ e
+        V = V - Sigma[np.ix_(cens, cont)] @ Scc_inv @ Sigma[np.ix_(cont, cens)]
+    if cens:
+        # latent y*_k = xb_k + u_k lies in (cut[cat-1], cut[cat]]
+        lo = np.array([cuts[k][prob.CAT[i, k] - 1] for k in cens]) - xb[cens] - mu
+        hi = np.array([cuts[k][prob.CAT[i, k]] for k in cens]) - xb[cens] - mu
+        if len(cens) == 1:
+            sd = math.sqrt(V[0, 0])
+            p = stats.norm.cdf(hi[0] / sd) - stats.norm.cdf(lo[0] / sd)
+        else:
+            lo = np.maximum(lo, -40.0)  # scipy needs finite lower limits
+            hi = np.minimum(hi, 40.0)
+            p = stats.multivariate_normal.cdf(hi, np.zeros(len(cens)), V, lower_limit=lo,
+                                              abseps=1e-10, releps=1e-10)
+        val += math.log(p)
+    return val
+
+
 def test_likelihood_matches_direct_multivariate_normal():
-    """One observation's contribution computed independently with scipy (continuous + 2 probits)."""
+    """Per-observation contributions computed independently with scipy (continuous + 2 probits)."""
     df, eqs = _mixed_system(n=60)
     prob = _problem(df, eqs)
     theta = _theta_near_truth(prob, np.random.default_rng(2))
     betas, aux = prob.split(theta)
-    Sigma = prob.sigma(aux)
-    XB = prob.index(betas)
-    ll = prob.ll_obs(XB, aux)
+    ll = prob.ll_obs(prob.index(betas), aux)
     for i in range(prob.n):
-        obs = np.flatnonzero(prob.obs[i])
-        cont = [k for k in obs if prob.kinds[k] == "continuous"]
-        pr = [k for k in obs if prob.kinds[k] == "probit"]
-        e = prob.Y[i, cont] - XB[i, cont]
-        val = stats.multivariate_normal(np.zeros(len(cont)), Sigma[np.ix_(cont, cont)]).logpdf(e)
-        Scc_inv = np.linalg.inv(Sigma[np.ix_(cont, cont)])
-        mu = Sigma[np.ix_(pr, cont)] @ Scc_inv @ e
-        V = Sigma[np.ix_(pr, pr)] - Sigma[np.ix_(pr, cont)] @ Scc_inv @ Sigma[np.ix_(cont, pr)]
-        q = 2 * prob.Y[i, pr] - 1
-        # Pr(q_j (xb_j + mu_j + w_j) > 0) = Pr(-q w < q (xb + mu))
-        Q = np.diag(q)
-        p = stats.multivariate_normal(np.zeros(len(pr)), Q @ V @ Q).cdf(q * (XB[i, pr] + mu))
-        assert ll[i] == pytest.approx(val + math.log(p), abs=1e-7)
+        assert ll[i] == pytest.approx(_direct_ll(prob, theta, i), abs=1e-7)
+
+
+def test_oprobit_likelihood_matches_direct():
+    """Continuous + probit + oprobit (bivariate rectangles, two-sided intervals) vs scipy."""
+    df, eqs = _oprobit_system(n=80)
+    prob = _problem(df, eqs)
+    assert [n for n in prob.aux_names if n.startswith("cut")] == ["cut_3_1", "cut_3_2", "cut_3_3"]
+    theta = _theta_near_truth(prob, np.random.default_rng(6))
+    betas, aux = prob.split(theta)
+    ll = prob.ll_obs(prob.index(betas), aux)
+    for i in range(prob.n):
+        assert ll[i] == pytest.approx(_direct_ll(prob, theta, i), abs=1e-6)
 
 
 def test_ghk_probability_close_to_exact():
+    """GHK orthant and rectangle probabilities (sign-flipped covariances) vs scipy's mvn CDF."""
     rng = np.random.default_rng(7)
     A = rng.normal(size=(4, 4))
     V = A @ A.T + np.eye(4)
     d = np.sqrt(np.diag(V))
-    V = V / np.outer(d, d)
-    b = rng.normal(size=(30, 4))
-    q = np.where(rng.uniform(size=(30, 4)) < 0.5, -1.0, 1.0)
-    U = cmp._halton_draws(30, 500, 3, False, 3)
-    ours = np.exp(cmp._ghk_log(b, V, q, U))
+    R = V / np.outer(d, d)
+    n = 30
+    upper = rng.normal(size=(n, 4))
+    lower = np.where(rng.uniform(size=(n, 4)) < 0.3, upper - rng.uniform(0.5, 2.0, size=(n, 4)), -np.inf)
+    s = np.where(rng.uniform(size=(n, 4)) < 0.5, -1.0, 1.0)
+    U = cmp._halton_draws(n, 500, 3, False, 3)
+    ours = np.exp(cmp._ghk_log(lower, upper, R, s, U))
     exact = np.array([
-        stats.multivariate_normal.cdf(bb, np.zeros(4), np.diag(qq) @ V @ np.diag(qq), abseps=1e-7, releps=1e-7,
-                                      maxpts=400_000, rng=np.random.default_rng(0))
-        for bb, qq in zip(b, q)
+        stats.multivariate_normal.cdf(bb, np.zeros(4), np.diag(ss) @ R @ np.diag(ss), lower_limit=aa,
+                                      abseps=1e-7, releps=1e-7, maxpts=400_000, rng=np.random.default_rng(0))
+        for aa, bb, ss in zip(lower, upper, s)
     ])
     np.testing.assert_allclose(ours, exact, atol=2e-3, rtol=2e-2)
 

@@ -1,5 +1,7 @@
 """Cox (Breslow and Efron) and OLS with HC1 against published values, statsmodels, lifelines
 and hand computations."""
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +11,7 @@ from lifelines.datasets import load_rossi
 from lifelines.statistics import proportional_hazard_test
 from statsmodels.duration.hazard_regression import PHReg
 
-from analysis.errors import EstimationError
+from analysis.errors import ConvergenceError, EstimationError
 from analysis.survival import _schoenfeld, cox, ols
 
 COV = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
@@ -109,6 +111,21 @@ def test_cox_input_not_mutated(rossi):
 def test_cox_bad_input(rossi, change, covs, match):
     with pytest.raises(EstimationError, match=match):
         cox(change(rossi), "week", "arrest", covs)
+
+
+def test_cox_monotone_likelihood_raises():
+    # every unit with d = 1 fails before any unit with d = 0 is even at risk of failing:
+    # the partial likelihood increases without bound in the coefficient of d
+    rng = np.random.default_rng(0)
+    n = 60
+    d = (rng.normal(size=n) > 0).astype(float)
+    df = pd.DataFrame(
+        {"t": np.where(d == 1, rng.uniform(0, 1, n), rng.uniform(2, 3, n)), "e": d, "d": d, "z": rng.normal(size=n)}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # fitting must stay silent even when it fails
+        with pytest.raises(ConvergenceError, match="monotone likelihood"):
+            cox(df, "t", "e", ["d", "z"])
 
 
 def test_cox_bad_ties(rossi):

@@ -16,7 +16,7 @@ from .production import normal_revenue
 
 # Centring points: Table 1 means of the CLDS paper, so base_rate is the probability of an
 # average household.
-CENTRE = {"subsidy": 0.5413, "machine": 0.4289, "job": 0.8656, "age": 51.88, "health": 3.631, "edu": 4.659, "hroad": 63.80}
+CENTRE = {"distance": 19.08, "subsidy": 0.5413, "machine": 0.4289, "job": 0.8656, "age": 51.88, "health": 3.631, "edu": 4.659, "hroad": 63.80}
 
 
 def expected_gain(world: World, idx, org_type: int, form: np.ndarray) -> np.ndarray:
@@ -74,6 +74,8 @@ def decide(world: World, idx) -> None:
              + pp.health_effect * (hh.health[idx] - CENTRE["health"])
              + pp.edu_effect * (hh.edu[idx] - CENTRE["edu"])
              + pp.infrastructure_effect * (hh.hroad[idx] - CENTRE["hroad"])
+             + pp.distance_effect * (hh.distance[idx] - CENTRE["distance"])
+             + pp.registered_poor_effect * hh.registered_poor[idx]
              + pp.expected_gain_effect * gain
              + pp.selection_on_unobservables * hh.entrepreneurial_drive[idx]
              + d.participation_eps[idx])

@@ -46,11 +46,15 @@ def county_budgets(world: World, counties) -> None:
 
 
 def subsidy_review(world: World, idx) -> None:
-    """A random share of households have their subsidy status re-assessed by a noisy means test."""
+    """Targeting: under the policy, households poor last year are registered (registration is
+    sticky); a random share of households have their subsidy re-assessed by a noisy means test."""
     hh, pp, d = world.households, world.params.policy, world.draws
     hh.hroad[idx] = world.villages.hroad[hh.village_id[idx]]
     if world.income_pc_last is None:
         return
+    if world.policy_active:
+        poor_last = world.income_pc_last[idx] < world.params.poverty.line_national
+        hh.registered_poor[idx] = hh.registered_poor[idx] | poor_last
     reviewed = d.subsidy_review_u[idx] < pp.subsidy_review_rate
     assessed = world.income_pc_last[idx] * np.exp(pp.subsidy_targeting_error * d.targeting_z[idx])
     eligible = assessed < pp.subsidy_threshold

@@ -88,9 +88,6 @@ def produce(world: World, idx) -> None:
     famsize = hh.famsize[idx].astype(np.float64)
     transfers = hh.subsidy[idx] * famsize * p.policy.subsidy_per_capita
     if world.policy_active:
-        # Registration is sticky: once found poor, a household keeps its targeted support.
-        poor_last = world.income_pc_last[idx] < p.poverty.line_national
-        hh.registered_poor[idx] = hh.registered_poor[idx] | poor_last
         transfers = transfers + hh.registered_poor[idx] * famsize * p.policy.poverty_alleviation_transfer
     hh.income_transfers[idx] = transfers
     hh.income_dividends[idx] = e.deposit_rate * hh.savings[idx]
