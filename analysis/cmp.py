@@ -828,41 +828,67 @@ def _oprobit_start(eq: Equation, X: np.ndarray, cat: np.ndarray, J: int):
 
 
 def _newton(prob: _Problem, theta: np.ndarray, maxiter: int, tol: float):
+    """Newton–Raphson with step halving on the exact-in-index-space Hessian. If a step cannot
+    improve the likelihood far from the optimum (or the derivatives are not finite), one BFGS
+    phase (scipy, same scores) is run from the current point before Newton resumes."""
     f, S, H, _ = prob.derivs(theta)
     if not np.isfinite(f):
         raise EstimationError("cmp: log-likelihood is not finite at the starting values")
-    it = 0
     converged = False
-    for it in range(1, maxiter + 1):
+    used_bfgs = False
+    steps = 0
+    while steps < maxiter:
         g = S.sum(axis=0)
-        step = _newton_step(g, H)
-        dec = float(g @ step)
-        if dec < tol:
-            converged = True
-            it -= 1
-            break
-        t = 1.0
-        while True:
-            cand = theta + t * step
-            fc = prob.loglik(cand)
-            if np.isfinite(fc) and fc >= f - 1e-12 * abs(f):
-                break
-            t *= 0.5
-            if t < 1e-12:
-                break
-        if t < 1e-12:
-            # Cannot improve along the step: accept if essentially flat, else report failure.
-            if dec < 1e-6:
+        step = _newton_step(g, H) if np.all(np.isfinite(H)) and np.all(np.isfinite(g)) else None
+        if step is not None and np.all(np.isfinite(step)):
+            dec = float(g @ step)
+            if dec < tol:
                 converged = True
+                break
+            t = 1.0
+            while t >= 1e-12:
+                cand = theta + t * step
+                fc = prob.loglik(cand)
+                if np.isfinite(fc) and fc >= f - 1e-12 * abs(f):
+                    break
+                t *= 0.5
+            if t >= 1e-12:
+                steps += 1
+                theta, f_old = cand, f
+                f, S, H, _ = prob.derivs(theta)
+                if abs(f - f_old) < 1e-13 * max(1.0, abs(f)) and dec < 1e-7:
+                    converged = True
+                    break
+                continue
+            if dec < 1e-6:  # cannot improve, but already flat to within rounding
+                converged = True
+                break
+        if used_bfgs:
             break
-        theta = cand
-        f_old = f
+        used_bfgs = True
+        theta = _bfgs(prob, theta)
         f, S, H, _ = prob.derivs(theta)
-        if abs(f - f_old) < 1e-13 * max(1.0, abs(f)) and dec < 1e-7:
-            g = S.sum(axis=0)
-            converged = True
+        if not np.isfinite(f):
             break
-    return theta, f, S, H, converged, it
+    return theta, f, S, H, converged, steps
+
+
+def _bfgs(prob: _Problem, theta: np.ndarray) -> np.ndarray:
+    from scipy.optimize import minimize
+
+    n = float(prob.n)
+
+    def negll(t):
+        v = prob.loglik(t)
+        return -v / n if np.isfinite(v) else np.inf
+
+    def grad(t):
+        _, S, _, _ = prob.derivs(t, hessian=False)
+        g = -S.sum(axis=0) / n
+        return g if np.all(np.isfinite(g)) else np.zeros_like(g)
+
+    res = minimize(negll, theta, jac=grad, method="BFGS", options={"maxiter": 500, "gtol": 1e-8})
+    return res.x if np.isfinite(res.fun) else theta
 
 
 def _newton_step(g: np.ndarray, H: np.ndarray) -> np.ndarray:

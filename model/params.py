@@ -141,7 +141,7 @@ class ParticipationParams:
     machine_effect: float = param(0.35, "probit index per machine", -10.0, 10.0,
                                   "Machinery owners are preferred contract partners.",
                                   "CLDS Table 3: machine 0.529 vs 0.144")
-    job_effect: float = param(0.35, "probit index", -10.0, 10.0, "Working heads participate more.",
+    job_effect: float = param(0.5, "probit index", -10.0, 10.0, "Working heads participate more.",
                               "CLDS Table 3: job 0.901 vs 0.765")
     age_effect: float = param(0.015, "probit index per year of age", -1.0, 1.0, "Older heads participate more.",
                               "CLDS Table 3: age 52.47 vs 50.21")

@@ -198,18 +198,25 @@ def _fd_gradient(f, theta, h=1e-6):
     return g
 
 
-@pytest.mark.parametrize("with_ghk", [False, True])
-def test_gradient_and_hessian_against_finite_differences(with_ghk):
-    df, eqs = _mixed_system()
-    if with_ghk:  # three probit dimensions in one observation -> GHK
-        rng = np.random.default_rng(9)
-        df["c"] = (0.2 * df.x3 + rng.normal(size=len(df)) > 0).astype(int)
-        eqs = eqs[:2] + [cmp.Equation("c", ["x3"], "probit")] + eqs[3:]
+@pytest.mark.parametrize("case", ["bvn", "ghk", "oprobit", "ghk_oprobit"])
+def test_gradient_and_hessian_against_finite_differences(case):
+    if case.endswith("oprobit"):
+        df, eqs = _oprobit_system(n=300)
+        if case == "ghk_oprobit":  # probit + oprobit + probit in every row -> GHK with intervals
+            rng = np.random.default_rng(9)
+            df["c"] = (0.2 * df.x2 + rng.normal(size=len(df)) > 0).astype(int)
+            eqs = eqs + [cmp.Equation("c", ["x2"], "probit")]
+    else:
+        df, eqs = _mixed_system()
+        if case == "ghk":  # three probit dimensions in one observation -> GHK
+            rng = np.random.default_rng(9)
+            df["c"] = (0.2 * df.x3 + rng.normal(size=len(df)) > 0).astype(int)
+            eqs = eqs[:2] + [cmp.Equation("c", ["x3"], "probit")] + eqs[3:]
     prob = _problem(df, eqs)
-    if with_ghk:
+    if case.startswith("ghk"):
         assert any(g.prob.size == 3 for g in prob.groups)
     else:
-        assert {tuple(g.prob) for g in prob.groups} >= {(0, 1)}
+        assert any(g.prob.size == 2 for g in prob.groups)
     theta = _theta_near_truth(prob, np.random.default_rng(4))
     f, S, H, _ = prob.derivs(theta)
     assert f == pytest.approx(prob.loglik(theta), rel=1e-14)
@@ -370,6 +377,114 @@ def test_three_probits_ghk_recovers_parameters():
     assert r3.llf == pytest.approx(r.llf, rel=1e-3)
 
 
+def test_probit_selection_heckprobit_recovers_truth():
+    """Probit outcome observed only when a selection probit is 1 (heckprobit as a cmp system)."""
+    rng = np.random.default_rng(41)
+    n = 6000
+    u = rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], size=n)
+    df = pd.DataFrame(rng.normal(size=(n, 3)), columns=["x1", "x2", "z"])
+    df["s"] = (0.3 + 0.5 * df.x1 + 0.8 * df.z + u[:, 0] > 0).astype(int)
+    df["y"] = np.where(df.s == 1, (0.2 + 0.7 * df.x2 + u[:, 1] > 0).astype(float), np.nan)
+    r = cmp.fit(df, [cmp.Equation("y", ["x2"], "probit", indicator="s"),
+                     cmp.Equation("s", ["x1", "z"], "probit")])
+    assert r.nobs_by_equation == {"y": int(df.s.sum()), "s": n}
+    for k, v in {"y:x2": 0.7, "y:_cons": 0.2, "s:x1": 0.5, "s:z": 0.8, "s:_cons": 0.3}.items():
+        assert abs(r.params[k] - v) < 4 * r.bse[k], k
+    assert abs(r.rho["rho_12"] - 0.6) < 4 * r.rho_se["rho_12"]
+
+
+def test_never_coobserved_equations_have_no_rho():
+    """Switching regression: two outcomes with mutually exclusive indicators share no rho."""
+    rng = np.random.default_rng(3)
+    n = 2000
+    df = pd.DataFrame(rng.normal(size=(n, 2)), columns=["x", "z"])
+    u = rng.multivariate_normal([0, 0, 0], [[1, 0.5, -0.4], [0.5, 1, 0], [-0.4, 0, 1]], size=n)
+    df["d"] = (0.8 * df.z + u[:, 0] > 0).astype(int)
+    df["nd"] = 1 - df.d
+    df["y1"] = np.where(df.d == 1, 1 + df.x + u[:, 1], np.nan)
+    df["y0"] = np.where(df.d == 0, -1 + 0.5 * df.x + u[:, 2], np.nan)
+    r = cmp.fit(df, [cmp.Equation("d", ["z"], "probit"),
+                     cmp.Equation("y1", ["x"], indicator="d"),
+                     cmp.Equation("y0", ["x"], indicator="nd")])
+    assert set(r.rho.index) == {"rho_12", "rho_13"}
+    assert abs(r.rho["rho_12"] - 0.5) < 4 * r.rho_se["rho_12"]
+    assert abs(r.rho["rho_13"] + 0.4) < 4 * r.rho_se["rho_13"]
+
+
+def test_bfgs_fallback_when_newton_step_fails(monkeypatch, mroz, heckman):
+    """If the Newton step is unusable the optimiser falls back to BFGS and still converges."""
+    calls = {"n": 0}
+    orig = cmp._newton_step
+
+    def broken_first(g, H):
+        calls["n"] += 1
+        return np.full_like(g, np.nan) if calls["n"] == 1 else orig(g, H)
+
+    monkeypatch.setattr(cmp, "_newton_step", broken_first)
+    r = cmp.fit(mroz, [cmp.Equation("lwage", MROZ_OUT, indicator="inlf"), cmp.Equation("inlf", MROZ_SEL, "probit")])
+    assert calls["n"] > 1 and r.converged
+    np.testing.assert_allclose(r.params, heckman.params, rtol=1e-6, atol=1e-8)
+    assert r.llf == pytest.approx(heckman.llf, rel=1e-12)
+
+
+def test_fit_emits_no_warnings():
+    import warnings
+
+    df, eqs = _oprobit_system(n=1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = cmp.fit(df, eqs)
+    assert r.converged
+
+
+# --------------------------------------------------------------------------------------------
+# ordered probit
+# --------------------------------------------------------------------------------------------
+def test_single_oprobit_matches_statsmodels_orderedmodel():
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    rng = np.random.default_rng(17)
+    n = 1200
+    df = pd.DataFrame(rng.normal(size=(n, 2)), columns=["x1", "x2"])
+    df["o"] = np.digitize(0.6 * df.x1 - 0.4 * df.x2 + rng.normal(size=n), [-0.8, 0.1, 1.2]) + 1
+    r = cmp.fit(df, [cmp.Equation("o", ["x1", "x2"], "oprobit")])
+    om = OrderedModel(df.o, df[["x1", "x2"]], distr="probit")
+    ref = om.fit(method="newton", disp=0, maxiter=200)
+    assert r.llf == pytest.approx(ref.llf, rel=1e-9)
+    np.testing.assert_allclose(r.params[["o:x1", "o:x2"]], ref.params[["x1", "x2"]], rtol=1e-5)
+    cuts = om.transform_threshold_params(ref.params)[1:-1]
+    np.testing.assert_allclose(r.params[["cut_1_1", "cut_1_2", "cut_1_3"]], cuts, rtol=1e-5)
+    np.testing.assert_allclose(r.bse[["o:x1", "o:x2"]], ref.bse[["x1", "x2"]], rtol=1e-3)
+    assert "o:_cons" not in r.params.index  # the cutpoints replace the constant
+    assert "cut_1_1" in str(r.summary())
+
+
+def test_oprobit_probit_continuous_system_recovers_truth():
+    df, eqs = _oprobit_system(n=6000, seed=31)
+    r = cmp.fit(df, eqs)
+    truth = {"d:x1": 0.7, "d:_cons": 0.2, "y:x2": 0.5, "y:d": 0.6, "y:_cons": 1.0,
+             "o:x3": 0.8, "o:d": 0.5, "cut_3_1": -0.6, "cut_3_2": 0.2, "cut_3_3": 0.9}
+    for k, v in truth.items():
+        assert abs(r.params[k] - v) < 4 * r.bse[k], k             # within 4 SE
+    # Sigma of u = (u_d, 1.5 u_y, u_o): rho_12 = 0.3, rho_13 = 0.4, rho_23 = -0.3, sig_2 = 1.5
+    for k, v in {"rho_12": 0.3, "rho_13": 0.4, "rho_23": -0.3}.items():
+        assert abs(r.rho[k] - v) < 4 * r.rho_se[k], k
+    assert abs(r.sig["sig_2"] - 1.5) < 4 * r.sig_se["sig_2"]
+
+
+def test_oprobit_bad_inputs():
+    df, eqs = _oprobit_system(n=300)
+    with pytest.raises(EstimationError, match="cutpoints"):
+        cmp.fit(df.assign(one=1.0), [cmp.Equation("o", ["x3", "one"], "oprobit")])
+    top = df.copy()
+    top["dummy"] = (top.index % 3 == 0).astype(float)
+    top.loc[top.dummy == 1, "o"] = 30
+    with pytest.raises(EstimationError, match="perfectly"):
+        cmp.fit(top, [cmp.Equation("o", ["x3", "dummy"], "oprobit")])
+    with pytest.raises(EstimationError, match="does not vary"):
+        cmp.fit(df.assign(o=1), [cmp.Equation("o", ["x3"], "oprobit")])
+
+
 # --------------------------------------------------------------------------------------------
 # variance estimators
 # --------------------------------------------------------------------------------------------
@@ -456,8 +571,8 @@ def test_bad_inputs_raise_named_errors():
         cmp.fit(nan, good)
     with pytest.raises(EstimationError, match="binary"):
         cmp.fit(df, [cmp.Equation("y", ["x1"], "probit")])
-    with pytest.raises(EstimationError, match="oprobit"):
-        cmp.fit(df, [cmp.Equation("d", ["x1"], "oprobit")])
+    with pytest.raises(EstimationError, match="tobit"):
+        cmp.fit(df, [cmp.Equation("d", ["x1"], "tobit")])
     with pytest.raises(EstimationError, match="recursive"):
         cmp.fit(df, [cmp.Equation("d", ["x1", "y"], "probit"), cmp.Equation("y", ["d", "x1"])])
     with pytest.raises(EstimationError, match="recursive"):

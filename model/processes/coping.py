@@ -33,6 +33,12 @@ def cope(world: World, idx) -> None:
     gap = gap - borrow
     sale = np.minimum(gap, (1.0 - e.distress_sale_discount) * hh.productive_assets[idx])
     gap = gap - sale
+    # A farm loss larger than the whole subsistence need cannot be met by eating less: the unpaid
+    # input bills become (informal) debt beyond the credit limit.
+    need = subsistence_need(world, idx)
+    arrears = np.maximum(0.0, gap - need)
+    borrow = borrow + arrears
+    gap = gap - arrears
 
     hh.savings_drawdown[idx] = drawdown
     hh.network_transfer[idx] = network
