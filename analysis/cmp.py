@@ -1,12 +1,14 @@
-"""Conditional mixed-process (CMP) estimator: fully observed recursive systems of continuous and
-probit equations fitted jointly by full-information maximum likelihood.
+"""Conditional mixed-process (CMP) estimator: fully observed recursive systems of continuous,
+probit and ordered-probit equations fitted jointly by full-information maximum likelihood.
 
 This follows the model of D. Roodman (2011), "Fitting fully observed recursive mixed-process
 models with cmp", *Stata Journal* 11(2), 159–206:
 
 * Each equation k has a latent linear index ``y*_k = x_k'b_k + e_k``; the errors are jointly
   normal with covariance ``Sigma``. Continuous equations observe ``y_k = y*_k``; probit equations
-  observe ``1{y*_k > 0}`` and have unit error variance.
+  observe ``1{y*_k > 0}`` and have unit error variance; ordered-probit equations observe the
+  category j with ``cut_{j-1} < y*_k <= cut_j`` (unit variance, no constant, cutpoints
+  ``cut_k_j`` estimated freely and required to increase).
 * The dependent variable of one equation may appear as a regressor in another. If the system is
   *recursive* (the "uses-as-regressor" graph has no cycles) the likelihood is the joint density
   of the observed outcomes with the endogenous regressors treated as data; :func:`fit` checks
@@ -19,9 +21,12 @@ Likelihood for one observation, with C the continuous and P the probit equations
 
 ``L = phi_C(e_C; Sigma_CC) * Pr(signs of P | e_C)``, where the probit errors conditional on the
 continuous residuals are normal with mean ``Sigma_PC Sigma_CC^-1 e_C`` and covariance
-``Sigma_PP - Sigma_PC Sigma_CC^-1 Sigma_CP``. The orthant probability is the exact normal CDF for
-one probit dimension, the exact bivariate normal CDF (Drezner–Wesolowsky/Genz, :mod:`._bvn`) for
-two, and the GHK simulator with Halton draws for three or more.
+``Sigma_PP - Sigma_PC Sigma_CC^-1 Sigma_CP``. Each probit/oprobit dimension contributes an
+interval for its latent error (flipped in sign where unbounded above, so one-sided intervals are
+always ``(-inf, B]``); the rectangle probability is the exact normal CDF (log-difference, accurate
+in both tails) for one dimension, the exact bivariate normal CDF (Drezner–Wesolowsky/Genz,
+:mod:`._bvn`; one evaluation for probits, inclusion–exclusion for two-sided oprobit intervals) for
+two, and the GHK simulator with per-observation scrambled Halton draws for three or more.
 
 Parametrisation (as cmp): ``lnsig_k`` for each continuous equation and ``atanhrho_jk`` for each
 pair of equations that are ever observed together; ``sig`` and ``rho`` are reported with
@@ -33,7 +38,10 @@ that small "index space" are taken per observation by central finite differences
 observations perturbed at once — they are independent), then mapped to the coefficient space by
 the chain rule (``g = sum_i J_i' d_i``, ``H = sum_i J_i' h_i J_i``). This gives per-observation
 scores (for robust/cluster VCE) and a Newton–Raphson optimiser with quadratic convergence at the
-cost of ``1 + D + D^2`` likelihood evaluations per iteration (D = indices + auxiliary params).
+cost of ``1 + 3D + D(D-1)`` likelihood evaluations per iteration (D = indices + free auxiliary
+parameters; only the observation groups a coordinate affects are recomputed). Steps: 2e-6 (score)
+and 1e-4 (Hessian) times the coordinate's scale (sigma for continuous indices, 1 otherwise).
+Should a Newton step fail far from the optimum, one scipy BFGS phase runs before Newton resumes.
 """
 from __future__ import annotations
 
@@ -937,8 +945,9 @@ def fit(
     independent : fix every rho at 0 (sum of single-equation likelihoods).
     start : starting values (Series/dict by parameter name, or a full vector); default from
         single-equation OLS/probit fits with all rho = 0.
-    ghk_draws : Halton draws per observation for the GHK simulator (three or more probit
-        dimensions in one observation); ``ghk_antithetic`` doubles them with 1-u copies.
+    ghk_draws : Halton draws per observation for the GHK simulator (three or more probit/oprobit
+        dimensions in one observation); ``ghk_antithetic`` doubles them with 1-u copies;
+        ``ghk_seed`` fixes the scrambling so the likelihood is deterministic and smooth.
     maxiter, tol : Newton–Raphson iteration limit and tolerance on ``g' (-H)^-1 g``.
     """
     vce = (vce or "oim").lower()

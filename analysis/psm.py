@@ -293,8 +293,13 @@ def _normal_kernel_fgt(a, b, yb, h, r=0.5):
     S = np.zeros(nt)
     N = np.zeros(nt)
     plan = []
+    c_centres = np.array([c[0] for c in cb])
+    reach = math.sqrt(2 * UNDER_ALL) + 2 * r + 1.0  # boxes farther apart contribute exact zeros
     for ti, (ct, ts, te, al, A) in enumerate(tb):
-        for ci, (cc, cs, ce, be, B, Y2) in enumerate(cb):
+        c0 = int(np.searchsorted(c_centres, ct - reach, side="left"))
+        c1 = int(np.searchsorted(c_centres, ct + reach, side="right"))
+        for ci in range(c0, c1):
+            cc, cs, ce, be, B, Y2 = cb[ci]
             delta = ct - cc
             near = max(0.0, abs(delta) - 2 * r - 1e-9)
             far = abs(delta) + 2 * r + 1e-9
@@ -458,7 +463,9 @@ def _core(y: np.ndarray, t: np.ndarray, p: np.ndarray, cfg: dict) -> dict:
 
     side_c = None
     if cfg["estimand"] == "ate":
-        ot = it_m[np.argsort(p[it_m], kind="stable")]
+        # psmatch2 matches the controls against every treated unit on common support (also
+        # those that later found no neighbour within the caliper)
+        ot = it[np.argsort(p[it], kind="stable")]
         side_c = _match_side(p[oc], p[ot], y[ot], cfg, score_sd)
         support[oc[~side_c.matched]] = False
         ic_m = oc[side_c.matched]
@@ -857,7 +864,13 @@ class PSMResult:
         if self.balance is not None:
             tables["Balance (pstest)"] = self.balance.table3()
             tables["Overall balance"] = self.balance.overall
-        return Summary("Propensity-score matching (psmatch2)", facts, tables, self.warnings)
+        notes = list(self.warnings)
+        notes.append({
+            "default": "psmatch2 analytic SE; treats the propensity score as fixed.",
+            "ai": "Abadie-Imbens SE as R Matching (Var.calc=0, population variance); score treated as fixed.",
+            "bootstrap": "bootstrap SE: propensity fit, support and matching re-run on each resample.",
+        }[s["se"]])
+        return Summary("Propensity-score matching (psmatch2)", facts, tables, notes)
 
     def __repr__(self) -> str:
         return f"PSMResult(att={self.att:.6g}, se={self.se:.6g}, n_treated={self.n_treated})"
