@@ -16,7 +16,6 @@ raise :class:`~analysis.errors.EstimationError` (filter the panel first).
 """
 from __future__ import annotations
 
-import math
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -24,7 +23,6 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .errors import EstimationError
 from .propensity import check_binary, check_columns, fit_propensity

@@ -91,7 +91,7 @@ from scipy import stats
 
 from .errors import EstimationError
 from .propensity import PropensityModel, check_binary, check_columns, fit_propensity
-from .results import Summary, coef_table, format_table
+from .results import Summary, coef_table
 
 __all__ = ["match", "balance", "PSMResult", "BalanceResult"]
 
@@ -353,7 +353,6 @@ class _Side:
     nmatch: np.ndarray | None = None  # per a: number of matches (nearest neighbour)
     lo: np.ndarray | None = None
     hi: np.ndarray | None = None
-    first: np.ndarray | None = None  # per a: pool index of the nearest match (psmatch2 _n1)
 
 
 def _match_side(a, b, yb, cfg: dict, score_sd: float) -> _Side:
@@ -361,7 +360,6 @@ def _match_side(a, b, yb, cfg: dict, score_sd: float) -> _Side:
     na, nb = a.size, b.size
     if method == "nearest":
         lo, hi = _nn_window(a, b, cfg["k"])
-        first = np.where(np.abs(a - b[np.clip(lo, 0, nb - 1)]) <= np.abs(a - b[np.clip(hi - 1, 0, nb - 1)]), lo, hi - 1)
         ties = cfg["ties"]
         if ties:
             dk = np.maximum(np.abs(a - b[lo]), np.abs(a - b[hi - 1]))
@@ -390,8 +388,7 @@ def _match_side(a, b, yb, cfg: dict, score_sd: float) -> _Side:
             W += np.bincount(cols, weights=w_row[gr], minlength=nb)
             KK += np.bincount(cols, weights=w_row[gr] ** 2, minlength=nb)
         m[matched] = sums[matched] / n[matched]
-        first = np.where(matched, first, -1)
-        return _Side(matched, m, W, KK, n, lo, hi, first)
+        return _Side(matched, m, W, KK, n, lo, hi)
 
     kernel = cfg["kernel"]
     h = cfg["bandwidth"]
@@ -763,7 +760,9 @@ def balance(
 
     xb_u = pm_u.xb.to_numpy()
     B_u, R_u = rubin(xb_u, t, np.ones_like(xb_u))
-    xb_m = pm_m.xb.reindex(data.index).to_numpy()[after]
+    # linear index of the matched-sample probit for the matched rows (positional, so duplicate
+    # index labels in ``data`` are harmless)
+    xb_m = X[after][:, [covariates.index(c) for c in pm_m.covariates]] @ pm_m.params[pm_m.covariates].to_numpy() + pm_m.params["_cons"]
     B_m, R_m = rubin(xb_m, ta, wa)
     absb_u, absb_m = table["bias_u"].abs(), table["bias_m"].abs()
     overall = pd.DataFrame(
