@@ -59,6 +59,7 @@ HOUSEHOLD_VARIABLES: dict[str, tuple[str, str]] = {
     "form": ("int8", "-1 none, 0 vertical chain, 1 technology diffusion, 2 agritourism, 3 e-commerce"),
     "start_year": ("int16", "first year of participation, 0 if never"),
     "registered_poor": ("int8", "registered as poor under the targeted poverty-alleviation policy (1/0)"),
+    "cooperative_in_village": ("int8", "the village has an operating cooperative this year (1/0)"),
     "forced": ("int8", "participation override: -1 forced out, 0 free, 1 forced in"),
     # shocks this year
     "health_shock": ("int8", "serious illness or injury this year (1/0)"),

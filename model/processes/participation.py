@@ -57,6 +57,7 @@ def decide(world: World, idx) -> None:
     # Options within reach: the village cooperative and the county enterprise for the product.
     coop = world.villages.cooperative_id[hh.village_id[idx]]
     coop_ok = (coop >= 0) & (o.active[np.maximum(coop, 0)] == 1)
+    hh.cooperative_in_village[idx] = coop_ok
     ent = world.enterprise_for[hh.county_id[idx], hh.product[idx]]
     ent_ok = (ent >= 0) & (hh.distance[idx] <= world.params.enterprise.reach_km)
     income = np.maximum(world.income_last[idx], 1000.0)
