@@ -125,6 +125,16 @@ class CMPResults:
     nobs_by_equation: Mapping[str, int] = field(default_factory=dict)
 
     @property
+    def N(self) -> int:
+        """Number of observations (alias of ``nobs``, as cmp's e(N))."""
+        return self.nobs
+
+    @property
+    def loglik(self) -> float:
+        """Maximised log-likelihood (alias of ``llf``)."""
+        return self.llf
+
+    @property
     def tvalues(self) -> pd.Series:
         return self.params / self.bse
 
@@ -1032,7 +1042,7 @@ def fit(
     bse = pd.Series(se, index=names, name="se")
     cov = pd.DataFrame(V, index=names, columns=names)
 
-    # sig and rho with delta-method standard errors (fixed ones reported with SE 0... omitted).
+    # sig and rho with delta-method standard errors; fixed correlations are listed separately.
     betas, aux = prob.split(theta)
     sig_n, sig_v, sig_s, rho_n, rho_v, rho_s = [], [], [], [], [], []
     fixed_report = {}
@@ -1043,7 +1053,7 @@ def fit(
             sig_n.append(nm.replace("lnsig", "sig"))
             sig_v.append(val)
             sig_s.append(val * bse[nm] if nm in bse.index else np.nan)
-        else:
+        elif kind[0] == "rho":
             val = math.tanh(aux[a])
             label = nm.replace("atanhrho", "rho")
             if a in prob.fixed:

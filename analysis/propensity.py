@@ -255,7 +255,8 @@ def fit_propensity(
     if not res.converged:
         raise ConvergenceError(f"{link} propensity model: IRLS did not converge in 200 iterations")
     xb = Xc @ res.params.to_numpy()
-    p = family.link.inverse(xb)
+    with np.errstate(over="ignore", under="ignore"):  # huge |xb| under separation: p is 0 or 1
+        p = family.link.inverse(xb)
     if check_separation and (sep_warn or np.any(p < _SEPARATION_EPS) or np.any(p > 1 - _SEPARATION_EPS)):
         n_ext = int(np.sum((p < _SEPARATION_EPS) | (p > 1 - _SEPARATION_EPS)))
         raise EstimationError(

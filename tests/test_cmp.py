@@ -115,6 +115,11 @@ def test_heckman_rho_fixed_zero_is_probit_plus_ols(mroz):
     np.testing.assert_allclose(r.params[[f"inlf:{v}" for v in MROZ_SEL + ["_cons"]]], pro.params, rtol=1e-6)
     assert "atanhrho_12" not in r.params.index
     assert r.fixed_rho == {"rho_12": 0.0}
+    # fixing rho elsewhere: a constrained optimum, below the free ML value, reported as fixed
+    r5 = cmp.fit(mroz, eqs, fix_rho={("lwage", "inlf"): 0.5})
+    assert r5.converged and r5.fixed_rho == {"rho_12": pytest.approx(0.5)}
+    assert r5.llf < -832.885 and r5.lr_independence is None
+    assert r5.N == 753 and r5.loglik == r5.llf
 
 
 # --------------------------------------------------------------------------------------------
@@ -470,6 +475,9 @@ def test_oprobit_probit_continuous_system_recovers_truth():
     for k, v in {"rho_12": 0.3, "rho_13": 0.4, "rho_23": -0.3}.items():
         assert abs(r.rho[k] - v) < 4 * r.rho_se[k], k
     assert abs(r.sig["sig_2"] - 1.5) < 4 * r.sig_se["sig_2"]
+    assert list(r.rho.index) == ["rho_12", "rho_13", "rho_23"] and list(r.sig.index) == ["sig_2"]
+    tab = r.to_frame()
+    assert tab.index.is_unique and {"cut_3_1", "cut_3_3", "rho_23"} <= set(tab.index)
 
 
 def test_oprobit_bad_inputs():

@@ -356,6 +356,11 @@ def test_bad_inputs(sim):
     sep = df.assign(s=df.t)  # a covariate equal to the treatment
     with pytest.raises(EstimationError, match="separation"):
         match(sep, "t", "y", ["x1", "s"])
+    rng = np.random.default_rng(1)
+    lin = pd.DataFrame({"t": 0.0, "y": rng.normal(size=200), "x1": rng.normal(size=200), "x2": rng.normal(size=200)})
+    lin["t"] = (lin.x1 + lin.x2 > 0).astype(float)  # separation by a linear combination only
+    with pytest.raises(EstimationError, match="separation"):
+        match(lin, "t", "y", cov)
     with pytest.raises(EstimationError, match="common support"):
         match(_frame([0.9, 0.95], [0.1, 0.2]), "t", "y", pscore="ps")
     with pytest.raises(EstimationError, match="no treated unit has a match"):
