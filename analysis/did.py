@@ -16,6 +16,8 @@ raise :class:`~analysis.errors.EstimationError` (filter the panel first).
 """
 from __future__ import annotations
 
+import warnings
+
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -123,24 +125,32 @@ def twfe(
     n_periods = panel[time].nunique()
     if n_periods < 2 or n_units < 2:
         raise EstimationError("two-way FE needs at least two units and two periods")
-    mod = PanelOLS(df[outcome], df[regs], entity_effects=True, time_effects=True, drop_absorbed=False)
+    # Like Stata's xtreg, covariates absorbed by the effects (e.g. age, which rises by one a year
+    # for everybody) are dropped with a note; an absorbed treatment is an error.
+    mod = PanelOLS(df[outcome], df[regs], entity_effects=True, time_effects=True, drop_absorbed=True)
     n_cl = None
     try:
-        if cluster is None:
-            res = mod.fit(cov_type="unadjusted")
-            df_resid = float(res.df_resid)
-            cov = "conventional"
-        else:
-            if cluster == unit:
-                res = mod.fit(cov_type="clustered", cluster_entity=True, group_debias=True)
-                n_cl = n_units
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if cluster is None:
+                res = mod.fit(cov_type="unadjusted")
+                df_resid = float(res.df_resid)
+                cov = "conventional"
             else:
-                res = mod.fit(cov_type="clustered", clusters=df[[cluster]], group_debias=True)
-                n_cl = int(df[cluster].nunique())
-            df_resid = float(n_cl - 1)
-            cov = f"clustered by {cluster}"
-    except ValueError as exc:  # absorbed / collinear regressors
+                if cluster == unit:
+                    res = mod.fit(cov_type="clustered", cluster_entity=True, group_debias=True)
+                    n_cl = n_units
+                else:
+                    res = mod.fit(cov_type="clustered", clusters=df[[cluster]], group_debias=True)
+                    n_cl = int(df[cluster].nunique())
+                df_resid = float(n_cl - 1)
+                cov = f"clustered by {cluster}"
+    except ValueError as exc:  # collinear regressors
         raise EstimationError(f"two-way FE could not be estimated: {exc}") from exc
+    dropped = [r for r in regs if r not in res.params.index]
+    if treatment in dropped:
+        raise EstimationError(f"two-way FE: the treatment {treatment!r} is absorbed by the unit and time effects")
+    notes = [f"{r} omitted: absorbed by the unit and time effects" for r in dropped]
     if not np.all(np.isfinite(res.std_errors.to_numpy())):
         raise EstimationError("two-way FE: non-finite standard errors (regressor absorbed by the fixed effects?)")
     y = df[outcome]
@@ -150,7 +160,7 @@ def twfe(
         params=res.params.rename(None), bse=res.std_errors.rename(None), df_resid=df_resid,
         nobs=int(res.nobs), n_units=int(n_units), n_periods=int(n_periods), r2_within=r2w,
         r2_within_lm=float(res.rsquared_within), cov_type=cov, outcome=outcome, treatment=treatment,
-        n_clusters=n_cl,
+        n_clusters=n_cl, warnings=notes,
     )
 
 

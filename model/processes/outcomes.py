@@ -42,7 +42,7 @@ def household_outcomes(world: World) -> dict[str, np.ndarray]:
     out["selforg_trust"] = hh.trust
     out["selforg_membership_years"] = hh.membership_years.astype(np.float64)
     credit = e.credit_limit_assets * (hh.productive_assets + hh.machine * e.machine_price + 0.2 * hh.housing)
-    out["selforg_credit_access"] = credit * np.where(hh.participating == 1, 2.0, 1.0)
+    out["selforg_credit_access"] = credit
     out["learn_skills"] = hh.skills
     out["learn_tech_adopted"] = hh.tech_adopted
     out["learn_trained_ever"] = hh.trained_ever
@@ -55,8 +55,9 @@ def household_outcomes(world: World) -> dict[str, np.ndarray]:
 RESILIENCE_INDICATORS = {
     "buffering": [("buffer_savings_pc", "+"), ("buffer_assets_pc", "+"), ("buffer_land_pc", "+"),
                   ("buffer_income_diversity", "+"), ("buffer_debt_ratio", "-")],
-    "self_organisation": [("selforg_ties", "+"), ("selforg_trust", "+"), ("selforg_membership_years", "+"),
-                          ("selforg_credit_access", "+")],
+    # Membership itself is the treatment, so it is recorded (selforg_membership_years) but not
+    # used as an indicator: the index measures what membership changes, not membership.
+    "self_organisation": [("selforg_ties", "+"), ("selforg_trust", "+"), ("selforg_credit_access", "+")],
     "learning": [("learn_skills", "+"), ("learn_tech_adopted", "+"), ("learn_trained_ever", "+"),
                  ("learn_info_access", "+"), ("learn_edu", "+")],
 }
