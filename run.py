@@ -14,6 +14,8 @@ import sys
 # Modules that contribute subcommands, in the order they appear in --help.
 COMMAND_MODULES = [
     "scenarios.cli",
+    "scenarios.compare",
+    "scenarios.sweep",
 ]
 
 

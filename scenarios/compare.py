@@ -1,0 +1,419 @@
+"""``python run.py compare``: policy scenarios side by side, with common random numbers.
+
+Every scenario runs with the same replication seeds (``SeedSequence(seed).spawn(reps)``), and
+the model draws every shock from streams keyed by (seed, process, year) whatever the policy, so
+replication r of two scenarios sees the same households, prices and disasters: the paired
+difference x[s, r] - x[first, r] is the effect of the policy, not of luck. The summary reports,
+per scenario, year of interest and metric, the mean across replications with a 95% t-interval
+of the mean, and the mean paired difference from the first scenario with its 95% t-interval;
+a difference is *distinguishable from noise* when that interval excludes 0.
+
+Outputs in ``--out`` (default ``out/compare``): ``summary.csv``, ``summary.md``, ``runs.parquet``
+(long: scenario, rep, seed, year, metric, value), ``exits.parquet`` (county exit durations of
+every run), ``resilience_quantiles.parquet``, ``figures/*.png``, ``report.md`` and
+``compare.json`` (settings, seeds, versions, wall time).
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from model.params import ParameterError
+
+from . import load
+from .cli import add_scenario_options, git_commit, package_version, positive_int
+from .executor import add_executor_options, executor_from_args, progress_bar, replication_seeds
+from .runner import LABELS, RUN_METRICS, YEARLY_METRICS, run_task
+
+DEFAULT_SCENARIOS = ("baseline", "cooperative", "enterprise")
+# Defaults chosen so the default comparison takes well under 2 minutes on 2 cores and its
+# paired differences have 95% intervals far narrower than the policy effects (see docs/scenarios.md).
+DEFAULT_REPS = 24
+DEFAULT_HOUSEHOLDS = 20_000
+DEFAULT_OUT = "out/compare"
+
+
+@dataclass
+class ComparePlan:
+    scenarios: list  # scenarios.Scenario, in order; the first is the reference
+    reps: int
+    seed: int
+    seeds: list[int]
+    years_of_interest: list[int]
+    tasks: list[dict] = field(default_factory=list)
+    keys: list[tuple[str, int]] = field(default_factory=list)  # (scenario, rep) of each task
+
+
+def default_years_of_interest(params) -> list[int]:
+    """Pre-policy year, first post-policy year, 2020 (the county censoring year) and the end."""
+    c = params.calendar
+    candidates = [c.policy_start_year - 1, c.policy_start_year + 1, int(c.censor_date), c.end_year]
+    return sorted({y for y in candidates if c.start_year <= y <= c.end_year})
+
+
+def parse_list(text: str | Sequence[str] | None, what: str) -> list[str]:
+    if text is None:
+        return []
+    items = text.split(",") if isinstance(text, str) else list(text)
+    items = [i.strip() for i in items if i.strip()]
+    if not items:
+        raise ParameterError(f"{what} is empty")
+    return items
+
+
+def plan(scenario_names: Sequence[str] = DEFAULT_SCENARIOS, *, reps: int = DEFAULT_REPS,
+         households: int | None = DEFAULT_HOUSEHOLDS, years: int | None = None, seed: int = 0,
+         overrides: Sequence[str] = (), years_of_interest: Sequence[int] | None = None,
+         panels_dir: str | Path | None = None) -> ComparePlan:
+    """Resolve and validate everything before anything runs or is written."""
+    names = list(scenario_names)
+    if len(names) < 1:
+        raise ParameterError("--scenarios: give at least one scenario")
+    scs = []
+    for name in names:
+        sc = load(name, list(overrides))
+        if households is not None:
+            sc.params.set("population.n_households", households)
+        if years is not None:
+            sc.params.set("calendar.end_year", sc.params.calendar.start_year + years - 1)
+        scs.append(sc)
+    labels = [sc.name for sc in scs]
+    dup = sorted({x for x in labels if labels.count(x) > 1})
+    if dup:
+        raise ParameterError(f"--scenarios names {', '.join(dup)} more than once; each scenario must appear once")
+    if reps < 1:
+        raise ParameterError(f"--reps = {reps} is not allowed: must be at least 1")
+    if years_of_interest is None:
+        yoi = default_years_of_interest(scs[0].params)
+    else:
+        yoi = sorted({int(y) for y in years_of_interest})
+    for sc in scs:
+        c = sc.params.calendar
+        bad = [y for y in yoi if not c.start_year <= y <= c.end_year]
+        if bad:
+            raise ParameterError(f"--years-of-interest {bad} not simulated in scenario '{sc.name}'; "
+                                 f"simulated years are {c.start_year}-{c.end_year}")
+    seeds = replication_seeds(seed, reps)
+    p = ComparePlan(scenarios=scs, reps=reps, seed=seed, seeds=seeds, years_of_interest=yoi)
+    for r, s in enumerate(seeds):  # replication-major: partial progress covers every scenario
+        for sc in scs:
+            task = {"params": sc.params.to_dict(), "seed": s, "quantile_years": yoi}
+            if panels_dir is not None:
+                task["panel_dir"] = str(Path(panels_dir) / sc.name / f"rep{r:03d}")
+            p.tasks.append(task)
+            p.keys.append((sc.name, r))
+    return p
+
+
+@dataclass
+class CompareResult:
+    plan: ComparePlan
+    runs: pd.DataFrame  # scenario, rep, seed, year, metric, value
+    exits: pd.DataFrame  # scenario, rep, county_id, exit_date, exited, duration
+    quantiles: pd.DataFrame  # scenario, rep, year, q, value
+    failures: list[tuple[str, int, str]]
+    backend: str
+    wall_seconds: float
+
+
+def execute(p: ComparePlan, executor, progress: bool = True) -> CompareResult:
+    """Run every (scenario, replication) on ``executor``; collect compact summaries."""
+    t0 = time.perf_counter()
+    runs, exits, quants, failures = [], [], [], []
+    bar = progress_bar(len(p.tasks), "compare", progress)
+    try:
+        for i, outcome in executor.run(run_task, p.tasks):
+            name, rep = p.keys[i]
+            seed = p.seeds[rep]
+            bar.update(1)
+            if not outcome.ok:
+                failures.append((name, rep, outcome.error))
+                continue
+            out = outcome.value
+            runs.append(out["metrics"].assign(scenario=name, rep=rep, seed=seed))
+            e = out["exits"]
+            exits.append(pd.DataFrame({"scenario": name, "rep": rep, "county_id": np.arange(len(e["exit_date"])),
+                                       "exit_date": e["exit_date"], "exited": e["exited"], "duration": e["duration"]}))
+            for y, q in out["resilience_quantiles"].items():
+                quants.append(pd.DataFrame({"scenario": name, "rep": rep, "year": y,
+                                            "q": np.linspace(0, 1, len(q)), "value": q}))
+    finally:
+        bar.close()
+    if not runs:
+        raise ParameterError("every run failed; first error: " + (failures[0][2] if failures else "none"))
+    order = {sc.name: k for k, sc in enumerate(p.scenarios)}
+    cols = ["scenario", "rep", "seed", "year", "metric", "value"]
+    runs_df = pd.concat(runs, ignore_index=True)[cols]
+    runs_df = runs_df.sort_values(["scenario", "rep", "metric", "year"], key=lambda s: s.map(order) if s.name == "scenario" else s,
+                                  kind="stable").reset_index(drop=True)
+    exits_df = pd.concat(exits, ignore_index=True).sort_values(["scenario", "rep", "county_id"], key=lambda s: s.map(order) if s.name == "scenario" else s).reset_index(drop=True)
+    q_df = (pd.concat(quants, ignore_index=True) if quants else pd.DataFrame(columns=["scenario", "rep", "year", "q", "value"]))
+    return CompareResult(p, runs_df, exits_df, q_df, sorted(failures, key=lambda f: (order[f[0]], f[1])),
+                         executor.describe(), time.perf_counter() - t0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Statistics
+
+
+def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float, float, int]:
+    """mean, sd, lower, upper of the t-interval of the mean, and n (NaNs dropped)."""
+    from scipy import stats
+
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    n = v.size
+    if n == 0:
+        return (math.nan, math.nan, math.nan, math.nan, 0)
+    mean = float(v.mean())
+    if n < 2:
+        return (mean, math.nan, math.nan, math.nan, n)
+    sd = float(v.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
+    return (mean, sd, mean - half, mean + half, n)
+
+
+def summarise(result: CompareResult, level: float = 0.95) -> pd.DataFrame:
+    """Per scenario, year of interest (``year`` <NA> for run-level metrics) and metric: mean and
+    interval across replications, and paired difference from the first scenario."""
+    p = result.plan
+    runs = result.runs
+    first = p.scenarios[0].name
+    rows = []
+    for metric in list(YEARLY_METRICS) + list(RUN_METRICS):
+        sub = runs[runs["metric"] == metric]
+        if sub.empty:
+            continue
+        for year in (p.years_of_interest if metric in YEARLY_METRICS else [None]):
+            s = sub[sub["year"].isna()] if year is None else sub[sub["year"] == year]
+            block = s.pivot(index="rep", columns="scenario", values="value")
+            for sc in p.scenarios:
+                if sc.name not in block:
+                    continue
+                x = block[sc.name].to_numpy(float)
+                mean, sd, lo, hi, n = t_interval(x, level)
+                row = {"scenario": sc.name, "year": year, "metric": metric, "label": LABELS[metric],
+                       "mean": mean, "sd": sd, "ci_low": lo, "ci_high": hi, "n_reps": n}
+                if sc.name != first and first in block:
+                    d = x - block[first].to_numpy(float)
+                    dm, dsd, dlo, dhi, dn = t_interval(d, level)
+                    row.update(diff=dm, diff_ci_low=dlo, diff_ci_high=dhi, n_pairs=dn,
+                               distinguishable=(bool(dlo > 0 or dhi < 0) if dn >= 2 and np.isfinite(dlo) else pd.NA))
+                rows.append(row)
+    out = pd.DataFrame(rows)
+    for col in ("diff", "diff_ci_low", "diff_ci_high", "n_pairs", "distinguishable"):
+        if col not in out:
+            out[col] = pd.NA
+    out["year"] = out["year"].astype("Int64")
+    out["distinguishable"] = out["distinguishable"].astype("boolean")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatting
+
+PERCENT = {"poverty_1_9", "poverty_national", "poverty_3_1", "participation", "exit_share", "vulnerability"}
+YUAN = {"income_pc", "consumption_pc"}
+
+
+def fmt_value(metric: str, v: float, diff: bool = False) -> str:
+    if v is None or v is pd.NA or not np.isfinite(v):
+        return "n/a"
+    sign = "+" if diff and v > 0 else ""
+    if metric in PERCENT:
+        return f"{sign}{100 * v:.1f}{' pp' if diff else '%'}"
+    if metric in YUAN:
+        return f"{sign}{v:,.0f}"
+    if metric == "median_exit_date":
+        return f"{sign}{v:.2f}" + (" y" if diff else "")
+    return f"{sign}{v:.3f}"
+
+
+def fmt_interval(metric: str, lo: float, hi: float, diff: bool = False) -> str:
+    if lo is None or lo is pd.NA or not np.isfinite(lo):
+        return ""
+    a, b = fmt_value(metric, lo, diff), fmt_value(metric, hi, diff)
+    for unit in (" pp", "%", " y"):
+        a = a.removesuffix(unit)
+    return f"[{a}, {b}]"
+
+
+def _verdict(row) -> str:
+    d = row.get("distinguishable")
+    if d is pd.NA or d is None or (isinstance(d, float) and math.isnan(d)):
+        return "n/a"
+    return "yes" if bool(d) else "no (noise)"
+
+
+def summary_tables(summary: pd.DataFrame, scenario_names: list[str]) -> list[tuple[str, pd.DataFrame]]:
+    """Display tables: one per year of interest plus one for the run-level county metrics."""
+    first = scenario_names[0]
+    out = []
+    years = [y for y in summary["year"].dropna().unique()]
+    groups = [(f"Year {int(y)}", summary[summary["year"] == y]) for y in sorted(years)]
+    groups.append(("County exit (per run, censored at the censoring date)", summary[summary["year"].isna()]))
+    for title, block in groups:
+        if block.empty:
+            continue
+        rows = []
+        for metric, g in block.groupby("metric", sort=False):
+            row = {"metric": LABELS[metric]}
+            for _, r in g.iterrows():
+                row[r["scenario"]] = f"{fmt_value(metric, r['mean'])} {fmt_interval(metric, r['ci_low'], r['ci_high'])}".strip()
+                if r["scenario"] != first:
+                    mark = {"yes": "", "no (noise)": " (noise)", "n/a": ""}[_verdict(r)]
+                    row[f"{r['scenario']} - {first}"] = (
+                        f"{fmt_value(metric, r['diff'], True)} {fmt_interval(metric, r['diff_ci_low'], r['diff_ci_high'], True)}"
+                        f"{mark}").strip()
+            rows.append(row)
+        cols = ["metric"] + [c for n in scenario_names for c in (n, f"{n} - {first}") if c in pd.DataFrame(rows).columns]
+        out.append((title, pd.DataFrame(rows)[cols]))
+    return out
+
+
+def markdown_table(df: pd.DataFrame) -> str:
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for _, r in df.iterrows():
+        lines.append("| " + " | ".join(str(r[c]).replace("|", "/") for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def text_table(df: pd.DataFrame) -> str:
+    cols = list(df.columns)
+    widths = [max(len(str(c)), *(len(str(v)) for v in df[c])) for c in cols]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(cols, widths)),
+             "  ".join("-" * w for w in widths)]
+    for _, r in df.iterrows():
+        lines.append("  ".join(str(r[c]).ljust(w) for c, w in zip(cols, widths)))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def write(result: CompareResult, summary: pd.DataFrame, out: Path, command: str | None = None) -> list[Path]:
+    from . import report
+
+    out.mkdir(parents=True, exist_ok=True)
+    figures = out / "figures"
+    figures.mkdir(exist_ok=True)
+    p = result.plan
+    names = [sc.name for sc in p.scenarios]
+    written = []
+    result.runs.to_parquet(out / "runs.parquet", index=False)
+    result.exits.to_parquet(out / "exits.parquet", index=False)
+    result.quantiles.to_parquet(out / "resilience_quantiles.parquet", index=False)
+    summary.to_csv(out / "summary.csv", index=False)
+    tables = summary_tables(summary, names)
+    md = [f"# Scenario comparison: {', '.join(names)}", "",
+          f"Mean across {p.reps} replications [95% interval of the mean]; differences are paired "
+          f"(common random numbers) from `{names[0]}`, with their 95% interval; '(noise)' marks a "
+          "difference whose interval includes 0.", ""]
+    for title, t in tables:
+        md += [f"## {title}", "", markdown_table(t), ""]
+    (out / "summary.md").write_text("\n".join(md))
+    written += [out / "summary.csv", out / "summary.md", out / "runs.parquet", out / "exits.parquet",
+                out / "resilience_quantiles.parquet"]
+    figs = report.compare_figures(result, summary, figures)
+    written += figs
+    meta = {
+        "command": command,
+        "scenarios": [{"name": sc.name, "description": sc.description, "source": sc.source, "extends_chain": sc.chain,
+                       "parameters": sc.params.to_dict()} for sc in p.scenarios],
+        "reps": p.reps, "master_seed": p.seed, "replication_seeds": p.seeds,
+        "years_of_interest": p.years_of_interest,
+        "backend": result.backend, "wall_seconds": round(result.wall_seconds, 2),
+        "failures": [{"scenario": s, "rep": r, "error": e} for s, r, e in result.failures],
+        "package_version": package_version(), "git_commit": git_commit(), "numpy_version": np.__version__,
+    }
+    (out / "compare.json").write_text(json.dumps(meta, indent=2, default=str))
+    written.append(out / "compare.json")
+    (out / "report.md").write_text(report.compare_report(result, summary, tables, figs, out, command))
+    written.append(out / "report.md")
+    return written
+
+
+def run_compare(scenario_names=DEFAULT_SCENARIOS, *, reps=DEFAULT_REPS, households=DEFAULT_HOUSEHOLDS, years=None,
+                seed=0, overrides=(), years_of_interest=None, out: str | Path | None = DEFAULT_OUT, executor=None,
+                progress=False, save_panels=False, command=None):
+    """Library entry point: plan, execute (serial unless an executor is given), summarise, write."""
+    from .executor import SerialExecutor
+
+    out_path = Path(out) if out is not None else None
+    p = plan(scenario_names, reps=reps, households=households, years=years, seed=seed, overrides=overrides,
+             years_of_interest=years_of_interest,
+             panels_dir=(out_path / "panels") if (save_panels and out_path is not None) else None)
+    ex = executor or SerialExecutor()
+    result = execute(p, ex, progress=progress)
+    summary = summarise(result)
+    if out_path is not None:
+        write(result, summary, out_path, command)
+    return result, summary
+
+
+def cmd_compare(args) -> int:
+    import shlex
+    import sys
+
+    names = parse_list(args.scenarios, "--scenarios")
+    yoi = None
+    if args.years_of_interest:
+        try:
+            yoi = [int(y) for y in parse_list(args.years_of_interest, "--years-of-interest")]
+        except ValueError:
+            raise ParameterError(f"--years-of-interest {args.years_of_interest!r} must be comma-separated years, "
+                                 "e.g. 2014,2016,2020") from None
+    out = Path(args.out)
+    p = plan(names, reps=args.reps, households=args.households, years=args.years, seed=args.seed,
+             overrides=args.overrides, years_of_interest=yoi,
+             panels_dir=(out / "panels") if args.save_panels else None)
+    n_hh = p.scenarios[0].params.population.n_households
+    c = p.scenarios[0].params.calendar
+    t0 = time.perf_counter()
+    with executor_from_args(args) as ex:
+        print(f"comparing {', '.join(sc.name for sc in p.scenarios)}: {p.reps} replications x {len(p.scenarios)} "
+              f"scenarios of {n_hh:,} households, {c.start_year}-{c.end_year}, master seed {p.seed}, on {ex.describe()}",
+              file=sys.stderr)
+        result = execute(p, ex, progress=args.progress)
+    result.wall_seconds = time.perf_counter() - t0
+    summary = summarise(result)
+    command = "python run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv and sys.argv[0].endswith("run.py") else None
+    write(result, summary, out, command)
+    names = [sc.name for sc in p.scenarios]
+    print(f"{len(p.scenarios)} scenarios x {p.reps} replications, {n_hh:,} households; mean [95% interval]; "
+          f"differences paired with '{names[0]}'; '(noise)' = interval includes 0")
+    for title, t in summary_tables(summary, names):
+        print(f"\n{title}\n{text_table(t)}")
+    if result.failures:
+        print(f"\n{len(result.failures)} run(s) failed, e.g. {result.failures[0][0]} rep {result.failures[0][1]}: "
+              f"{result.failures[0][2]}")
+    print(f"\nwrote {out}/report.md, summary.csv, summary.md, runs.parquet, figures/ ({result.wall_seconds:.1f} s)")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("compare", help="compare policy scenarios with common random numbers (report, table, figures)",
+                       description="Run scenarios with the same replication seeds and report their differences.")
+    p.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS),
+                   help=f"comma-separated scenario names or .toml paths; the first is the reference "
+                        f"(default {','.join(DEFAULT_SCENARIOS)})")
+    p.add_argument("--reps", type=positive_int, default=DEFAULT_REPS,
+                   help=f"replications per scenario (default {DEFAULT_REPS})")
+    p.add_argument("--years-of-interest", help="comma-separated years for the table (default: pre-policy year, "
+                   "first post-policy year, 2020, last year)")
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
+    p.add_argument("--save-panels", action="store_true",
+                   help="also write every run's household and county panels under OUT/panels (large)")
+    add_scenario_options(p)
+    p.set_defaults(households=DEFAULT_HOUSEHOLDS)
+    add_executor_options(p)
+    p.set_defaults(func=cmd_compare)
