@@ -157,6 +157,8 @@ class ParticipationParams:
                                           "CLDS: 74% of poor households participate after 2015")
     infrastructure_effect: float = param(-0.006, "probit index per % hardened road", -1.0, 1.0,
                                          "Remote villages are targeted.", "CLDS Table 3: hroad 62.4 vs 67.7")
+    membership_cost: float = param(300.0, "yuan per year", 0.0, 1e5,
+                                   "Cost of participating (fees, share capital, meetings, compliance), paid from farm income.")
     expected_gain_effect: float = param(0.5, "probit index per unit log expected gain", 0.0, 10.0,
                                         "Weight of the expected income gain in the decision.")
     selection_on_unobservables: float = param(0.0, "probit index per sd of drive", 0.0, 5.0,

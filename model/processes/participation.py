@@ -20,7 +20,8 @@ CENTRE = {"distance": 19.08, "subsidy": 0.5413, "machine": 0.4289, "job": 0.8656
 
 
 def expected_gain(world: World, idx, org_type: int, form: np.ndarray) -> np.ndarray:
-    """Expected yearly income gain (yuan) of joining an organisation of the given type and form."""
+    """Expected yearly income gain (yuan) of joining an organisation of the given type and form,
+    net of the membership cost."""
     p, hh = world.params, world.households
     revenue = normal_revenue(world, idx)
     price_gain = np.asarray(p.forms.price_gain)[form]
@@ -34,7 +35,7 @@ def expected_gain(world: World, idx, org_type: int, form: np.ndarray) -> np.ndar
     else:
         e = p.enterprise
         gain = revenue * (e.contract_premium + price_gain + yield_gain + e.technology_yield_gain)
-    return gain + business * (0.5 + hh.skills[idx])
+    return gain + business * (0.5 + hh.skills[idx]) - p.participation.membership_cost
 
 
 def decide(world: World, idx) -> None:
@@ -61,8 +62,9 @@ def decide(world: World, idx) -> None:
     ent = world.enterprise_for[hh.county_id[idx], hh.product[idx]]
     ent_ok = (ent >= 0) & (hh.distance[idx] <= world.params.enterprise.reach_km)
     income = np.maximum(world.income_last[idx], 1000.0)
-    gain_coop = np.log1p(expected_gain(world, idx, 1, o.form[np.maximum(coop, 0)]) / income)
-    gain_ent = np.log1p(expected_gain(world, idx, 2, o.form[np.maximum(ent, 0)]) / income)
+    # Net gains can be negative (costs above benefits); the log keeps the scale relative to income.
+    gain_coop = np.log(np.maximum(1.0 + expected_gain(world, idx, 1, o.form[np.maximum(coop, 0)]) / income, 0.05))
+    gain_ent = np.log(np.maximum(1.0 + expected_gain(world, idx, 2, o.form[np.maximum(ent, 0)]) / income, 0.05))
     prefer_coop = coop_ok & (~ent_ok | (gain_coop - gain_ent + 0.2 * d.org_choice_z[idx] > 0))
     chosen = np.where(prefer_coop, coop, np.where(ent_ok, ent, -1))
     gain = np.where(prefer_coop, gain_coop, gain_ent)

@@ -67,7 +67,7 @@ def produce(world: World, idx) -> None:
                      np.where(contracted & ~reneged & ~side, contract, spot * (1.0 + price_gain)))
     gross = output * price
     discount = np.where(participating & (org_type == 1), p.cooperative.input_discount, 0.0)
-    inputs = e.input_cost_share * revenue0 * (1.0 - discount)
+    inputs = e.input_cost_share * revenue0 * (1.0 - discount) + participating * p.participation.membership_cost
     hh.income_farm[idx] = gross - inputs
     world.sales[idx] = np.where(participating & ~side, gross, 0.0)
     world.disaster_value[idx] = potential * loss * spot
