@@ -16,6 +16,8 @@ COMMAND_MODULES = [
     "scenarios.cli",
     "scenarios.compare",
     "scenarios.sweep",
+    "analysis.cli",
+    "calibration.cli",
 ]
 
 

@@ -8,7 +8,7 @@ per scenario, year of interest and metric, the mean across replications with a 9
 of the mean, and the mean paired difference from the first scenario with its 95% t-interval;
 a difference is *distinguishable from noise* when that interval excludes 0.
 
-Outputs in ``--out`` (default ``out/compare``): ``summary.csv``, ``summary.md``, ``runs.parquet``
+Outputs in ``--out`` (default ``runs/compare``): ``summary.csv``, ``summary.md``, ``runs.parquet``
 (long: scenario, rep, seed, year, metric, value), ``exits.parquet`` (county exit durations of
 every run), ``resilience_quantiles.parquet``, ``figures/*.png``, ``report.md`` and
 ``compare.json`` (settings, seeds, versions, wall time).
@@ -29,15 +29,15 @@ from model.params import ParameterError
 
 from . import load
 from .cli import add_scenario_options, git_commit, package_version, positive_int
-from .executor import add_executor_options, executor_from_args, progress_bar, replication_seeds
+from .executor import WorkerCrashed, add_executor_options, executor_from_args, progress_bar, replication_seeds
 from .runner import LABELS, RUN_METRICS, YEARLY_METRICS, run_task
 
 DEFAULT_SCENARIOS = ("baseline", "cooperative", "enterprise")
 # Defaults chosen so the default comparison takes well under 2 minutes on 2 cores and its
 # paired differences have 95% intervals far narrower than the policy effects (see docs/scenarios.md).
-DEFAULT_REPS = 24
+DEFAULT_REPS = 40
 DEFAULT_HOUSEHOLDS = 20_000
-DEFAULT_OUT = "out/compare"
+DEFAULT_OUT = "runs/compare"
 
 
 @dataclass
@@ -71,8 +71,13 @@ def parse_list(text: str | Sequence[str] | None, what: str) -> list[str]:
 def plan(scenario_names: Sequence[str] = DEFAULT_SCENARIOS, *, reps: int = DEFAULT_REPS,
          households: int | None = DEFAULT_HOUSEHOLDS, years: int | None = None, seed: int = 0,
          overrides: Sequence[str] = (), years_of_interest: Sequence[int] | None = None,
-         panels_dir: str | Path | None = None) -> ComparePlan:
-    """Resolve and validate everything before anything runs or is written."""
+         panels_dir: str | Path | None = None, default_households: int | None = None) -> ComparePlan:
+    """Resolve and validate everything before anything runs or is written.
+
+    ``households`` sets every scenario's size; if it is None, ``default_households`` sets the
+    size of the scenarios that keep the model's default ``population.n_households``."""
+    from model.params import parameter_spec
+    model_default = parameter_spec("population.n_households")["default"]
     names = list(scenario_names)
     if len(names) < 1:
         raise ParameterError("--scenarios: give at least one scenario")
@@ -81,6 +86,8 @@ def plan(scenario_names: Sequence[str] = DEFAULT_SCENARIOS, *, reps: int = DEFAU
         sc = load(name, list(overrides))
         if households is not None:
             sc.params.set("population.n_households", households)
+        elif default_households is not None and sc.params.population.n_households == model_default:
+            sc.params.set("population.n_households", default_households)
         if years is not None:
             sc.params.set("calendar.end_year", sc.params.calendar.start_year + years - 1)
         scs.append(sc)
@@ -228,7 +235,8 @@ def fmt_value(metric: str, v: float, diff: bool = False) -> str:
         return "n/a"
     sign = "+" if diff and v > 0 else ""
     if metric in PERCENT:
-        return f"{sign}{100 * v:.1f}{' pp' if diff else '%'}"
+        digits = 1 if abs(100 * v) >= 0.95 or v == 0 else 2
+        return f"{sign}{100 * v:.{digits}f}{' pp' if diff else '%'}"
     if metric in YUAN:
         return f"{sign}{v:,.0f}"
     if metric == "median_exit_date":
@@ -246,16 +254,20 @@ def fmt_interval(metric: str, lo: float, hi: float, diff: bool = False) -> str:
 
 
 def _verdict(row) -> str:
+    if row.get("diff") == 0 and row.get("diff_ci_low") == 0 and row.get("diff_ci_high") == 0:
+        return "identical"
     d = row.get("distinguishable")
     if d is pd.NA or d is None or (isinstance(d, float) and math.isnan(d)):
         return "n/a"
     return "yes" if bool(d) else "no (noise)"
 
 
-def summary_tables(summary: pd.DataFrame, scenario_names: list[str]) -> list[tuple[str, pd.DataFrame]]:
-    """Display tables: one per year of interest plus one for the run-level county metrics."""
+def summary_tables(summary: pd.DataFrame, scenario_names: list[str], intervals: bool = True) -> list[tuple[str, pd.DataFrame]]:
+    """Display tables: one per year of interest plus one for the run-level county metrics
+    (``intervals=False``: levels without their intervals, for the terminal)."""
     first = scenario_names[0]
     out = []
+    reps = int(summary["n_reps"].max()) if len(summary) else 0
     years = [y for y in summary["year"].dropna().unique()]
     groups = [(f"Year {int(y)}", summary[summary["year"] == y]) for y in sorted(years)]
     groups.append(("County exit (per run, censored at the censoring date)", summary[summary["year"].isna()]))
@@ -266,12 +278,18 @@ def summary_tables(summary: pd.DataFrame, scenario_names: list[str]) -> list[tup
         for metric, g in block.groupby("metric", sort=False):
             row = {"metric": LABELS[metric]}
             for _, r in g.iterrows():
-                row[r["scenario"]] = f"{fmt_value(metric, r['mean'])} {fmt_interval(metric, r['ci_low'], r['ci_high'])}".strip()
+                level_ci = fmt_interval(metric, r['ci_low'], r['ci_high']) if intervals else ""
+                row[r["scenario"]] = f"{fmt_value(metric, r['mean'])} {level_ci}".strip()
+                if r["n_reps"] < reps:  # e.g. median exit date undefined in some replications
+                    row[r["scenario"]] += f" (n={int(r['n_reps'])})"
                 if r["scenario"] != first:
-                    mark = {"yes": "", "no (noise)": " (noise)", "n/a": ""}[_verdict(r)]
+                    mark = {"yes": "", "no (noise)": " (noise)", "n/a": "", "identical": " (identical)"}[_verdict(r)]
+                    if mark == " (identical)":
+                        row[f"{r['scenario']} - {first}"] = "identical"
+                        continue
                     row[f"{r['scenario']} - {first}"] = (
                         f"{fmt_value(metric, r['diff'], True)} {fmt_interval(metric, r['diff_ci_low'], r['diff_ci_high'], True)}"
-                        f"{mark}").strip()
+                        f"{mark}").strip() + (f" (n={int(r['n_pairs'])})" if pd.notna(r["n_pairs"]) and r["n_pairs"] < reps else "")
             rows.append(row)
         cols = ["metric"] + [c for n in scenario_names for c in (n, f"{n} - {first}") if c in pd.DataFrame(rows).columns]
         out.append((title, pd.DataFrame(rows)[cols]))
@@ -374,7 +392,7 @@ def cmd_compare(args) -> int:
                                  "e.g. 2014,2016,2020") from None
     out = Path(args.out)
     p = plan(names, reps=args.reps, households=args.households, years=args.years, seed=args.seed,
-             overrides=args.overrides, years_of_interest=yoi,
+             overrides=args.overrides, years_of_interest=yoi, default_households=DEFAULT_HOUSEHOLDS,
              panels_dir=(out / "panels") if args.save_panels else None)
     n_hh = p.scenarios[0].params.population.n_households
     c = p.scenarios[0].params.calendar
@@ -382,16 +400,21 @@ def cmd_compare(args) -> int:
     with executor_from_args(args) as ex:
         print(f"comparing {', '.join(sc.name for sc in p.scenarios)}: {p.reps} replications x {len(p.scenarios)} "
               f"scenarios of {n_hh:,} households, {c.start_year}-{c.end_year}, master seed {p.seed}, on {ex.describe()}",
-              file=sys.stderr)
-        result = execute(p, ex, progress=args.progress)
+              flush=True)
+        try:
+            result = execute(p, ex, progress=args.progress)
+        except WorkerCrashed as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     result.wall_seconds = time.perf_counter() - t0
     summary = summarise(result)
     command = "python run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv and sys.argv[0].endswith("run.py") else None
     write(result, summary, out, command)
     names = [sc.name for sc in p.scenarios]
-    print(f"{len(p.scenarios)} scenarios x {p.reps} replications, {n_hh:,} households; mean [95% interval]; "
-          f"differences paired with '{names[0]}'; '(noise)' = interval includes 0")
-    for title, t in summary_tables(summary, names):
+    print(f"\nMeans over {p.reps} replications; differences from '{names[0]}' are paired, with 95% intervals; "
+          "'(noise)' = the interval includes 0 (not distinguishable from noise); 'identical' = equal in every "
+          "replication (policy not yet active). Level intervals are in summary.md.")
+    for title, t in summary_tables(summary, names, intervals=False):
         print(f"\n{title}\n{text_table(t)}")
     if result.failures:
         print(f"\n{len(result.failures)} run(s) failed, e.g. {result.failures[0][0]} rep {result.failures[0][1]}: "
@@ -414,6 +437,9 @@ def register(sub) -> None:
     p.add_argument("--save-panels", action="store_true",
                    help="also write every run's household and county panels under OUT/panels (large)")
     add_scenario_options(p)
-    p.set_defaults(households=DEFAULT_HOUSEHOLDS)
+    for action in p._actions:
+        if action.dest == "households":
+            action.help = (f"households per run (default {DEFAULT_HOUSEHOLDS:,}, unless a scenario file sets "
+                           "population.n_households)")
     add_executor_options(p)
     p.set_defaults(func=cmd_compare)

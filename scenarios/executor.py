@@ -53,7 +53,7 @@ BACKENDS = ("serial", "processes", "dask")
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
               "NUMEXPR_NUM_THREADS")
 # Imported once by the forkserver, inherited by every worker it forks.
-PRELOAD = ["numpy", "pandas", "scipy.special", "model", "scenarios.runner"]
+PRELOAD = ["numpy", "pandas", "scipy.special", "model", "scenarios.runner", "analysis.vep", "analysis.resilience"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -96,8 +96,18 @@ def _guarded(fn: Callable, task: Any) -> Outcome:
         return Outcome(False, None, message, traceback.format_exc())
 
 
-def _limit_threads() -> None:
-    """Worker initialiser: one BLAS/OpenMP thread per worker process."""
+def _run_batch(batch: tuple[Callable, list]) -> list[Outcome]:
+    """Several guarded tasks in one worker call (fewer scheduler round trips for small runs)."""
+    fn, tasks = batch
+    return [_guarded(fn, t) for t in tasks]
+
+
+def _init_worker() -> None:
+    """Worker initialiser: one BLAS/OpenMP thread per worker process, and Ctrl-C is left to the
+    main process (which cancels queued runs, lets running ones finish and keeps what is written)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for key in THREAD_ENV:
         os.environ[key] = "1"
     try:
@@ -105,6 +115,24 @@ def _limit_threads() -> None:
         threadpool_limits(1)
     except Exception:  # pragma: no cover - threadpoolctl is optional
         pass
+
+
+class _one_thread:
+    """Context: one BLAS/OpenMP thread in *this* process (serial runs then compute exactly what a
+    single-threaded worker computes, so results are bit-identical across backends)."""
+
+    def __enter__(self):
+        try:
+            from threadpoolctl import threadpool_limits
+            self._limits = threadpool_limits(1)
+        except Exception:  # pragma: no cover
+            self._limits = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._limits is not None:
+            self._limits.restore_original_limits()
+        return False
 
 
 def _ping(_: Any = None) -> int:
@@ -205,7 +233,8 @@ class SerialExecutor(Executor):
     def submit(self, fn, *args, **kwargs):
         fut: cf.Future = cf.Future()
         try:
-            fut.set_result(fn(*args, **kwargs))
+            with _one_thread():
+                fut.set_result(fn(*args, **kwargs))
         except BaseException as exc:  # noqa: BLE001
             if isinstance(exc, KeyboardInterrupt):
                 raise
@@ -214,11 +243,15 @@ class SerialExecutor(Executor):
 
     def map(self, fn, tasks):
         for t in tasks:
-            yield fn(t)
+            with _one_thread():
+                value = fn(t)
+            yield value
 
     def run(self, fn, tasks, *, window=None):
         for i, t in enumerate(tasks):  # lazy: a task runs when the consumer asks for it
-            yield i, _guarded(fn, t)
+            with _one_thread():
+                outcome = _guarded(fn, t)
+            yield i, outcome
 
 
 class ProcessExecutor(Executor):
@@ -237,7 +270,7 @@ class ProcessExecutor(Executor):
         for key in THREAD_ENV:
             os.environ.setdefault(key, "1")
         self.start_method = method
-        self._pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_limit_threads)
+        self._pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker)
 
     def submit(self, fn, *args, **kwargs):
         return self._pool.submit(fn, *args, **kwargs)
@@ -264,15 +297,24 @@ class DaskExecutor(Executor):
         self._cluster = None
         if address == "local":
             n = workers or os.cpu_count() or 1
+            import dask
+
             env = {key: "1" for key in THREAD_ENV}
-            self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                         dashboard_address=None, silence_logs=logging.ERROR, env=env)
+            # Dask sets MALLOC_TRIM_THRESHOLD_ in its workers, which switches off glibc's adaptive
+            # mmap threshold: every large numpy temporary is then mmapped and page-faulted afresh,
+            # slowing the model ~30%. Keep the thread limits, drop that one; no profiler sampling.
+            spawn_env = {k: v for k, v in (dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {}).items()
+                         if k != "MALLOC_TRIM_THRESHOLD_"}
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": spawn_env,
+                                  "distributed.worker.profile.enabled": False}):
+                self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                             dashboard_address=None, silence_logs=logging.ERROR, env=env)
             self._client = Client(self._cluster)
         else:
             if not address.startswith(("tcp://", "tls://", "ws://", "wss://", "inproc://", "ucx://")):
                 raise ParameterError(f"--dask {address!r}: give 'local' or a scheduler address like tcp://HOST:8786")
             try:
-                self._client = Client(address, timeout="20s")
+                self._client = Client(address, timeout="10s")
             except OSError as exc:
                 raise ParameterError(f"--dask {address}: cannot reach the scheduler ({exc})") from None
             n = sum(w.get("nthreads", 1) for w in self._client.scheduler_info()["workers"].values()) or 1
@@ -294,6 +336,24 @@ class DaskExecutor(Executor):
         from distributed import wait
         done, _ = wait(list(pending), return_when="FIRST_COMPLETED")
         return set(done)
+
+    def run(self, fn, tasks, *, window=None, batch: int | None = None):
+        """As :meth:`Executor.run`. Each Dask task costs a few milliseconds of scheduler and
+        transfer work on top of the run, so small runs are sent in batches (``batch`` runs per
+        Dask task; default: up to 8, keeping at least 4 batches per worker)."""
+        tasks = list(tasks)
+        if batch is None:
+            batch = max(1, min(8, len(tasks) // (4 * self.workers)))
+        if batch == 1:
+            yield from super().run(fn, tasks, window=window or 8 * self.workers)
+            return
+        groups = [list(range(i, min(i + batch, len(tasks)))) for i in range(0, len(tasks), batch)]
+        batches = [(fn, [tasks[i] for i in g]) for g in groups]
+        for k, outcomes in super().run(_run_batch, batches, window=window or 4 * self.workers):
+            if not outcomes.ok:  # pragma: no cover - _run_batch guards every task itself
+                raise WorkerCrashed(outcomes.error)
+            for i, outcome in zip(groups[k], outcomes.value):
+                yield i, outcome
 
     def _outcome(self, fut) -> Outcome:
         try:

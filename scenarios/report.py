@@ -84,17 +84,20 @@ def compare_figures(result, summary: pd.DataFrame, figdir: Path) -> list[Path]:
         for ax, metric in zip(axes.flat, ms):
             d = diffs[diffs["metric"] == metric]
             labels, k = [], 0
+            from .compare import PERCENT
+
+            scale = 100.0 if metric in PERCENT else 1.0
             for _, r in d.iterrows():
                 y = "run" if pd.isna(r["year"]) else str(int(r["year"]))
-                lo, hi = r["diff_ci_low"], r["diff_ci_high"]
-                err = [[r["diff"] - lo], [hi - r["diff"]]] if pd.notna(lo) else None
-                ax.errorbar(r["diff"], k, xerr=err, fmt="o", color=colors[r["scenario"]], ms=3, capsize=2)
+                lo, hi, dm = r["diff_ci_low"] * scale, r["diff_ci_high"] * scale, r["diff"] * scale
+                err = [[dm - lo], [hi - dm]] if pd.notna(lo) else None
+                ax.errorbar(dm, k, xerr=err, fmt="o", color=colors[r["scenario"]], ms=3, capsize=2)
                 labels.append(f"{r['scenario']} {y}")
                 k += 1
             ax.axvline(0, color="0.4", lw=0.8)
             ax.set_yticks(range(k), labels, fontsize=7)
-            ax.invert_yaxis()
-            ax.set_title(f"{LABELS[metric]}", fontsize=9)
+            ax.set_ylim(k - 0.4, -0.6)
+            ax.set_title(LABELS[metric] + (" (pp)" if scale == 100.0 else ""), fontsize=9)
             ax.tick_params(axis="x", labelsize=8)
         for ax in list(axes.flat)[len(ms):]:
             ax.axis("off")
@@ -157,13 +160,18 @@ def compare_figures(result, summary: pd.DataFrame, figdir: Path) -> list[Path]:
     return paths
 
 
-def _sentence(r, first: str) -> str:
+def _sentence(r, first: str, summary: pd.DataFrame, reps: int) -> str:
     from .compare import fmt_interval, fmt_value
 
     y = "" if pd.isna(r["year"]) else f" in {int(r['year'])}"
-    return (f"{r['label']}{y}: {r['scenario']} {fmt_value(r['metric'], r['mean'])} vs {first} "
-            f"{fmt_value(r['metric'], r['mean'] - r['diff'])}, difference {fmt_value(r['metric'], r['diff'], True)} "
-            f"{fmt_interval(r['metric'], r['diff_ci_low'], r['diff_ci_high'], True)}")
+    same = (summary["scenario"] == first) & (summary["metric"] == r["metric"])
+    same &= summary["year"].isna() if pd.isna(r["year"]) else (summary["year"] == r["year"])
+    base = summary.loc[same, "mean"]
+    base_text = fmt_value(r["metric"], base.iloc[0]) if len(base) else "n/a"
+    few = f" (from the {int(r['n_pairs'])} replications where both are defined)" if r["n_pairs"] < reps else ""
+    return (f"{r['label']}{y}: {r['scenario']} {fmt_value(r['metric'], r['mean'])} vs {first} {base_text}, "
+            f"paired difference {fmt_value(r['metric'], r['diff'], True)} "
+            f"{fmt_interval(r['metric'], r['diff_ci_low'], r['diff_ci_high'], True)}{few}")
 
 
 def compare_report(result, summary: pd.DataFrame, tables, figures: list[Path], out: Path, command: str | None) -> str:
@@ -209,9 +217,11 @@ def compare_report(result, summary: pd.DataFrame, tables, figures: list[Path], o
             if key.empty:
                 lines.append(f"- no difference distinguishable from noise in {last}.")
             for _, r in key.iterrows():
-                lines.append(f"- {_sentence(r, first)}")
+                lines.append(f"- {_sentence(r, first, summary, p.reps)}")
             nz = noise[(noise["scenario"] == name)]
-            if not nz.empty:
+            if nz.empty:
+                lines.append("- every other difference after the policy start is distinguishable from noise too.")
+            else:
                 items = ", ".join(f"{r['label']}" + ("" if pd.isna(r["year"]) else f" ({int(r['year'])})")
                                   for _, r in nz.iterrows())
                 lines.append(f"- **not distinguishable from noise** (interval includes 0): {items}.")
@@ -223,9 +233,10 @@ def compare_report(result, summary: pd.DataFrame, tables, figures: list[Path], o
             lines.append("")
         nan_rows = summary[summary["n_reps"] < p.reps]
         if not nan_rows.empty:
-            lines += ["Some statistics are based on fewer replications than were run (median exit date is "
-                      "undefined in a replication where fewer than half the counties exit; failed runs): see `n_reps` "
-                      "in summary.csv.", ""]
+            lines += ["Some statistics are based on fewer replications than were run, marked (n=...) in the tables: "
+                      "the median exit date is undefined in a replication where fewer than half the counties exit, "
+                      "and a paired difference uses only replications where both scenarios have a value (so it "
+                      "compares the more successful replications); failed runs also reduce n.", ""]
     lines += ["## Tables", "",
               "Mean across replications [95% interval of the mean]; differences are paired with "
               f"`{first}` [95% interval]; '(noise)' marks intervals that include 0. Rates and vulnerability in %, "
@@ -352,7 +363,8 @@ def schema_markdown() -> str:
         if spec["type"] == "bool":
             allowed = "true / false"
         elif spec["low"] is not None and spec["high"] is not None:
-            allowed = f"{spec['low']:g} to {spec['high']:g}" + (" (each entry)" if spec["type"] == "list" else "")
+            num = (lambda v: f"{int(v):,}") if spec["type"] == "int" else (lambda v: f"{v:g}")
+            allowed = f"{num(spec['low'])} to {num(spec['high'])}" + (" (each entry)" if spec["type"] == "list" else "")
         else:
             allowed = "any"
         doc = spec["doc"] + (f" ({spec['source']})" if spec["source"] else "")

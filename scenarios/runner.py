@@ -28,9 +28,9 @@ sample and then applied unchanged to every scenario, replication and sweep point
 values are comparable across all of them. The reference is the pooled household-years of one
 run with the default parameters (the model's default policy, cooperatives and enterprises),
 10,000 households, seed 0, the default calendar (:func:`reference_index`). A pre-policy wave
-would not do: membership years and training are zero for everyone before the policy, so the
-entropy method gives those indicators zero weight and the index could not register the
-channels integration works through. Values are not clipped: a household more resilient than
+would not do: nobody has been trained before the policy (``learn_trained_ever`` is constant), so
+the entropy method gives that indicator zero weight and the index could not register one of the
+channels integration works through, while technology adoption would dominate the weights. Values are not clipped: a household more resilient than
 any in the reference scores above 1.
 """
 from __future__ import annotations

@@ -1,2 +1,660 @@
-def register(sub):
-    pass
+"""``python run.py sweep``: parameter sweeps and global sensitivity analysis, resumable.
+
+A sweep varies some parameters of one scenario over a design (``grid``, ``lhs`` from
+:mod:`scipy.stats.qmc`, ``sobol`` (Saltelli) or ``morris`` from SALib), runs every design point
+``--reps`` times and records the requested outputs of each run at ``--year`` (default: the last
+simulated year).
+
+Seeds. Replication r of *every* design point uses seed ``SeedSequence(seed).spawn(reps)[r]``
+(common random numbers across design points: differences between points are the parameters'
+doing, which sharpens sensitivity estimates). The design's own randomness (LHS, Sobol scrambling,
+Morris trajectories, bootstrap intervals) is seeded from the same master seed.
+
+Parameters. ``--param section.key=LOW:HIGH``; the range must lie inside the parameter's allowed
+domain. A list-valued parameter is swept one entry at a time with ``section.key[i]`` (0-based,
+e.g. ``shocks.price_volatility[1]=0.05:0.3``). Boolean switches and the two lists that must sum
+to 1 (``policy.form_shares``, ``shocks.disaster_class_probabilities``) cannot be swept: compare
+scenarios instead. Integer parameters are rounded to the nearest integer.
+
+Output directory::
+
+    manifest.json          spec (design, parameters, ranges, seeds, outputs...), status of every run
+    design.csv             one row per design point: the parameter values
+    runs.csv               one row per run: run_id, point, rep, seed
+    chunks/chunk-NNNNN.parquet   results of one finished chunk of runs (status, error, outputs)
+    results.parquet        all runs (when complete), points.csv (means over replications)
+    sensitivity.csv        Sobol S1/ST or Morris mu*/sigma with 95% intervals (or Spearman for grid/lhs)
+    figures/*.png, report.md
+
+Chunks are written atomically as they finish; ``--resume DIR`` reads the manifest, checks that
+the requested design is the one in DIR, and runs only the chunks that have no file yet. A run
+that raises is recorded as failed (status ``failed`` with its error) and the sweep goes on;
+it is not retried on resume.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from model.params import ParameterError, Params, parameter_spec
+
+from . import load
+from .cli import git_commit, package_version, positive_int
+from .executor import WorkerCrashed, add_executor_options, executor_from_args, progress_bar, replication_seeds
+from .runner import METRICS, resolve_metric, summarise_run
+
+DESIGNS = ("grid", "lhs", "sobol", "morris")
+DEFAULT_OUTPUTS = ("poverty_national", "resilience")
+SUM_TO_ONE = ("policy.form_shares", "shocks.disaster_class_probabilities")
+MORRIS_LEVELS = 4
+FORMAT = 1
+SPEC_KEYS = ("scenario", "base_params", "params", "design", "samples", "reps", "seed", "outputs", "year", "chunk_size")
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameters and designs
+
+
+@dataclass(frozen=True)
+class ParamRange:
+    name: str  # as written: section.key or section.key[i]
+    key: str  # section.key
+    index: int | None
+    low: float
+    high: float
+    integer: bool
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "low": self.low, "high": self.high, "integer": self.integer}
+
+
+_PARAM_RE = re.compile(r"^\s*([A-Za-z_][\w]*\.[A-Za-z_][\w]*)(?:\[(\d+)\])?\s*=\s*([^:]+):([^:]+)\s*$")
+
+
+def parse_param(text: str) -> ParamRange:
+    """Parse and validate ``section.key=LOW:HIGH`` or ``section.key[i]=LOW:HIGH``."""
+    m = _PARAM_RE.match(text)
+    if not m:
+        raise ParameterError(f"--param '{text}' must look like section.key=LOW:HIGH, "
+                             "e.g. shocks.disaster_probability=0.05:0.3")
+    key, idx, lo_text, hi_text = m.group(1), m.group(2), m.group(3), m.group(4)
+    spec = parameter_spec(key)  # unknown names raise with the valid choices
+    try:
+        low, high = float(lo_text), float(hi_text)
+    except ValueError:
+        raise ParameterError(f"--param '{text}': LOW and HIGH must be numbers") from None
+    if not (math.isfinite(low) and math.isfinite(high)) or not low < high:
+        raise ParameterError(f"--param '{text}': need finite LOW < HIGH")
+    kind = spec["type"]
+    if kind == "bool":
+        raise ParameterError(f"--param {key} is a true/false switch and cannot be swept; "
+                             "compare scenarios instead (python run.py compare --scenarios ...)")
+    if kind == "list":
+        if key in SUM_TO_ONE:
+            raise ParameterError(f"--param {key} must sum to 1 and cannot be swept entry by entry; "
+                                 "compare scenarios instead (e.g. vertical_chain, agritourism)")
+        n = len(spec["default"])
+        if idx is None:
+            raise ParameterError(f"--param {key} is a list of {n} values; sweep one entry with {key}[i], i in 0..{n - 1}")
+        if int(idx) >= n:
+            raise ParameterError(f"--param {key}[{idx}]: index out of range; {key} has entries 0..{n - 1}")
+    elif idx is not None:
+        raise ParameterError(f"--param {key} is not a list; write {key}=LOW:HIGH")
+    lo_ok, hi_ok = spec["low"], spec["high"]
+    if (lo_ok is not None and low < lo_ok) or (hi_ok is not None and high > hi_ok):
+        raise ParameterError(f"--param {text.strip()}: range is outside the allowed domain of {key}, "
+                             f"[{lo_ok:g}, {hi_ok:g}] ({spec['unit']})")
+    integer = kind == "int"
+    name = key if idx is None else f"{key}[{int(idx)}]"
+    return ParamRange(name, key, None if idx is None else int(idx), low, high, integer)
+
+
+def _design_seed(master: int) -> int:
+    return int(np.random.SeedSequence([int(master), 1]).generate_state(1, dtype=np.uint32)[0])
+
+
+def design_size(design: str, samples: int, k: int) -> int:
+    return {"grid": samples ** k, "lhs": samples, "sobol": samples * (k + 2), "morris": samples * (k + 1)}[design]
+
+
+def build_design(ranges: Sequence[ParamRange], design: str, samples: int, seed: int) -> np.ndarray:
+    """Design points (rows) x parameters (columns), in the order SALib's analysis expects."""
+    k = len(ranges)
+    lows = np.array([r.low for r in ranges])
+    highs = np.array([r.high for r in ranges])
+    problem = {"num_vars": k, "names": [r.name for r in ranges], "bounds": [[r.low, r.high] for r in ranges]}
+    dseed = _design_seed(seed)
+    if design == "grid":
+        levels = [np.linspace(r.low, r.high, samples) for r in ranges]
+        X = np.array(list(itertools.product(*levels)), dtype=float).reshape(-1, k)
+    elif design == "lhs":
+        from scipy.stats import qmc
+        X = qmc.scale(qmc.LatinHypercube(d=k, seed=np.random.default_rng(dseed)).random(samples), lows, highs)
+    elif design == "sobol":
+        import warnings
+
+        from SALib.sample import sobol
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            X = sobol.sample(problem, samples, calc_second_order=False, seed=dseed)
+    elif design == "morris":
+        from SALib.sample import morris
+        X = morris.sample(problem, samples, num_levels=MORRIS_LEVELS, seed=dseed)
+    else:  # pragma: no cover - validated before
+        raise ParameterError(f"unknown design '{design}'; choose one of {', '.join(DESIGNS)}")
+    X = np.asarray(X, dtype=float)
+    for j, r in enumerate(ranges):
+        if r.integer:
+            X[:, j] = np.round(X[:, j])
+    return X
+
+
+# ---------------------------------------------------------------------------------------------
+# The task run on workers
+
+
+def apply_values(params: Params, ranges: Sequence[dict], values: Sequence[float]) -> Params:
+    """Set the swept values all at once (cross-field checks see the whole design point)."""
+    sections: dict[str, dict] = {}
+    for r, v in zip(ranges, values):
+        m = re.match(r"^(.*)\[(\d+)\]$", r["name"])
+        key = m.group(1) if m else r["name"]
+        section, _, name = key.partition(".")
+        if m:
+            lst = list(sections.get(section, {}).get(name, params.get(key)))
+            lst[int(m.group(2))] = float(v)
+            value = lst
+        else:
+            value = int(round(v)) if r["integer"] else float(v)
+        sections.setdefault(section, {})[name] = value
+    params.update(sections)
+    return params
+
+
+def sweep_task(task: dict) -> dict:
+    """Executor task: one design point, one replication -> {output: value}."""
+    params = apply_values(Params.from_dict(task["params"]), task["ranges"], task["values"])
+    out = summarise_run(params, task["seed"], years_of_interest=[task["year"]], metrics=task["outputs"])
+    m = out["metrics"]
+    values = {}
+    for name in task["outputs"]:
+        row = m[m["metric"] == name]
+        values[name] = float(row["value"].iloc[0]) if len(row) else math.nan
+    return values
+
+
+# ---------------------------------------------------------------------------------------------
+# The sweep on disk
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class Sweep:
+    """A sweep directory: its spec, design, run table and finished chunks."""
+
+    def __init__(self, out: Path, spec: dict):
+        self.out = Path(out)
+        self.spec = spec
+        self.ranges = [ParamRange(p["name"], re.sub(r"\[\d+\]$", "", p["name"]),
+                                  (int(re.search(r"\[(\d+)\]$", p["name"]).group(1)) if p["name"].endswith("]") else None),
+                                  p["low"], p["high"], p["integer"]) for p in spec["params"]]
+        self.X = build_design(self.ranges, spec["design"], spec["samples"], spec["seed"])
+        self.seeds = replication_seeds(spec["seed"], spec["reps"])
+        self.n_points = len(self.X)
+        self.n_runs = self.n_points * spec["reps"]
+        self.chunk_size = spec["chunk_size"]
+        self.n_chunks = math.ceil(self.n_runs / self.chunk_size)
+        self._chunk_failures: dict[int, dict[int, str]] = {}
+
+    # layout
+    @property
+    def manifest_path(self) -> Path:
+        return self.out / "manifest.json"
+
+    @property
+    def chunk_dir(self) -> Path:
+        return self.out / "chunks"
+
+    def chunk_path(self, k: int) -> Path:
+        return self.chunk_dir / f"chunk-{k:05d}.parquet"
+
+    def chunk_runs(self, k: int) -> range:
+        return range(k * self.chunk_size, min((k + 1) * self.chunk_size, self.n_runs))
+
+    def run_point_rep(self, run_id: int) -> tuple[int, int]:
+        return divmod(run_id, self.spec["reps"])
+
+    def design_frame(self) -> pd.DataFrame:
+        df = pd.DataFrame(self.X, columns=[r.name for r in self.ranges])
+        df.insert(0, "point", np.arange(self.n_points))
+        return df
+
+    def runs_frame(self) -> pd.DataFrame:
+        ids = np.arange(self.n_runs)
+        point, rep = np.divmod(ids, self.spec["reps"])
+        return pd.DataFrame({"run_id": ids, "point": point, "rep": rep, "seed": np.asarray(self.seeds, np.int64)[rep],
+                             "chunk": ids // self.chunk_size})
+
+    def done_chunks(self) -> set[int]:
+        done = set()
+        for k in range(self.n_chunks):
+            if self.chunk_path(k).exists():
+                done.add(k)
+        return done
+
+    def task(self, run_id: int) -> dict:
+        point, rep = self.run_point_rep(run_id)
+        return {"params": self.spec["base_params"], "ranges": self.spec["params"], "values": self.X[point].tolist(),
+                "seed": self.seeds[rep], "outputs": self.spec["outputs"], "year": self.spec["year"]}
+
+    # writing
+    def initialise(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.chunk_dir.mkdir(exist_ok=True)
+        self.design_frame().to_csv(self.out / "design.csv", index=False)
+        self.runs_frame().drop(columns="chunk").to_csv(self.out / "runs.csv", index=False)
+        self.write_manifest(created=True)
+
+    def write_manifest(self, created: bool = False) -> dict:
+        done = self.done_chunks()
+        status = np.full(self.n_runs, "pending", dtype=object)
+        failed = {}
+        for k in sorted(done):
+            status[list(self.chunk_runs(k))] = "ok"
+            if k not in self._chunk_failures:  # read once (chunks written by an earlier process)
+                df = pd.read_parquet(self.chunk_path(k), columns=["run_id", "status", "error"])
+                bad = df[df["status"] != "ok"]
+                self._chunk_failures[k] = {int(r): e for r, e in zip(bad["run_id"], bad["error"])}
+            for rid, err in self._chunk_failures[k].items():
+                status[rid] = "failed"
+                failed[str(rid)] = err
+        old = {}
+        if not created and self.manifest_path.exists():
+            old = json.loads(self.manifest_path.read_text())
+        counts = {s: int((status == s).sum()) for s in ("ok", "failed", "pending")}
+        manifest = {
+            "kind": "ruralabm-sweep",
+            "format": FORMAT,
+            "spec": self.spec,
+            "n_points": self.n_points,
+            "n_runs": self.n_runs,
+            "replication_seeds": self.seeds,
+            "chunk_size": self.chunk_size,
+            "n_chunks": self.n_chunks,
+            "chunks_done": sorted(done),
+            "counts": counts,
+            "complete": counts["pending"] == 0,
+            "failed_runs": failed,
+            # one letter per run, by run_id: o = ok, f = failed (error in failed_runs), p = pending
+            "run_status": "".join(x[0] for x in status),
+            "run_status_legend": {"o": "ok", "f": "failed", "p": "pending"},
+            "created": old.get("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "package_version": package_version(),
+            "git_commit": old.get("git_commit") or git_commit(),
+        }
+        _atomic_write(self.manifest_path, json.dumps(manifest, indent=1))
+        return manifest
+
+    def write_chunk(self, k: int, rows: dict[int, dict]) -> None:
+        df = pd.DataFrame([rows[r] for r in self.chunk_runs(k)])
+        self._chunk_failures[k] = {int(r["run_id"]): r["error"] for r in rows.values() if r["status"] != "ok"}
+        tmp = self.chunk_dir / f".chunk-{k:05d}.{os.getpid()}.tmp"
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, self.chunk_path(k))
+
+    def row(self, run_id: int, outcome) -> dict:
+        point, rep = self.run_point_rep(run_id)
+        row = {"run_id": run_id, "point": point, "rep": rep, "seed": self.seeds[rep],
+               "status": "ok" if outcome.ok else "failed", "error": None if outcome.ok else outcome.error}
+        for r, v in zip(self.ranges, self.X[point]):
+            row[r.name] = float(v)
+        for name in self.spec["outputs"]:
+            row[name] = float(outcome.value[name]) if outcome.ok else math.nan
+        return row
+
+    # running
+    def run(self, executor, progress: bool = True, on_chunk=None) -> dict:
+        """Run every chunk without a file; write each chunk as soon as all its runs are done."""
+        done = self.done_chunks()
+        todo = [k for k in range(self.n_chunks) if k not in done]
+        run_ids = [r for k in todo for r in self.chunk_runs(k)]
+        remaining = {k: len(self.chunk_runs(k)) for k in todo}
+        partial: dict[int, dict[int, dict]] = {k: {} for k in todo}
+        bar = progress_bar(len(run_ids), "sweep", progress)
+        try:
+            for i, outcome in executor.run(sweep_task, [self.task(r) for r in run_ids]):
+                rid = run_ids[i]
+                k = rid // self.chunk_size
+                partial[k][rid] = self.row(rid, outcome)
+                remaining[k] -= 1
+                bar.update(1)
+                if remaining[k] == 0:
+                    self.write_chunk(k, partial.pop(k))
+                    self.write_manifest()
+                    if on_chunk is not None:
+                        on_chunk(k)
+        finally:
+            bar.close()
+        return self.write_manifest()
+
+    def results(self) -> pd.DataFrame:
+        frames = [pd.read_parquet(self.chunk_path(k)) for k in sorted(self.done_chunks())]
+        if not frames:
+            return pd.DataFrame()
+        return pd.concat(frames, ignore_index=True).sort_values("run_id").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Analysis
+
+
+def point_means(sweep: Sweep, results: pd.DataFrame) -> pd.DataFrame:
+    ok = results[results["status"] == "ok"]
+    means = ok.groupby("point")[sweep.spec["outputs"]].mean().reindex(range(sweep.n_points))
+    means.insert(0, "n_ok", ok.groupby("point").size().reindex(range(sweep.n_points), fill_value=0))
+    return sweep.design_frame().set_index("point").join(means).reset_index()
+
+
+def sensitivity(sweep: Sweep, means: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Sensitivity indices per output and parameter; notes explain anything not computed."""
+    spec = sweep.spec
+    problem = {"num_vars": len(sweep.ranges), "names": [r.name for r in sweep.ranges],
+               "bounds": [[r.low, r.high] for r in sweep.ranges]}
+    rows, notes = [], []
+    bseed = _design_seed(spec["seed"]) + 1
+    for out in spec["outputs"]:
+        Y = means[out].to_numpy(float)
+        if not np.isfinite(Y).all():
+            notes.append(f"{out}: not computed, {int((~np.isfinite(Y)).sum())} design point(s) have no value "
+                         "(failed runs, or an undefined output such as a median exit date not reached)")
+            continue
+        if spec["design"] == "sobol":
+            from SALib.analyze import sobol
+            res = sobol.analyze(problem, Y, calc_second_order=False, conf_level=0.95, seed=bseed)
+            for j, name in enumerate(problem["names"]):
+                rows.append({"output": out, "parameter": name, "S1": res["S1"][j], "S1_conf": res["S1_conf"][j],
+                             "ST": res["ST"][j], "ST_conf": res["ST_conf"][j]})
+        elif spec["design"] == "morris":
+            from SALib.analyze import morris
+            res = morris.analyze(problem, sweep.X, Y, conf_level=0.95, num_levels=MORRIS_LEVELS, seed=bseed)
+            for j, name in enumerate(problem["names"]):
+                rows.append({"output": out, "parameter": name, "mu": res["mu"][j], "mu_star": res["mu_star"][j],
+                             "sigma": res["sigma"][j], "mu_star_conf": res["mu_star_conf"][j]})
+        else:
+            from scipy.stats import spearmanr
+            for j, name in enumerate(problem["names"]):
+                x = sweep.X[:, j]
+                rho = spearmanr(x, Y).statistic if np.ptp(x) > 0 and np.ptp(Y) > 0 else math.nan
+                rows.append({"output": out, "parameter": name, "spearman": float(rho)})
+    return pd.DataFrame(rows), notes
+
+
+def finish(sweep: Sweep) -> list[Path]:
+    """Results, point means, sensitivity indices, figures and report (when all chunks are done)."""
+    from .report import sweep_figures
+
+    results = sweep.results()
+    results.to_parquet(sweep.out / "results.parquet", index=False)
+    means = point_means(sweep, results)
+    means.to_csv(sweep.out / "points.csv", index=False)
+    indices, notes = sensitivity(sweep, means)
+    indices.to_csv(sweep.out / "sensitivity.csv", index=False)
+    figs = sweep_figures(sweep.design_frame(), means, indices if sweep.spec["design"] in ("sobol", "morris") else None,
+                         sweep.spec, sweep.out / "figures")
+    (sweep.out / "report.md").write_text(sweep_report(sweep, results, indices, notes, figs))
+    return [sweep.out / f for f in ("results.parquet", "points.csv", "sensitivity.csv", "report.md")] + figs
+
+
+def sweep_report(sweep: Sweep, results: pd.DataFrame, indices: pd.DataFrame, notes: list[str], figs) -> str:
+    from .compare import markdown_table
+
+    s = sweep.spec
+    failed = results[results["status"] != "ok"]
+    lines = [f"# Sweep of scenario `{s['scenario']}` ({s['design']} design)", "",
+             f"- {sweep.n_points} design points x {s['reps']} replications = {sweep.n_runs} runs; "
+             f"{len(failed)} failed; outputs at year {s['year']}; master seed {s['seed']}.",
+             f"- Households: {s['base_params']['population']['n_households']:,}; "
+             f"years {s['base_params']['calendar']['start_year']}-{s['base_params']['calendar']['end_year']}.",
+             "", "| parameter | low | high |", "|---|---|---|",
+             *[f"| `{p['name']}` | {p['low']:g} | {p['high']:g} |" for p in s["params"]], ""]
+    if not indices.empty:
+        shown = indices.copy()
+        for c in shown.columns:
+            if shown[c].dtype.kind == "f":
+                shown[c] = shown[c].map(lambda v: f"{v:.3g}")
+        title = {"sobol": "Sobol indices (first order S1, total ST; 95% bootstrap half-widths)",
+                 "morris": "Morris elementary effects (mu*, sigma; 95% bootstrap half-width of mu*)"}.get(
+            s["design"], "Spearman rank correlation of each output with each parameter")
+        lines += [f"## {title}", "", markdown_table(shown), ""]
+    for n in notes:
+        lines.append(f"- {n}")
+    if len(failed):
+        lines += ["", "## Failed runs", "", f"{len(failed)} run(s) raised; first errors:", ""]
+        for _, r in failed.head(5).iterrows():
+            lines.append(f"- run {r['run_id']} (point {r['point']}, rep {r['rep']}): {r['error']}")
+    lines += ["", "## Figures", ""] + [f"![{f.stem}](figures/{f.name})" for f in figs]
+    lines += ["", "Files: `results.parquet` (every run), `points.csv` (means over replications), `sensitivity.csv`, "
+              "`design.csv`, `runs.csv`, `manifest.json`.", ""]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Spec from the command line
+
+
+def make_spec(scenario: str, param_texts: Sequence[str], *, design: str = "lhs", samples: int = 16, reps: int = 2,
+              seed: int = 0, outputs: Sequence[str] = DEFAULT_OUTPUTS, year: int | None = None,
+              households: int | None = None, years: int | None = None, overrides: Sequence[str] = (),
+              chunk_size: int | None = None) -> dict:
+    """Validate everything and return the JSON spec of a sweep (raises ParameterError)."""
+    if design not in DESIGNS:
+        raise ParameterError(f"unknown design '{design}'; choose one of: {', '.join(DESIGNS)}")
+    if not param_texts:
+        raise ParameterError("give at least one --param section.key=LOW:HIGH")
+    ranges = [parse_param(t) for t in param_texts]
+    names = [r.name for r in ranges]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ParameterError(f"--param {', '.join(dup)} given more than once")
+    outs = []
+    for o in outputs:
+        c = resolve_metric(o)
+        if c not in outs:
+            outs.append(c)
+    if samples < 1 or reps < 1:
+        raise ParameterError("--samples and --reps must be at least 1")
+    if design == "grid" and samples < 2:
+        raise ParameterError("--samples for a grid is the number of levels per parameter: at least 2")
+    if design == "morris" and samples < 2:
+        raise ParameterError("--samples for morris is the number of trajectories: at least 2")
+    sc = load(scenario, list(overrides))
+    if households is not None:
+        sc.params.set("population.n_households", households)
+    if years is not None:
+        sc.params.set("calendar.end_year", sc.params.calendar.start_year + years - 1)
+    # every point must be a valid parameter set at its corners for the single-key checks
+    c = sc.params.calendar
+    year = c.end_year if year is None else int(year)
+    if not c.start_year <= year <= c.end_year:
+        raise ParameterError(f"--year {year} is not simulated; simulated years are {c.start_year}-{c.end_year}")
+    n_points = design_size(design, samples, len(ranges))
+    n_runs = n_points * reps
+    if chunk_size is None:
+        chunk_size = max(reps, min(64, math.ceil(n_runs / 50)))
+    if chunk_size < 1:
+        raise ParameterError("--chunk-size must be at least 1")
+    return {"scenario": sc.name, "scenario_source": sc.source, "overrides": list(overrides),
+            "base_params": json.loads(json.dumps(sc.params.to_dict())), "params": [r.to_dict() for r in ranges],
+            "design": design,
+            "samples": int(samples), "reps": int(reps), "seed": int(seed), "outputs": outs, "year": year,
+            "chunk_size": int(chunk_size)}
+
+
+def _differences(stored: dict, requested: dict) -> list[str]:
+    diffs = []
+    for key in SPEC_KEYS:
+        if key in requested and stored.get(key) != requested[key]:
+            if key == "base_params":
+                diffs.append("scenario parameters (scenario file, --set, --households or --years)")
+            else:
+                diffs.append(f"{key} = {json.dumps(stored.get(key))} there, {json.dumps(requested[key])} requested")
+    return diffs
+
+
+def open_sweep(out: Path, spec: dict | None, resume: bool) -> Sweep:
+    """Start a new sweep in ``out`` or reopen one to resume (checking the design matches)."""
+    manifest_path = out / "manifest.json"
+    if resume:
+        if not manifest_path.exists():
+            raise ParameterError(f"--resume {out}: no sweep there (manifest.json not found)")
+        try:
+            manifest = json.loads(manifest_path.read_text())
+            stored = manifest["spec"]
+        except (ValueError, KeyError):
+            raise ParameterError(f"--resume {out}: manifest.json is not a sweep manifest") from None
+        if manifest.get("kind") != "ruralabm-sweep" or manifest.get("format") != FORMAT:
+            raise ParameterError(f"--resume {out}: manifest.json is not a ruralabm sweep manifest (format {FORMAT})")
+        if spec is not None:
+            diffs = _differences(stored, spec)
+            if diffs:
+                raise ParameterError(f"--resume {out} holds a different sweep: " + "; ".join(diffs)
+                                     + " (repeat the original options, give only --resume, or use a new --out)")
+        sweep = Sweep(out, stored)
+        design_file = out / "design.csv"
+        if design_file.exists():
+            old = pd.read_csv(design_file)
+            cols = [r.name for r in sweep.ranges]
+            if list(old.columns[1:]) != cols or len(old) != sweep.n_points or not np.allclose(
+                    old[cols].to_numpy(float), sweep.X, rtol=1e-12, atol=0):
+                raise ParameterError(f"--resume {out}: design.csv does not match the design this version generates "
+                                     "from the manifest (different SALib/scipy?); start a new --out")
+        return sweep
+    if manifest_path.exists():
+        raise ParameterError(f"--out {out} already holds a sweep (manifest.json); continue it with --resume {out} "
+                             "or choose another --out")
+    sweep = Sweep(out, spec)
+    sweep.initialise()
+    return sweep
+
+
+def run_sweep(spec: dict | None, out: str | Path, *, resume: bool = False, executor=None, progress: bool = False,
+              on_chunk=None) -> tuple[Sweep, dict]:
+    """Library entry point: create or resume, run what is missing, analyse when complete."""
+    from .executor import SerialExecutor
+
+    sweep = open_sweep(Path(out), spec, resume)
+    manifest = sweep.run(executor or SerialExecutor(), progress=progress, on_chunk=on_chunk)
+    if manifest["complete"]:
+        finish(sweep)
+    return sweep, manifest
+
+
+def cmd_sweep(args) -> int:
+    explicit = {k: getattr(args, k) for k in ("design", "samples", "reps", "outputs", "year", "chunk_size")
+                if getattr(args, k) is not None}
+    if args.resume:
+        out = Path(args.resume)
+        if args.out and Path(args.out) != out:
+            raise ParameterError(f"give either --out or --resume (resume writes into {out})")
+        stored = _read_stored_spec(out)
+        spec = dict(explicit)  # only what the user asked for explicitly is checked against DIR
+        if "outputs" in spec:
+            spec["outputs"] = list(dict.fromkeys(resolve_metric(o) for o in args.outputs.split(",")))
+        if args.seed is not None:
+            spec["seed"] = args.seed
+        if args.params:
+            spec["params"] = [parse_param(t).to_dict() for t in args.params]
+        if args.scenario or args.overrides or args.households or args.years:
+            sc = load(args.scenario or stored.get("scenario_source", stored["scenario"]),
+                      args.overrides or stored.get("overrides", []))
+            if args.households:
+                sc.params.set("population.n_households", args.households)
+            if args.years:
+                sc.params.set("calendar.end_year", sc.params.calendar.start_year + args.years - 1)
+            spec["base_params"] = json.loads(json.dumps(sc.params.to_dict()))
+        spec = spec or None
+    else:
+        out = Path(args.out or "runs/sweep")
+        spec = make_spec(args.scenario or "mixed", args.params, design=args.design or "lhs", samples=args.samples or 16,
+                         reps=args.reps or 2, seed=0 if args.seed is None else args.seed,
+                         outputs=(args.outputs.split(",") if args.outputs else DEFAULT_OUTPUTS), year=args.year,
+                         households=args.households, years=args.years, overrides=args.overrides,
+                         chunk_size=args.chunk_size)
+    sweep = open_sweep(out, spec, bool(args.resume))
+    s = sweep.spec
+    done = sweep.done_chunks()
+    with executor_from_args(args) as ex:
+        print(f"sweep of {s['scenario']}: {s['design']} design, {sweep.n_points} points x {s['reps']} reps = "
+              f"{sweep.n_runs} runs in {sweep.n_chunks} chunks ({len(done)} already done) on {ex.describe()}; "
+              f"writing {out}", flush=True)
+        try:
+            manifest = sweep.run(ex, progress=args.progress)
+        except WorkerCrashed as exc:
+            print(f"error: {exc}; continue with: python run.py sweep --resume {out}", file=sys.stderr)
+            return 1
+    c = manifest["counts"]
+    print(f"{c['ok']} runs ok, {c['failed']} failed, {c['pending']} pending")
+    if manifest["complete"]:
+        finish(sweep)
+        idx = pd.read_csv(out / "sensitivity.csv") if (out / "sensitivity.csv").stat().st_size > 1 else pd.DataFrame()
+        if not idx.empty:
+            from .compare import text_table
+            print(text_table(idx.map(lambda v: f"{v:.3g}" if isinstance(v, float) else v)))
+        print(f"wrote {out}/report.md, results.parquet, points.csv, sensitivity.csv, figures/")
+    return 0
+
+
+def _read_stored_spec(out: Path) -> dict:
+    try:
+        return json.loads((out / "manifest.json").read_text())["spec"]
+    except (OSError, ValueError, KeyError):
+        raise ParameterError(f"--resume {out}: no sweep there (manifest.json not found or unreadable)") from None
+
+
+def register(sub) -> None:
+    p = sub.add_parser("sweep", help="parameter sweep / sensitivity analysis (grid, lhs, sobol, morris), resumable",
+                       description="Vary parameters of a scenario over a design, run every point, write results "
+                                   "chunk by chunk, and compute sensitivity indices.")
+    p.add_argument("--scenario", default=None, help="scenario name or .toml path (default mixed)")
+    p.add_argument("--param", dest="params", action="append", default=[], metavar="NAME=LOW:HIGH",
+                   help="parameter and range, e.g. shocks.disaster_probability=0.05:0.3; list entries as "
+                        "shocks.price_volatility[1]=0.05:0.3 (repeatable)")
+    p.add_argument("--design", choices=DESIGNS, default=None, help="design (default lhs)")
+    p.add_argument("--samples", type=positive_int, default=None,
+                   help="grid: levels per parameter; lhs: points; sobol: base samples N (N(k+2) points, a power of "
+                        "2 is best); morris: trajectories (N(k+1) points). Default 16")
+    p.add_argument("--reps", type=positive_int, default=None, help="replications per design point (default 2)")
+    p.add_argument("--outputs", default=None,
+                   help=f"comma-separated outputs (default {','.join(DEFAULT_OUTPUTS)}); choose from {', '.join(METRICS)}")
+    p.add_argument("--year", type=int, default=None, help="year the outputs are read at (default: last simulated year)")
+    p.add_argument("--out", default=None, help="output directory (default runs/sweep)")
+    p.add_argument("--resume", metavar="DIR", default=None, help="continue the interrupted sweep in DIR")
+    p.add_argument("--chunk-size", type=positive_int, default=None, help="runs per result file (default ~n_runs/50)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a scenario parameter for every run (repeatable)")
+    p.add_argument("--households", type=positive_int, help="number of households (population.n_households)")
+    p.add_argument("--years", type=positive_int, help="number of simulated years from calendar.start_year")
+    p.add_argument("--seed", type=int, default=None, help="master seed (default 0)")
+    add_executor_options(p)
+    p.set_defaults(func=cmd_sweep)
+
+
+__all__ = ["DESIGNS", "ParamRange", "parse_param", "build_design", "make_spec", "open_sweep", "run_sweep", "Sweep",
+           "sweep_task", "sensitivity", "finish"]
+

@@ -1,0 +1,125 @@
+"""Subcommands ``calibrate`` (indirect-inference calibration to the papers' numbers) and
+``calibration-report`` (fit report, parameter uncertainty, identification table, convergence
+figure and scenario file of a calibration directory)."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from model.params import ParameterError
+
+from scenarios.cli import positive_int
+from scenarios.executor import WorkerCrashed, add_executor_options, executor_from_args
+
+DEFAULT_PARAMS = [
+    "participation.subsidy_effect=0:8",
+    "cooperative.villages_share=0.3:1",
+    "cooperative.training_probability=0.05:0.8",
+    "enterprise.training_probability=0:0.6",
+    "learning.technology_yield_gain=0:0.4",
+    "policy.poverty_alleviation_transfer=500:3500",
+    "economy.drive_effect=0:0.8",
+    "policy.subsidy_threshold=3000:8000",
+    "forms.ties_gain[2]=0:4",
+]
+
+
+def _single_thread_blas() -> None:
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(1)
+    except Exception:  # pragma: no cover
+        pass
+
+
+def cmd_calibrate(args) -> int:
+    from . import report, search
+
+    _single_thread_blas()
+    if args.resume is None and args.out is None:
+        raise ParameterError("give --out DIR (or --resume DIR)")
+    overrides = {"scenario": args.scenario, "households": args.households, "clds_n": args.clds_n,
+                 "cles_n": args.cles_n}
+    t0 = time.perf_counter()
+    out = Path(args.out) if args.out else None
+    resume = Path(args.resume) if args.resume else None
+    for attempt in range(4):
+        with executor_from_args(args) as ex:
+            print(f"calibration on {ex.describe()}: writing {resume or out}")
+            try:
+                cal, result = search.start(args.params or DEFAULT_PARAMS, args.targets, args.budget, args.reps,
+                                           args.seed, out, ex, resume=resume, progress=args.progress,
+                                           settings_overrides=overrides, global_share=args.global_share)
+            except WorkerCrashed as exc:
+                if attempt == 3 or (out is None and resume is None):
+                    raise ParameterError(f"{exc}") from None
+                print(f"{exc}: restarting the workers and resuming", file=sys.stderr)
+                resume = resume or out
+                continue
+            print(f"best J = {result['J']:.3f} after {result['evaluated_vectors']} parameter vectors x "
+                  f"{result['replications']} replications ({result['wall_seconds']:.0f} s)")
+            for name, v in result["best"].items():
+                print(f"  {name} = {v:.6g}")
+            if not args.no_report:
+                rep = report.make_report(cal.out, ex, jacobian=not args.no_jacobian, report_reps=args.report_reps,
+                                         scenario_out=Path(args.scenario_out) if args.scenario_out else None,
+                                         markdown=Path(args.report_md) if args.report_md else None,
+                                         progress=args.progress)
+                print(rep["summary"])
+            break
+    print(f"total {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from . import report
+
+    _single_thread_blas()
+    with executor_from_args(args) as ex:
+        rep = report.make_report(Path(args.dir), ex, jacobian=not args.no_jacobian, report_reps=args.report_reps,
+                                 scenario_out=Path(args.scenario_out) if args.scenario_out else None,
+                                 markdown=Path(args.report_md) if args.report_md else None, progress=args.progress)
+    print(rep["summary"])
+    return 0
+
+
+def _report_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--report-reps", type=positive_int, default=None,
+                   help="replications for the fit table and the Jacobian (default: the calibration's --reps)")
+    p.add_argument("--no-jacobian", action="store_true", help="skip standard errors and the identification table")
+    p.add_argument("--scenario-out", help="also write the calibrated scenario here (e.g. scenarios/calibrated.toml)")
+    p.add_argument("--report-md", help="also write the markdown fit report here (e.g. docs/calibration.md)")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("calibrate", help="fit parameters so the papers' estimators reproduce the papers' numbers",
+                       description="Indirect inference: global Sobol search then Nelder-Mead on the weighted distance "
+                                   "between simulated and published statistics (calibration/targets.toml).")
+    p.add_argument("--params", nargs="+", metavar="NAME=LOW:HIGH",
+                   help="parameters and search boxes, e.g. participation.base_rate=0.3:0.9 forms.price_gain[0]=0:0.3 "
+                        f"(default: {' '.join(DEFAULT_PARAMS)})")
+    p.add_argument("--targets", default=None, help="targets file (default calibration/targets.toml)")
+    p.add_argument("--budget", type=positive_int, default=200, help="parameter vectors to evaluate (default 200)")
+    p.add_argument("--reps", type=positive_int, default=4,
+                   help="replications per vector, same seeds for every vector (default 4)")
+    p.add_argument("--global-share", type=float, default=0.6, help="share of the budget for the Sobol stage (0.6)")
+    p.add_argument("--seed", type=int, default=0, help="master seed of the replications and the Sobol design")
+    p.add_argument("--scenario", default=None, help="base scenario (default: targets file's [settings], mixed)")
+    p.add_argument("--households", type=positive_int, default=None, help="households per simulation (default 40000)")
+    p.add_argument("--clds-n", type=positive_int, default=None, help="CLDS-like sample size (default 6124)")
+    p.add_argument("--cles-n", type=positive_int, default=None, help="CLES-like sample size (default 3000)")
+    p.add_argument("--out", help="output directory (evaluations.jsonl, history.csv, result.json, report)")
+    p.add_argument("--resume", help="continue the calibration stored in this directory")
+    p.add_argument("--no-report", action="store_true", help="search only")
+    _report_options(p)
+    add_executor_options(p)
+    p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("calibration-report", help="fit report, standard errors, identification table and scenario "
+                                                  "file of a calibration directory")
+    p.add_argument("dir", help="calibration directory (the --out of calibrate)")
+    _report_options(p)
+    add_executor_options(p)
+    p.set_defaults(func=cmd_report)

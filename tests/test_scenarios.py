@@ -1,0 +1,83 @@
+"""Shipped scenario files, the scenarios/show commands and the documented schema."""
+from pathlib import Path
+
+import pytest
+
+import run
+import scenarios
+from model import FORMS, ParameterError
+from model.params import all_parameter_specs
+
+ROOT = Path(__file__).resolve().parents[1]
+REQUIRED = ["baseline", "cooperative", "enterprise", "mixed", *FORMS, "frequent_disasters", "volatile_prices"]
+
+
+def test_required_scenarios_exist_and_load_with_descriptions():
+    names = scenarios.available()
+    for name in REQUIRED:
+        assert name in names, name
+        assert names[name], f"{name} has no description"
+        scenarios.load(name)  # validates every key
+
+
+def test_policy_switches_and_forms():
+    p = {n: scenarios.load(n).params.policy for n in ("baseline", "cooperative", "enterprise", "mixed")}
+    assert (p["baseline"].cooperatives, p["baseline"].enterprises) == (False, False)
+    assert (p["cooperative"].cooperatives, p["cooperative"].enterprises) == (True, False)
+    assert (p["enterprise"].cooperatives, p["enterprise"].enterprises) == (False, True)
+    assert (p["mixed"].cooperatives, p["mixed"].enterprises) == (True, True)
+    for i, form in enumerate(FORMS):
+        sc = scenarios.load(form)
+        assert sc.chain == ["mixed", form]
+        assert sc.params.policy.form_shares == [1.0 if j == i else 0.0 for j in range(len(FORMS))]
+        assert sc.params.policy.cooperatives and sc.params.policy.enterprises
+
+
+def test_shock_regimes_are_harsher_than_mixed():
+    mixed = scenarios.load("mixed").params.shocks
+    fd = scenarios.load("frequent_disasters").params.shocks
+    vp = scenarios.load("volatile_prices").params.shocks
+    assert fd.disaster_probability > mixed.disaster_probability
+    assert fd.county_disaster_probability > mixed.county_disaster_probability
+    assert all(a > b for a, b in zip(vp.price_volatility, mixed.price_volatility))
+    assert vp.price_volatility != mixed.price_volatility and fd.price_volatility == mixed.price_volatility
+
+
+def test_user_file_extends_a_shipped_scenario_and_cli_override(tmp_path):
+    f = tmp_path / "mine.toml"
+    f.write_text('description = "mine"\nextends = "agritourism"\n[learning]\npeer_effect = 0.3\n')
+    sc = scenarios.load(str(f), ["shocks.disaster_probability=0.2"])
+    assert sc.chain == ["mixed", "agritourism", "mine"]
+    assert sc.params.learning.peer_effect == 0.3 and sc.params.shocks.disaster_probability == 0.2
+    assert sc.params.policy.form_shares == [0.0, 0.0, 1.0, 0.0]
+
+
+def test_scenarios_and_show_commands(capsys):
+    assert run.main(["scenarios"]) == 0
+    out = capsys.readouterr().out
+    for name in REQUIRED:
+        assert any(line.split()[0] == name for line in out.splitlines()), name
+    assert run.main(["show", "frequent_disasters", "--set", "learning.peer_effect=0.3"]) == 0
+    out = capsys.readouterr().out
+    assert "disaster_probability = 0.25" in out and "changed from default" in out
+    assert "peer_effect = 0.3" in out
+
+
+def test_unknown_scenario_lists_choices(capsys):
+    assert run.main(["show", "utopia"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown scenario 'utopia'; available: ") and "frequent_disasters" in err
+    with pytest.raises(ParameterError):
+        scenarios.load("utopia")
+
+
+def test_docs_document_every_parameter_and_scenario():
+    from scenarios.report import SCHEMA_BEGIN, SCHEMA_END, schema_markdown
+
+    doc = (ROOT / "docs" / "scenarios.md").read_text()
+    block = doc[doc.index(SCHEMA_BEGIN):doc.index(SCHEMA_END) + len(SCHEMA_END)]
+    assert block == schema_markdown(), "docs/scenarios.md is stale: run python -m scenarios.report --schema"
+    for spec in all_parameter_specs():
+        assert f"| `{spec['name'].split('.')[1]}` | {spec['unit']} |" in block
+    for name in scenarios.available():
+        assert f"`{name}`" in doc, name
