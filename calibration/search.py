@@ -9,9 +9,11 @@ Method (indirect inference / simulated minimum distance):
    objective is non-smooth in places (nearest-neighbour matching, Cox fits on 76 counties,
    share-of-counties statistics are step functions of the parameters), so gradient-based or
    Gaussian-process surrogates would add little over a space-filling design at this budget.
-2. **Local stage** — bounded Nelder-Mead (``scipy.optimize.minimize``) in the unit cube from the
-   best global point, initial simplex of 0.1 box widths, until the budget of parameter vectors
-   is spent. Nelder-Mead needs no derivatives and tolerates the kinks; with common random
+2. **Local stage** — bounded Nelder-Mead (``scipy.optimize.minimize``) in the unit cube from
+   each of the three best *distinct* global points (multi-start: the kinks leave small dents in
+   which one start can settle, as the recovery check showed), initial simplex of 0.1 box widths,
+   then restarts from the overall best with a halved simplex until the budget of parameter
+   vectors is spent. Nelder-Mead needs no derivatives and tolerates the kinks; with common random
    numbers the objective it sees is deterministic. Each objective value needs R replications,
    which run in parallel on the executor.
 
@@ -204,8 +206,10 @@ class Calibration:
         best = min(self.history, key=lambda h: h["J"])
         self.log(f"global best J = {best['J']:.3f}")
 
-        # Nelder-Mead from the best point; restarted (smaller simplex) while it converges early
-        # and still improves, until the budget is spent.
+        # Local stage: Nelder-Mead from each of the best few *distinct* global points (matching
+        # and discrete county exits put small dents in the objective, and one start can settle
+        # in a dent next to the basin), then restarts from the overall best with a smaller
+        # simplex while they still improve, until the budget is spent.
         cache: dict = {}
 
         def f(u):
@@ -219,23 +223,42 @@ class Calibration:
             return cache[k] if np.isfinite(cache[k]) else 1e12
 
         d = self.space.dim
-        size = 0.1
-        for restart in range(4):
-            if self.budget_left() <= 0:
-                break
-            before = min(h["J"] for h in self.history)
-            u0 = self.space.to_unit(min(self.history, key=lambda h: h["J"]))
+
+        def nelder_mead(u0, size, maxfev) -> bool:
             simplex = [u0] + [np.clip(u0 + size * np.eye(d)[i] * (1 if u0[i] <= 1 - size else -1), 0, 1)
                               for i in range(d)]
             try:
                 minimize(f, u0, method="Nelder-Mead", bounds=[(0.0, 1.0)] * d,
-                         options={"initial_simplex": np.array(simplex), "maxfev": 10 * self.config.budget,
+                         options={"initial_simplex": np.array(simplex), "maxfev": maxfev,
                                   "xatol": 1e-3, "fatol": 1e-3, "adaptive": d > 4})
             except _BudgetSpent:
+                return False
+            return True
+
+        starts: list[np.ndarray] = []
+        for h in sorted(self.history, key=lambda h: h["J"]):
+            u = self.space.to_unit(h)
+            if all(np.max(np.abs(u - s)) > 0.15 for s in starts):
+                starts.append(u)
+            if len(starts) == N_STARTS:
+                break
+        size = 0.1
+        for i, u0 in enumerate(starts):
+            if self.budget_left() <= 0:
+                break
+            share = max(d + 2, self.budget_left() // (2 * (len(starts) - i)))
+            nelder_mead(u0, size, share)
+            self.log(f"Nelder-Mead from start {i + 1}: best J = {min(h['J'] for h in self.history):.3f}")
+        for restart in range(4):
+            if self.budget_left() <= 0:
+                break
+            before = min(h["J"] for h in self.history)
+            if not nelder_mead(self.space.to_unit(min(self.history, key=lambda h: h["J"])), size,
+                               10 * self.config.budget):
                 break
             after = min(h["J"] for h in self.history)
-            self.log(f"Nelder-Mead run {restart + 1}: best J = {after:.3f}")
-            if restart > 0 and after >= before - 1e-9:
+            self.log(f"Nelder-Mead restart {restart + 1}: best J = {after:.3f}")
+            if after >= before - 1e-9:
                 break
             size /= 2
         if self._bar is not None:
@@ -258,6 +281,9 @@ class Calibration:
             pd.DataFrame(self.history).to_csv(self.out / "history.csv", index=False)
             (self.out / RESULT).write_text(json.dumps(result, indent=2))
         return result
+
+
+N_STARTS = 3  # distinct global points the local stage starts from
 
 
 class _BudgetSpent(Exception):

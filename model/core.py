@@ -182,7 +182,11 @@ class RuralModel(mesa.Model):
         """Which active enterprise contracts each (county, product): the lowest-numbered one."""
         o = w.organisations
         w.enterprise_for[:] = -1
-        ent = np.flatnonzero((o.org_type == 2) & (o.active == 1))[::-1]
+        ent = np.flatnonzero((o.org_type == 2) & (o.active == 1))
+        # np.unique keeps the first (lowest-numbered) enterprise of each (county, product).
+        n_products = w.enterprise_for.shape[1]
+        _, first = np.unique(o.county_id[ent].astype(np.int64) * n_products + o.product[ent], return_index=True)
+        ent = ent[first]
         w.enterprise_for[o.county_id[ent], o.product[ent]] = ent
 
     def _record(self, w: World) -> None:

@@ -40,7 +40,7 @@ class PopulationParams:
     share_east: float = param(0.30, "share", 0.0, 1.0, "Share of counties in the east.",
                               "CLDS regional split of rural sample, approx.")
     share_central: float = param(0.35, "share", 0.0, 1.0, "Share of counties in the centre; west is the rest.")
-    ethnic_minority_share: float = param(0.25, "share", 0.0, 1.0,
+    ethnic_minority_share: float = param(0.40, "share", 0.0, 1.0,
                                          "Share of western/central counties that are ethnic-minority areas.",
                                          "Liu (seed 003): ethnic-area dummy among 76 poor counties")
 
@@ -134,7 +134,7 @@ class EconomyParams:
 @dataclass
 class ParticipationParams:
     base_rate: float = param(0.6, "probability", 0.001, 0.999,
-                             "Participation probability of an average eligible household with an organisation nearby.")
+                             "Participation probability of a household at the Table 1 means, not registered poor and expecting no gain, with an organisation nearby.")
     subsidy_effect: float = param(1.6, "probit index", -10.0, 10.0,
                                   "Targeting: registered low-income (subsidy) households are enrolled first.",
                                   "CLDS Table 3: subsidy 0.706 treated vs 0.072 control")
@@ -175,7 +175,7 @@ class CooperativeParams:
     marketing_premium: float = param(0.08, "share of price", 0.0, 1.0, "Price premium from collective marketing.",
                                      "Cooperative price premia of 5-15% in Chinese studies")
     input_discount: float = param(0.10, "share of input cost", 0.0, 1.0, "Input cost saved by bulk purchase.")
-    margin: float = param(0.05, "share of members' sales", 0.0, 1.0, "Cooperative trading margin (surplus).")
+    margin: float = param(0.05, "share of members' sales", 0.0, 1.0, "Cooperative trading margin on members' sales (surplus from its downstream marketing, not deducted from members' prices).")
     surplus_returned_share: float = param(0.6, "share of surplus", 0.6, 1.0,
                                           "Share of surplus returned to members by transactions.",
                                           "Farmer Specialised Cooperatives Law (2006/2017): at least 60%")
@@ -183,7 +183,7 @@ class CooperativeParams:
                                    "Share of retained surplus put in the risk-pooling fund.")
     training_probability: float = param(0.35, "per member-year", 0.0, 1.0, "Probability a member is trained.")
     social_capital_gain: float = param(0.05, "trust units per year", 0.0, 1.0,
-                                       "Trust gained from democratic participation each year of membership.")
+                                       "Trust gain per year of membership at average management quality: trust += 2 x quality x gain x (1 - trust).")
     management_quality_mean: float = param(0.6, "0-1 index", 0.01, 0.99, "Mean management quality.")
     failure_probability: float = param(0.04, "per year at average quality", 0.0, 1.0,
                                        "Yearly failure probability of a cooperative of average quality.",
@@ -194,9 +194,10 @@ class CooperativeParams:
 class EnterpriseParams:
     per_county: int = param(1, "enterprises", 0, 100, "Leading enterprises per county.")
     capacity: int = param(400, "contracted households", 1, 10_000_000, "Contracts one enterprise can hold.")
-    reach_km: float = param(80.0, "km", 0.0, 1000.0, "Villages farther than this from the enterprise are not served.")
+    reach_km: float = param(80.0, "km", 0.0, 1000.0, "Enterprises sit at the county commercial centre: households farther than this from it (their distance) are not served.")
     contract_premium: float = param(0.10, "share of normal price", -0.5, 2.0, "Contract price above the normal price.")
-    floor_price_share: float = param(0.95, "share of normal price", 0.0, 2.0, "Guaranteed floor price in contracts.")
+    floor_price_share: float = param(0.95, "share of normal price", 0.0, 2.0,
+                                     "Protective floor price of contracts: what a reneging enterprise still pays when spot is below it.")
     renege_sensitivity: float = param(4.0, "per unit relative price gap", 0.0, 100.0,
                                       "Reneging probability per unit gap when spot falls below contract.")
     side_sell_sensitivity: float = param(3.0, "per unit relative price gap", 0.0, 100.0,
@@ -249,7 +250,7 @@ class PolicyParams:
     subsidy_threshold: float = param(6000.0, "yuan per capita", 0.0, 1e6,
                                      "Per-capita income below which households are targeted for the subsidy.")
     training_budget_per_capita: float = param(20.0, "yuan per resident-year", 0.0, 1e5,
-                                              "County budget for skills training.")
+                                              "County budget for skills training; it pays for budget/cost training slots, filled by an independent draw per household (the expected number trained equals the slots).")
     training_cost: float = param(1500.0, "yuan per trainee", 1.0, 1e6, "Cost of training one person.")
     infrastructure_budget_per_capita: float = param(60.0, "yuan per resident-year", 0.0, 1e5,
                                                     "County infrastructure budget.")
@@ -264,7 +265,7 @@ class CountyParams:
     exit_threshold: list = param([0.02, 0.02, 0.03], "poverty incidence", 0.0, 1.0,
                                  "Incidence below which a county exits poverty (east, central, west).",
                                  "State Council: 2% (3% in the west)")
-    budget_per_capita: float = param(300.0, "yuan per resident-year", 0.0, 1e6, "County discretionary budget.")
+    budget_per_capita: float = param(300.0, "yuan per resident-year", 0.0, 1e6, "County discretionary budget (recorded as the county's budget; training and infrastructure are funded by their own lines in [policy]).")
 
 
 @dataclass

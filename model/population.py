@@ -3,7 +3,9 @@ integration policy may activate.
 
 Household covariates reproduce the means and standard deviations of Table 1 of the CLDS paper
 (seed 001) through a Gaussian copula: correlated standard normals are mapped to each marginal
-by its quantile function, so every marginal is exact in expectation and the dependence is set
+by its quantile function, so every marginal is exact in expectation (except where a bound cuts
+it: age is clipped to adult ages, famsize to at least one, twork to the working-age members)
+and the dependence is set
 by one correlation matrix (health falls with age, non-farm work rises with education, remote
 villages have fewer hardened roads...). Village variables (distance, hroad, lamp) are drawn
 once per village and shared by its households.
@@ -20,7 +22,8 @@ from .state import CountyState, HouseholdState, OrganisationState, VillageState
 # Discrete marginals fitted to CLDS Table 1 (minimum-divergence from a smooth prior subject to
 # the published mean and sd; see docs/odd.md "Initialisation").
 EDU_CODES = np.array([0, 3, 6, 9, 12, 13, 16])
-EDU_PROBS = np.array([0.1213, 0.3222, 0.4460, 0.1039, 0.0055, 0.0011, 0.0002])  # mean 4.659, sd 2.582
+EDU_PROBS = np.array([0.1213, 0.3222, 0.4460, 0.1039, 0.0055, 0.0011, 0.0002])
+EDU_PROBS = EDU_PROBS / EDU_PROBS.sum()  # the rounded fit sums to 1.0002  # mean 4.659, sd 2.582
 HEALTH_PROBS = np.array([0.0305, 0.1024, 0.2850, 0.3694, 0.2127])  # 1..5: mean 3.631, sd 1.023
 TWORK_PROBS = np.array([0.2548, 0.3731, 0.2642, 0.0827, 0.0210, 0.0033, 0.0009])  # 0..6: mean 1.255, sd 1.023
 
@@ -111,7 +114,7 @@ def build_places(params: Params, seed: int) -> tuple[VillageState, CountyState]:
     u_region = rng.random(n_counties)
     counties.region[:] = np.where(u_region < pop.share_east, 0,
                                   np.where(u_region < pop.share_east + pop.share_central, 1, 2))
-    counties.ethnic_minority[:] = ((rng.random(n_counties) < pop.ethnic_minority_share * 1.6)
+    counties.ethnic_minority[:] = ((rng.random(n_counties) < pop.ethnic_minority_share)
                                    & (counties.region > 0)).astype(np.int8)
     counties.main_industry[:] = (rng.random(n_counties) < 0.7).astype(np.int8)
     counties.exit_date[:] = np.nan

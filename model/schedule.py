@@ -4,7 +4,7 @@ Each entry is (name, level, function). ``level`` says who runs it: ``world`` onc
 whole region, ``county`` / ``organisation`` for each such agent, ``household`` for each
 household. The vectorised path calls each function once over all units; the per-agent path
 calls it for one agent at a time, in the same order. The order is the one the design card
-asks for and is tested in tests/test_schedule.py.
+asks for and is tested in tests/test_model.py.
 """
 from __future__ import annotations
 

@@ -186,6 +186,17 @@ def test_contract_reneging_and_side_selling(small_params):
     assert (o.reneged[ent] == 1).all()
     produce(w, slice(None))
     assert (hh.contract_reneged[contracted] == 1).all() and (hh.side_sold == 0).all()
+    # A reneging enterprise still pays the protective floor price, not the collapsed spot price.
+    form_gain = np.asarray(p.forms.price_gain)[np.maximum(hh.form, 0)]
+    c0 = np.flatnonzero(contracted)
+    assert np.allclose(w.sales[c0] > 0, True)
+    full = hh.income_farm[c0].copy()
+    p.enterprise.floor_price_share = 0.0
+    produce(w, slice(None))
+    no_floor = hh.income_farm[c0].copy()
+    p.enterprise.floor_price_share = 0.95
+    assert (full > no_floor).all()
+    assert form_gain is not None
     # Spot far above contract: distrustful farmers side-sell, and are paid spot.
     w.price[:] = 3.0
     w.draws.renege_u[:] = 1.0
@@ -340,3 +351,18 @@ def test_cli_bad_input_is_one_line_error(capsys):
     assert len(err) == 1 and "unknown scenario 'nope'" in err[0]
     assert run.main(["simulate", "--set", "shocks.disaster_probability=7", "--quiet"]) == 2
     assert "out of range" in capsys.readouterr().err
+
+
+def test_finished_models_are_not_kept_alive(small_params):
+    import gc
+    import weakref
+
+    import mesa
+    model = RuralModel(small_params, seed=1)
+    ref = weakref.ref(model)
+    ids = [a.unique_id for a in model.agents]
+    assert len(set(ids)) == len(ids)  # ids stay unique within the model
+    del model
+    gc.collect()
+    assert ref() is None
+    assert all(m is not None for m in mesa.Agent._ids)  # nothing of ours in Mesa's registry

@@ -361,6 +361,14 @@ def test_bad_inputs(sim):
     lin["t"] = (lin.x1 + lin.x2 > 0).astype(float)  # separation by a linear combination only
     with pytest.raises(EstimationError, match="separation"):
         match(lin, "t", "y", cov)
+    # An outlying count covariate gives fitted probabilities of 1 without separation: a note, not an error.
+    cnt = pd.DataFrame({"x1": rng.poisson(1.0, 400).astype(float), "x2": rng.normal(size=400)})
+    cnt["t"] = (0.8 * cnt.x1 - 0.6 + rng.normal(size=400) > 0).astype(float)
+    cnt.loc[0, ["x1", "t"]] = [40.0, 1.0]
+    cnt["y"] = rng.normal(size=400)
+    res = match(cnt, "t", "y", cov)
+    assert np.isfinite(res.att)
+    assert any("completely determined" in w for w in res.propensity.warnings)
     with pytest.raises(EstimationError, match="common support"):
         match(_frame([0.9, 0.95], [0.1, 0.2]), "t", "y", pscore="ps")
     with pytest.raises(EstimationError, match="no treated unit has a match"):

@@ -27,7 +27,7 @@ def set_contracts(world: World, orgs) -> None:
     """Enterprises fix contract prices and decide whether to renege when spot falls below them."""
     o, ep = world.organisations, world.params.enterprise
     is_ent = o.org_type[orgs] == 2
-    contract = np.maximum(1.0 + ep.contract_premium, ep.floor_price_share)
+    contract = 1.0 + ep.contract_premium
     o.contract_price[orgs] = np.where(is_ent, contract, 0.0)
     spot = world.price[o.product[orgs]]
     gap = np.clip((contract - spot) / contract, 0.0, None)

@@ -14,8 +14,9 @@ from scipy.special import ndtr, ndtri
 from ..world import World
 from .production import normal_revenue
 
-# Centring points: Table 1 means of the CLDS paper, so base_rate is the probability of an
-# average household.
+# Centring points: Table 1 means of the CLDS paper. base_rate is the probability of a household
+# at these means that is not registered poor and expects no gain (those two terms stay uncentred
+# because their population means move with the policy and the calibration).
 CENTRE = {"distance": 19.08, "subsidy": 0.5413, "machine": 0.4289, "job": 0.8656, "age": 51.88, "health": 3.631, "edu": 4.659, "hroad": 63.80}
 
 

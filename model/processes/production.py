@@ -63,8 +63,11 @@ def produce(world: World, idx) -> None:
     side = contracted & ~reneged & (d.side_sell_u[idx] < p_side)
     hh.contract_reneged[idx] = reneged
     hh.side_sold[idx] = side
+    # A reneging enterprise still honours the contract's protective floor price.
+    reneged_price = np.maximum(spot, p.enterprise.floor_price_share) * (1.0 + price_gain)
     price = np.where(participating & (org_type == 1), coop_price,
-                     np.where(contracted & ~reneged & ~side, contract, spot * (1.0 + price_gain)))
+                     np.where(contracted & ~reneged & ~side, contract,
+                              np.where(reneged, reneged_price, spot * (1.0 + price_gain))))
     gross = output * price
     discount = np.where(participating & (org_type == 1), p.cooperative.input_discount, 0.0)
     inputs = e.input_cost_share * revenue0 * (1.0 - discount) + participating * p.participation.membership_cost
