@@ -21,13 +21,15 @@ Semantics (psmatch2 4.0.12 unless stated)
   data order). ``caliper`` is strict: a neighbour is used only if ``|p_t - p_c| < caliper``;
   a treated unit with no neighbour inside the caliper goes off support. Each matched control
   gets weight ``1/M_i`` from treated ``i`` (``M_i`` = number of its matches).
-* ``ties=True`` (teffects / R Matching semantics): every control whose distance equals the
-  ``k``-th smallest distance is used, all with equal weight ``1/M_i``. "Equal" means within
-  ``tie_tol`` (default 1e-12) times ``max(1, |p_t|)`` -- a relative tolerance on the score
-  scale that absorbs floating-point noise from the fit. ``ties="matching"`` reproduces Sekhon's
-  R ``Matching::Match`` exactly: a control is tied if its squared distance, in units of the
-  score's standard deviation (ddof=1, over the on-support sample), is within
-  ``distance.tolerance = 1e-5`` of the ``k``-th smallest (override with ``tie_tol``).
+* ``ties=True`` (R ``Matching::Match`` / teffects semantics): every control whose distance
+  equals the ``k``-th smallest distance is used, all with equal weight ``1/M_i``. "Equal" is
+  Sekhon's rule: a control is tied if its squared distance, in units of the score's standard
+  deviation (ddof=1, over the on-support sample), is within ``distance.tolerance = 1e-5`` of the
+  ``k``-th smallest (override with ``tie_tol``); ``ties="matching"`` is the same. With
+  ``ties="exact"`` only distances equal within ``tie_tol`` (default 1e-12) times
+  ``max(1, |p_t|)`` tie (floating-point noise only). Sekhon's NSW numbers (ATT 2624.2768, AI SE
+  802.1876) are ``ties=True, se="ai", link="logit", common_support=False``; with the default
+  common support 4 treated units are off support.
 * Radius (``method="radius"``, ``radius=r``, or ``caliper=r`` as in psmatch2): all controls with
   ``|p_t - p_c| <= r`` with equal weight (psmatch2's uniform kernel).
 * Kernel (``method="kernel"``): weights ``K((p_c - p_t)/h)`` normalised to sum to one per
@@ -367,7 +369,7 @@ def _match_side(a, b, yb, cfg: dict, score_sd: float) -> _Side:
         ties = cfg["ties"]
         if ties:
             dk = np.maximum(np.abs(a - b[lo]), np.abs(a - b[hi - 1]))
-            if ties == "matching":
+            if ties in (True, "matching"):
                 tol = 1e-5 if cfg["tie_tol"] is None else cfg["tie_tol"]
                 thr = np.sqrt(dk * dk + tol * score_sd * score_sd)
             else:
@@ -825,6 +827,11 @@ class PSMResult:
         raise AttributeError(name)
 
     @property
+    def nobs(self) -> int:
+        """Observations in the estimation sample (treated and controls, on and off support)."""
+        return int(self.pscore.notna().sum())
+
+    @property
     def params(self) -> pd.Series:
         return self.to_frame()["coef"]
 
@@ -853,6 +860,7 @@ class PSMResult:
             "Treatment": self.treatment,
             "Matching": desc,
             "Propensity": "given" if s["pscore"] else s["link"],
+            "N": self.nobs,
             "Treated on support": self.n_treated,
             "Controls used": self.n_controls,
             "Off support": self.n_off_support,
@@ -920,7 +928,7 @@ def match(
     kernel, bandwidth : kernel type and bandwidth for ``method="kernel"``.
     link : "probit" (default, as psmatch2) or "logit".
     common_support : psmatch2's ``common`` (inclusive bounds).
-    ties : False, True (equal distances within ``tie_tol``) or "matching" (R Matching's rule).
+    ties : False, True (= "matching": R Matching's tolerance rule) or "exact" (equal within ``tie_tol``).
     estimand : "att" or "ate" (the latter also reports the ATU and ATE).
     se : "default" (psmatch2 analytic), "ai" (nearest neighbour only) or "bootstrap"
         (radius/kernel only; ``n_boot`` replicates, ``seed``, ``n_jobs`` worker processes).
@@ -943,8 +951,8 @@ def match(
         raise EstimationError(
             "se='bootstrap' is not valid for nearest-neighbour matching (Abadie and Imbens 2008); use se='ai'"
         )
-    if ties not in (False, True, "matching"):
-        raise EstimationError("ties must be False, True or 'matching'")
+    if ties not in (False, True, "matching", "exact"):
+        raise EstimationError(f"ties must be False, True ('matching', R Matching's 1e-5 rule) or 'exact'; got {ties!r}")
     if int(k) != k or k < 1:
         raise EstimationError(f"k must be a positive integer, got {k!r}")
     kernel = str(kernel).lower()

@@ -281,7 +281,8 @@ def index(
     itself), a DataFrame (a base wave / baseline scenario), or a boolean mask over the rows of
     ``panel`` (e.g. ``panel.year == 2020``). The result has one column per capacity plus
     ``resilience``; the weights are in ``result.attrs["weights"]`` and
-    ``result.attrs["capacity_weights"]`` (use :func:`fit_index` for the full fitted object).
+    ``result.attrs["capacity_weights"]``, and the fitted :class:`EntropyIndex` (with ``summary()``
+    and ``to_frame()``) in ``result.attrs["index"]``.
     """
     if base is None:
         base_panel = panel
@@ -295,4 +296,6 @@ def index(
             raise EstimationError("base mask selects no rows")
         base_panel = panel.loc[mask]
     fitted = fit_index(base_panel, indicators, clip=clip, capacity_scores=capacity_scores)
-    return fitted.transform(panel)
+    out = fitted.transform(panel)
+    out.attrs["index"] = fitted  # the result object: summary(), to_frame(), weights, bounds
+    return out

@@ -22,7 +22,6 @@ DEFAULT_PARAMS = [
     "policy.poverty_alleviation_transfer=500:3500",
     "economy.drive_effect=0:0.8",
     "policy.subsidy_threshold=3000:8000",
-    "forms.ties_gain[2]=0:4",
 ]
 
 

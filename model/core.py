@@ -236,16 +236,23 @@ class RuralModel(mesa.Model):
         df.attrs["seed"] = self.master_seed
         return df
 
+    @property
+    def censor_date(self) -> float:
+        """``calendar.censor_date``, or the end of the last simulated year if that is earlier:
+        the model cannot observe what happens after it stops."""
+        rec = self._counties_rec
+        last = rec.years[rec.recorded - 1] if rec.recorded else self.params.calendar.start_year - 1
+        return float(min(self.params.calendar.censor_date, last + 1))
+
     def county_panel(self) -> pd.DataFrame:
-        """One row per county-year, with exit dates and censoring at ``calendar.censor_date``."""
+        """One row per county-year, with exit dates and censoring at :attr:`censor_date`."""
         rec = self._counties_rec
         t, n = rec.recorded, rec.n
         data = {"county_id": np.tile(np.arange(n), t), "year": np.repeat(rec.years[:t].astype(np.int16), n)}
         for c in rec.columns:
             data[c] = rec.flat(c)
         df = pd.DataFrame(data)
-        censor = self.params.calendar.censor_date
-        df["exit_observed"] = (df["exit_date"] <= censor).astype(np.int8)
+        df["exit_observed"] = (df["exit_date"] <= self.censor_date).astype(np.int8)
         df["region"] = pd.Categorical.from_codes(df["region"], REGIONS)
         return df
 
@@ -253,7 +260,7 @@ class RuralModel(mesa.Model):
         """One row per county: time from the policy start to exit, right-censored.
 
         ``days_to_exit`` counts days from 1 January of the policy start year to the exit date or
-        the censoring date; ``exited`` is 1 if the exit is observed by the censoring date.
+        the censoring date (:attr:`censor_date`); ``exited`` is 1 if the exit is observed by then.
         Covariates are the county's indices in the policy start year (the 76-county paper's
         regressors).
         """
@@ -263,8 +270,9 @@ class RuralModel(mesa.Model):
         base = panel[panel["year"] == base_year].set_index("county_id")
         last = panel[panel["year"] == panel["year"].max()].set_index("county_id")
         exit_date = last["exit_date"]
-        observed = exit_date <= c.censor_date
-        end = np.where(observed, exit_date, c.censor_date)
+        censor = self.censor_date
+        observed = exit_date <= censor
+        end = np.where(observed, exit_date, censor)
         out = pd.DataFrame({
             "region": base["region"],
             "ethnic_minority": base["ethnic_minority"],

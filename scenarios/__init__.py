@@ -49,6 +49,18 @@ def _resolve_path(name_or_path: str | Path) -> Path:
     return candidate
 
 
+def _resolve_parent(parent: str, child: Path) -> Path:
+    """``extends`` names a shipped scenario or a file; a relative file path is taken relative to
+    the extending file's folder first (so a set of user files can extend each other from
+    anywhere), then to the current directory."""
+    candidate = Path(parent)
+    if not candidate.is_absolute() and (candidate.suffix == ".toml" or "/" in parent):
+        beside = child.parent / candidate
+        if beside.exists():
+            return beside
+    return _resolve_path(parent)
+
+
 def _read(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
@@ -77,7 +89,7 @@ def load(name_or_path: str | Path, overrides: Iterable[str] | dict | None = None
             break
         if not isinstance(parent, str):
             raise ParameterError(f"{path}: extends = {parent!r} must be a scenario name")
-        path = _resolve_path(parent) if not Path(parent).is_absolute() else Path(parent)
+        path = _resolve_parent(parent, path)
     params = Params()
     for p, data in reversed(chain):
         sections = {k: v for k, v in data.items() if k not in META_KEYS}

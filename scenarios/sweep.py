@@ -429,8 +429,9 @@ def sweep_report(sweep: Sweep, results: pd.DataFrame, indices: pd.DataFrame, not
     lines = [f"# Sweep of scenario `{s['scenario']}` ({s['design']} design)", "",
              f"- {sweep.n_points} design points x {s['reps']} replications = {sweep.n_runs} runs; "
              f"{len(failed)} failed; outputs at year {s['year']}; master seed {s['seed']}.",
-             f"- Households: {s['base_params']['population']['n_households']:,}; "
-             f"years {s['base_params']['calendar']['start_year']}-{s['base_params']['calendar']['end_year']}.",
+             f"- Base scenario: {s['base_params']['population']['n_households']:,} households, "
+             f"years {s['base_params']['calendar']['start_year']}-{s['base_params']['calendar']['end_year']}"
+             f" (swept parameters below override these).",
              "", "| parameter | low | high |", "|---|---|---|",
              *[f"| `{p['name']}` | {p['low']:g} | {p['high']:g} |" for p in s["params"]], ""]
     if not indices.empty:
@@ -617,6 +618,9 @@ def cmd_sweep(args) -> int:
             from .compare import text_table
             print(text_table(idx.map(lambda v: f"{v:.3g}" if isinstance(v, float) else v)))
         print(f"wrote {out}/report.md, results.parquet, points.csv, sensitivity.csv, figures/")
+    if c["ok"] == 0 and c["failed"] > 0:
+        print(f"error: every run failed; the errors are in {out}/manifest.json", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -237,12 +237,24 @@ def test_county_exit_and_censoring(small_params):
     assert (c.exited[1:] == 0).all() and np.isnan(c.exit_date[1:]).all()
     # Censoring: exits after calendar.censor_date are not observed.
     m.run()
-    exits = m.county_exits()
-    censor = m.params.calendar.censor_date
-    observed = exits["exit_date"] <= censor
-    assert (exits["exited"] == observed.astype(int)).all()
-    expected_days = (np.where(observed, exits["exit_date"], censor) - m.params.calendar.policy_start_year) * 365.25
-    np.testing.assert_allclose(exits["days_to_exit"], expected_days)
+    exit0 = float(c.exit_date[0])
+    # The run ends with 2016 (censor_date 2020): county 0's exit, announced in 2017, lies beyond
+    # the simulation, so it is censored at the end of the last simulated year, as is everyone.
+    assert m.params.calendar.censor_date == 2020.0 and m.censor_date == 2017.0
+    exits = m.county_exits().set_index("county_id")
+    assert exits.loc[0, "exit_date"] == exit0 and exits["exited"].sum() == 0
+    np.testing.assert_allclose(exits["days_to_exit"], 2 * 365.25)
+    cp = m.county_panel()
+    assert (cp["exit_observed"] == (cp["exit_date"] <= 2017.0)).all() and (cp["exit_date"] > 2017.0).any()
+    # An exit before the censoring date is observed with its own duration; a censoring date
+    # before it hides it.
+    rec = m._counties_rec
+    rec.buffers["exit_date"][rec.recorded - 1, 0] = 2016.25
+    exits = m.county_exits().set_index("county_id")
+    assert exits.loc[0, "exited"] == 1 and exits.loc[0, "days_to_exit"] == pytest.approx(1.25 * 365.25)
+    m.params.calendar.censor_date = 2016.0
+    exits = m.county_exits().set_index("county_id")
+    assert exits["exited"].sum() == 0 and exits.loc[0, "days_to_exit"] == pytest.approx(365.25)
 
 
 def test_participation_overrides(small_params):

@@ -36,7 +36,7 @@ def test_nsw_raw_difference(nsw):
 def test_nsw_sekhon_matching_att_and_ai_se(nsw):
     # Sekhon: glm logit on the fitted probability (glm1$fitted), Match(Y, Tr, X=glm1$fitted):
     # M=1, ties=TRUE, distance.tolerance=1e-5, no common support, AI SE with Var.calc=0
-    r = match(nsw, "treat", "re78", NSW_COV, link="logit", ties="matching", se="ai", common_support=False)
+    r = match(nsw, "treat", "re78", NSW_COV, link="logit", ties=True, se="ai", common_support=False)
     assert r.att == pytest.approx(2624.2768, rel=RTOL)
     assert r.se == pytest.approx(802.1876, rel=RTOL)
     assert r.n_treated == 185 and r.n_off_support == 0
@@ -45,8 +45,11 @@ def test_nsw_sekhon_matching_att_and_ai_se(nsw):
 def test_nsw_exact_ties_differ_from_matching_tolerance(nsw):
     # With exact ties (1e-12) the near-ties that Matching's 1e-5 tolerance on the squared
     # standardised distance merges are not tied: a different (documented) estimate.
-    exact = match(nsw, "treat", "re78", NSW_COV, link="logit", ties=True, se="ai", common_support=False,
+    exact = match(nsw, "treat", "re78", NSW_COV, link="logit", ties="exact", se="ai", common_support=False,
                   compute_balance=False)
+    same = match(nsw, "treat", "re78", NSW_COV, link="logit", ties="matching", se="ai", common_support=False,
+                 compute_balance=False)
+    assert same.att == pytest.approx(2624.2768, rel=RTOL)
     assert exact.att == pytest.approx(2639.8646, rel=RTOL)
     nat = match(nsw, "treat", "re78", NSW_COV, link="logit", ties=False, common_support=False, compute_balance=False)
     # ties=True only ever adds equidistant controls; weights per treated still sum to one

@@ -82,7 +82,9 @@ def test_fixed_base_weights_reproduce():
     out = index(panel, SPEC, base=panel.year == 2020)
     assert list(out.columns) == ["buffering", "self_organisation", "learning", "resilience"]
     pd.testing.assert_series_equal(out.attrs["weights"], fitted.weights)
-    pd.testing.assert_frame_equal(out, fitted.transform(panel))
+    pd.testing.assert_frame_equal(out, fitted.transform(panel), check_flags=False)
+    assert "buffering" in str(out.attrs["index"].summary())
+    pd.testing.assert_frame_equal(out.attrs["index"].to_frame(), fitted.to_frame())
     # the base rows equal the index computed on the base alone
     np.testing.assert_allclose(out.loc[base.index].to_numpy(), index(base, SPEC).to_numpy())
     # a later wave is scored with the base bounds and weights: income above the base max > 1

@@ -81,3 +81,30 @@ def test_docs_document_every_parameter_and_scenario():
         assert f"| `{spec['name'].split('.')[1]}` | {spec['unit']} |" in block
     for name in scenarios.available():
         assert f"`{name}`" in doc, name
+
+
+def test_relative_extends_resolves_beside_the_extending_file(tmp_path, monkeypatch):
+    sub = tmp_path / "mine"
+    sub.mkdir()
+    (sub / "a.toml").write_text('extends = "cooperative"\n[shocks]\ndisaster_probability = 0.2\n')
+    (sub / "b.toml").write_text('extends = "a.toml"\n[learning]\npeer_effect = 0.3\n')
+    monkeypatch.chdir(tmp_path)  # not the files' folder
+    sc = scenarios.load(sub / "b.toml")
+    assert sc.chain[-2:] == ["a", "b"]
+    assert sc.params.shocks.disaster_probability == 0.2 and sc.params.learning.peer_effect == 0.3
+    assert sc.params.policy.enterprises is False
+
+
+@pytest.mark.parametrize("argv, names", [
+    (["sweep", "--design", "halton"], ["--design", "grid", "lhs", "sobol", "morris"]),
+    (["compare", "--backend", "mpi"], ["--backend", "serial", "processes", "dask"]),
+    (["replicate", "nope"], ["clds", "cao", "counties"]),
+])
+def test_usage_errors_are_one_line_naming_the_choices(argv, names, capsys):
+    import run
+    with pytest.raises(SystemExit) as exc:
+        run.main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error:")
+    assert all(n in err for n in names)

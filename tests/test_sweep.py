@@ -216,3 +216,14 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path, uninterrupte
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2
     assert bad.stderr.startswith("error: --resume") and "design" in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_a_sweep_where_every_run_fails_exits_non_zero(tmp_path, capsys):
+    # share_east + share_central > 1 at every design point: all runs raise in the worker
+    rc = run.main(["sweep", "--scenario", "mixed", "--param", "population.share_east=0.7:0.8",
+                   "--param", "population.share_central=0.4:0.5", "--design", "grid", "--samples", "2",
+                   "--reps", "1", "--households", "500", "--years", "4", "--workers", "1", "--no-progress",
+                   "--out", str(tmp_path / "s")])
+    assert rc == 1
+    assert "every run failed" in capsys.readouterr().err
+    assert json.loads((tmp_path / "s" / "manifest.json").read_text())["counts"]["failed"] == 4
