@@ -34,12 +34,16 @@ def param(default, unit: str, low=None, high=None, doc: str = "", source: str = 
 
 @dataclass
 class PopulationParams:
-    n_households: int = param(10_000, "households", 1, 50_000_000, "Households simulated.")
-    n_counties: int = param(40, "counties", 1, 100_000, "Counties in the simulated region.")
-    villages_per_county: int = param(10, "villages", 1, 1000, "Administrative villages per county.")
+    n_households: int = param(10_000, "households", 1, 50_000_000, "Households simulated.",
+                              "assumption: simulated sample size (runtime vs sampling noise), not a real population")
+    n_counties: int = param(40, "counties", 1, 100_000, "Counties in the simulated region.",
+                            "assumption: size of the simulated region (runtime), not an empirical count")
+    villages_per_county: int = param(10, "villages", 1, 1000, "Administrative villages per county.",
+                                     "assumption: gives 25 households per village at the default size; real counties have many more villages")
     share_east: float = param(0.30, "share", 0.0, 1.0, "Share of counties in the east.",
-                              "CLDS regional split of rural sample, approx.")
-    share_central: float = param(0.35, "share", 0.0, 1.0, "Share of counties in the centre; west is the rest.")
+                              "assumption: about a third of rural counties are eastern (CLDS Table 4 splits east vs central-west without sample shares)")
+    share_central: float = param(0.35, "share", 0.0, 1.0, "Share of counties in the centre; west is the rest.",
+                                 "assumption: non-eastern counties split about evenly between centre (0.35) and west (0.35)")
     ethnic_minority_share: float = param(0.40, "share", 0.0, 1.0,
                                          "Share of western/central counties that are ethnic-minority areas.",
                                          "Liu (seed 003): ethnic-area dummy among 76 poor counties")
@@ -47,8 +51,10 @@ class PopulationParams:
 
 @dataclass
 class CalendarParams:
-    start_year: int = param(2012, "year", 1950, 2100, "First simulated calendar year.")
-    end_year: int = param(2022, "year", 1950, 2150, "Last simulated calendar year (inclusive).")
+    start_year: int = param(2012, "year", 1950, 2100, "First simulated calendar year.",
+                            "assumption: three pre-policy years before 2015, covering the CLDS 2014 wave (seed 001)")
+    end_year: int = param(2022, "year", 1950, 2150, "Last simulated calendar year (inclusive).",
+                          "Cao et al. (seed 000): CLES waves 2020-2022")
     policy_start_year: int = param(2015, "year", 1950, 2150,
                                    "Year the integration policy starts (organisations appear).",
                                    "CLDS paper: 2015 cut-off (2014 pre, 2016 post)")
@@ -64,7 +70,8 @@ class ShockParams:
                                       "Illness is the leading cause of poverty in registered-poor files (~42%); "
                                       "CHARLS hospitalisation rates ~8-10%/yr")
     health_labour_loss: float = param(0.5, "workers", 0.0, 5.0,
-                                      "Adult-equivalent workers lost for the year after a health shock.")
+                                      "Adult-equivalent workers lost for the year after a health shock.",
+                                      "assumption: a serious illness costs about half an adult worker for the year")
     medical_cost_mean: float = param(6000.0, "yuan", 0.0, 1e6, "Mean gross medical cost of a health shock.",
                                      "Rural inpatient cost per stay ~5-7k yuan (China Health Statistics Yearbook 2015)")
     medical_reimbursement: float = param(0.5, "share", 0.0, 1.0,
@@ -74,7 +81,8 @@ class ShockParams:
                                         "Probability a village suffers a natural disaster (drought, flood, hail).",
                                         "China: ~20% of sown area affected per year, concentrated in hit villages")
     county_disaster_probability: float = param(0.03, "per county-year", 0.0, 1.0,
-                                               "Probability a disaster strikes a whole county at once.")
+                                               "Probability a disaster strikes a whole county at once.",
+                                               "assumption: county-wide disasters (e.g. regional drought) are rarer than village ones")
     disaster_class_probabilities: list = param([0.6, 0.3, 0.1], "shares of light/moderate/severe", 0.0, 1.0,
                                                "Distribution of disaster severity classes (must sum to 1).",
                                                "MCA classification: affected >=10%, disaster >=30%, total loss >=80%")
@@ -82,7 +90,8 @@ class ShockParams:
                                       "Yield lost in each severity class.",
                                       "midpoints of MCA loss classes 10-30%, 30-80%, >=80%")
     price_persistence: float = param(0.5, "AR(1) coefficient", -0.99, 0.99,
-                                     "Persistence of log product prices.")
+                                     "Persistence of log product prices.",
+                                     "assumption: moderate year-to-year persistence of farm-gate price deviations")
     price_volatility: list = param([0.06, 0.15, 0.12, 0.18], "sd of log price innovation", 0.0, 2.0,
                                    "Per product (grain, cash crop, livestock, horticulture).",
                                    "NBS farm-gate price indices 2005-2019, yearly log changes")
@@ -98,46 +107,64 @@ class EconomyParams:
     farm_revenue_per_mu: list = param([1100.0, 2200.0, 1800.0, 3000.0], "yuan per mu", 0.0, 1e5,
                                       "Gross revenue per mu at normal prices, per product.",
                                       "NDRC farm-product cost-benefit survey 2014, approx.")
-    input_cost_share: float = param(0.45, "share of revenue", 0.0, 0.95, "Input costs as a share of normal revenue.")
+    input_cost_share: float = param(0.45, "share of revenue", 0.0, 0.95, "Input costs as a share of normal revenue.",
+                                    "assumption: purchased inputs a little under half of gross revenue at normal prices")
     wage_per_worker: float = param(16000.0, "yuan per year", 0.0, 1e6, "Annual earnings of a stable non-farm worker.",
                                    "NBS migrant worker monitoring report 2014 (local jobs, net of costs)")
     wage_return_to_education: float = param(0.04, "log points per year of schooling", 0.0, 0.3,
                                             "Return to education in non-farm wages.",
                                             "Mincer returns in rural China, 3-6%")
     region_wage_premium: list = param([0.15, 0.0, -0.05], "log points", -1.0, 1.0,
-                                      "Wage premium by region (east, central, west).")
+                                      "Wage premium by region (east, central, west).",
+                                      "assumption: east > centre > west gradient of non-farm wages; magnitudes not estimated")
     business_return: float = param(0.10, "yuan per yuan of assets", 0.0, 2.0,
-                                   "Return on productive assets in own non-farm business.")
+                                   "Return on productive assets in own non-farm business.",
+                                   "assumption: 10% yearly return on household business assets")
     drive_effect: float = param(0.25, "log points per sd of drive", 0.0, 2.0,
-                                "Effect of unobserved entrepreneurial drive on farm and business returns.")
+                                "Effect of unobserved entrepreneurial drive on farm and business returns.",
+                                "assumption: size of an unobserved trait's effect, not measured in any survey; calibrated (scenarios/calibrated.toml)")
     subsistence_per_capita: float = param(1800.0, "yuan per person-year", 0.0, 1e5,
-                                          "Consumption floor a household defends by coping.")
+                                          "Consumption floor a household defends by coping.",
+                                          "assumption: consumption floor below the 2014 national poverty line of 2800 yuan (poverty.line_national)")
     marginal_propensity_to_consume: float = param(0.65, "share", 0.0, 1.0,
-                                                  "Share of cash on hand above subsistence that is consumed.")
+                                                  "Share of cash on hand above subsistence that is consumed.",
+                                                  "assumption: about two thirds of income above subsistence consumed, the rest saved")
     savings_target_years: float = param(0.5, "years of income", 0.0, 10.0,
-                                        "Savings held as a buffer before investing in productive assets.")
-    investment_share: float = param(0.5, "share", 0.0, 1.0, "Share of savings above the buffer invested each year.")
-    machine_price: float = param(8000.0, "yuan", 1.0, 1e6, "Price of one agricultural machine.")
-    deposit_rate: float = param(0.02, "per year", 0.0, 0.5, "Interest on savings.")
-    loan_rate: float = param(0.08, "per year", 0.0, 1.0, "Interest on debt.")
+                                        "Savings held as a buffer before investing in productive assets.",
+                                        "assumption: precautionary buffer of half a year's income")
+    investment_share: float = param(0.5, "share", 0.0, 1.0, "Share of savings above the buffer invested each year.",
+                                    "assumption: half of savings above the buffer invested each year")
+    machine_price: float = param(8000.0, "yuan", 1.0, 1e6, "Price of one agricultural machine.",
+                                 "assumption: order-of-magnitude price of a small farm machine (e.g. walking tractor)")
+    deposit_rate: float = param(0.02, "per year", 0.0, 0.5, "Interest on savings.",
+                                "PBoC one-year benchmark deposit rate, approx. (3% in 2012-14, cut to 1.5% by late 2015)")
+    loan_rate: float = param(0.08, "per year", 0.0, 1.0, "Interest on debt.",
+                             "assumption: above the PBoC one-year benchmark lending rate (6% in 2012-14), for rural lending markups")
     credit_limit_assets: float = param(0.3, "yuan per yuan of assets", 0.0, 5.0,
-                                       "Borrowing limit relative to physical assets.")
+                                       "Borrowing limit relative to physical assets.",
+                                       "assumption: collateral-based borrowing limit of 30% of asset value")
     distress_sale_discount: float = param(0.5, "share of value lost", 0.0, 1.0,
-                                          "Value lost when assets are sold in distress.")
+                                          "Value lost when assets are sold in distress.",
+                                          "assumption: fire sales fetch about half of asset value")
     network_transfer_share: float = param(0.3, "share of shortfall", 0.0, 1.0,
-                                          "Share of a consumption shortfall covered by village network transfers at full ties and trust.")
-    depreciation_assets: float = param(0.08, "per year", 0.0, 1.0, "Depreciation of productive assets.")
-    depreciation_machinery: float = param(0.10, "per year", 0.0, 1.0, "Probability a machine is scrapped each year.")
-    depreciation_housing: float = param(0.02, "per year", 0.0, 1.0, "Depreciation of housing.")
+                                          "Share of a consumption shortfall covered by village network transfers at full ties and trust.",
+                                          "assumption: kin and village networks cover up to 30% of a shortfall")
+    depreciation_assets: float = param(0.08, "per year", 0.0, 1.0, "Depreciation of productive assets.",
+                                       "assumption: productive assets last about 12 years")
+    depreciation_machinery: float = param(0.10, "per year", 0.0, 1.0, "Probability a machine is scrapped each year.",
+                                          "assumption: a farm machine lasts about 10 years")
+    depreciation_housing: float = param(0.02, "per year", 0.0, 1.0, "Depreciation of housing.",
+                                        "assumption: rural housing lasts about 50 years")
 
 
 @dataclass
 class ParticipationParams:
     base_rate: float = param(0.6, "probability", 0.001, 0.999,
-                             "Participation probability of a household at the Table 1 means, not registered poor and expecting no gain, with an organisation nearby.")
+                             "Participation probability of a household at the Table 1 means, not registered poor and expecting no gain, with an organisation nearby.",
+                             "assumption: reference probability; overall participation is targeted to CLDS Table 1 T = 0.7405 (seed 001)")
     subsidy_effect: float = param(1.6, "probit index", -10.0, 10.0,
                                   "Targeting: registered low-income (subsidy) households are enrolled first.",
-                                  "CLDS Table 3: subsidy 0.706 treated vs 0.072 control")
+                                  "CLDS Table 3: subsidy 0.706 treated vs 0.072 control; calibrated (scenarios/calibrated.toml)")
     machine_effect: float = param(0.35, "probit index per machine", -10.0, 10.0,
                                   "Machinery owners are preferred contract partners.",
                                   "CLDS Table 3: machine 0.529 vs 0.144")
@@ -154,37 +181,50 @@ class ParticipationParams:
                                    "CLDS Table 3: distance 19.80 treated vs 17.01 control")
     registered_poor_effect: float = param(1.5, "probit index", -10.0, 10.0,
                                           "Registered-poor households are enrolled by the targeted programme.",
-                                          "CLDS: 74% of poor households participate after 2015")
+                                          "assumption: targeted enrolment of registered-poor households; with the other terms it reproduces the CLDS participation mean T = 0.7405 (Table 1, both waves)")
     infrastructure_effect: float = param(-0.006, "probit index per % hardened road", -1.0, 1.0,
                                          "Remote villages are targeted.", "CLDS Table 3: hroad 62.4 vs 67.7")
     membership_cost: float = param(300.0, "yuan per year", 0.0, 1e5,
-                                   "Cost of participating (fees, share capital, meetings, compliance), paid from farm income.")
+                                   "Cost of participating (fees, share capital, meetings, compliance), paid from farm income.",
+                                   "assumption: fees, share capital and time worth about 300 yuan a year")
     expected_gain_effect: float = param(0.5, "probit index per unit log expected gain", 0.0, 10.0,
-                                        "Weight of the expected income gain in the decision.")
+                                        "Weight of the expected income gain in the decision.",
+                                        "assumption: moderate weight on the expected gain, which has no counterpart in the CLDS probit (seed 001)")
     selection_on_unobservables: float = param(0.0, "probit index per sd of drive", 0.0, 5.0,
-                                              "Strength of selection on unobserved entrepreneurial drive (0 = selection on observables only).")
-    exit_probability: float = param(0.05, "per member-year", 0.0, 1.0, "Probability a member leaves voluntarily.")
+                                              "Strength of direct selection on unobserved entrepreneurial drive (0 = none; drive still reaches participation through past income in the expected gain and through poverty registration, which the validation preset `identified` removes).",
+                                              "assumption: off by default, the selection-on-observables premise of the PSM in seeds 000/001")
+    exit_probability: float = param(0.05, "per member-year", 0.0, 1.0, "Probability a member leaves voluntarily.",
+                                    "assumption: about one member in twenty leaves each year")
     trust_exit_effect: float = param(2.0, "probit index per unit of lost trust", 0.0, 20.0,
-                                     "Low trust in the organisation raises exit.")
+                                     "Low trust in the organisation raises exit.",
+                                     "assumption: exit rises steeply as trust falls below 0.5")
 
 
 @dataclass
 class CooperativeParams:
-    villages_share: float = param(0.6, "share of villages", 0.0, 1.0, "Share of villages that get a cooperative.")
-    capacity: int = param(60, "member households", 1, 100000, "Maximum members of one cooperative.")
+    villages_share: float = param(0.6, "share of villages", 0.0, 1.0, "Share of villages that get a cooperative.",
+                                  "assumption: a cooperative in most villages once the policy starts; calibrated (scenarios/calibrated.toml)")
+    capacity: int = param(60, "member households", 1, 100000, "Maximum members of one cooperative.",
+                          "assumption: a small village cooperative of a few dozen households")
     marketing_premium: float = param(0.08, "share of price", 0.0, 1.0, "Price premium from collective marketing.",
                                      "Cooperative price premia of 5-15% in Chinese studies")
-    input_discount: float = param(0.10, "share of input cost", 0.0, 1.0, "Input cost saved by bulk purchase.")
-    margin: float = param(0.05, "share of members' sales", 0.0, 1.0, "Cooperative trading margin on members' sales (surplus from its downstream marketing, not deducted from members' prices).")
+    input_discount: float = param(0.10, "share of input cost", 0.0, 1.0, "Input cost saved by bulk purchase.",
+                                  "assumption: 10% saved by bulk purchase of inputs")
+    margin: float = param(0.05, "share of members' sales", 0.0, 1.0, "Cooperative trading margin on members' sales (surplus from its downstream marketing, not deducted from members' prices).",
+                          "assumption: 5% trading margin on downstream marketing")
     surplus_returned_share: float = param(0.6, "share of surplus", 0.6, 1.0,
                                           "Share of surplus returned to members by transactions.",
                                           "Farmer Specialised Cooperatives Law (2006/2017): at least 60%")
     risk_fund_share: float = param(0.5, "share of retained surplus", 0.0, 1.0,
-                                   "Share of retained surplus put in the risk-pooling fund.")
-    training_probability: float = param(0.35, "per member-year", 0.0, 1.0, "Probability a member is trained.")
+                                   "Share of retained surplus put in the risk-pooling fund.",
+                                   "assumption: half of retained surplus set aside for risk pooling")
+    training_probability: float = param(0.35, "per member-year", 0.0, 1.0, "Probability a member is trained.",
+                                        "assumption: members trained every few years; calibrated (scenarios/calibrated.toml)")
     social_capital_gain: float = param(0.05, "trust units per year", 0.0, 1.0,
-                                       "Trust gain per year of membership at average management quality: trust += 2 x quality x gain x (1 - trust).")
-    management_quality_mean: float = param(0.6, "0-1 index", 0.01, 0.99, "Mean management quality.")
+                                       "Trust gain per year of membership at average management quality: trust += 2 x quality x gain x (1 - trust).",
+                                       "assumption: trust builds slowly through membership")
+    management_quality_mean: float = param(0.6, "0-1 index", 0.01, 0.99, "Mean management quality.",
+                                           "assumption: middling average management quality on a 0-1 scale")
     failure_probability: float = param(0.04, "per year at average quality", 0.0, 1.0,
                                        "Yearly failure probability of a cooperative of average quality.",
                                        "Many registered cooperatives are dormant ('shell' cooperatives)")
@@ -192,20 +232,31 @@ class CooperativeParams:
 
 @dataclass
 class EnterpriseParams:
-    per_county: int = param(1, "enterprises", 0, 100, "Leading enterprises per county.")
-    capacity: int = param(400, "contracted households", 1, 10_000_000, "Contracts one enterprise can hold.")
-    reach_km: float = param(80.0, "km", 0.0, 1000.0, "Enterprises sit at the county commercial centre: households farther than this from it (their distance) are not served.")
-    contract_premium: float = param(0.10, "share of normal price", -0.5, 2.0, "Contract price above the normal price.")
+    per_county: int = param(1, "enterprises", 0, 100, "Leading enterprises per county.",
+                            "assumption: one leading enterprise per county, serving one product")
+    capacity: int = param(400, "contracted households", 1, 10_000_000, "Contracts one enterprise can hold.",
+                          "assumption: a county leading enterprise contracts a few hundred households")
+    reach_km: float = param(80.0, "km", 0.0, 1000.0, "Enterprises sit at the county commercial centre: households farther than this from it (their distance) are not served.",
+                            "assumption: about a county's radius, beyond most CLDS Table 1 distances (mean 19.08 km, sd 18.33; seed 001)")
+    contract_premium: float = param(0.10, "share of normal price", -0.5, 2.0, "Contract price above the normal price.",
+                                    "assumption: 10% contract price premium over the normal price")
     floor_price_share: float = param(0.95, "share of normal price", 0.0, 2.0,
-                                     "Protective floor price of contracts: what a reneging enterprise still pays when spot is below it.")
+                                     "Protective floor price of contracts: what a reneging enterprise still pays when spot is below it.",
+                                     "assumption: protective floor a little below the normal price")
     renege_sensitivity: float = param(4.0, "per unit relative price gap", 0.0, 100.0,
-                                      "Reneging probability per unit gap when spot falls below contract.")
+                                      "Reneging probability per unit gap when spot falls below contract.",
+                                      "assumption: reneging probability rises steeply with the gap below contract")
     side_sell_sensitivity: float = param(3.0, "per unit relative price gap", 0.0, 100.0,
-                                         "Side-selling probability per unit gap when spot exceeds contract (scaled by distrust).")
-    technology_yield_gain: float = param(0.12, "share of yield", 0.0, 2.0, "Yield gain from the enterprise's technology.")
-    training_probability: float = param(0.2, "per contract-year", 0.0, 1.0, "Probability a contract farmer is trained.")
-    trust_gain: float = param(0.05, "trust units", 0.0, 1.0, "Trust gained when a contract is honoured.")
-    trust_loss: float = param(0.25, "trust units", 0.0, 1.0, "Trust lost when the enterprise reneges.")
+                                         "Side-selling probability per unit gap when spot exceeds contract (scaled by distrust).",
+                                         "assumption: side-selling rises with the spot premium over the contract price")
+    technology_yield_gain: float = param(0.12, "share of yield", 0.0, 2.0, "Yield gain from the enterprise's technology.",
+                                         "assumption: 12% yield gain from the enterprise's technology package")
+    training_probability: float = param(0.2, "per contract-year", 0.0, 1.0, "Probability a contract farmer is trained.",
+                                        "assumption: contract farmers trained less often than cooperative members; calibrated (scenarios/calibrated.toml)")
+    trust_gain: float = param(0.05, "trust units", 0.0, 1.0, "Trust gained when a contract is honoured.",
+                              "assumption: trust builds slowly while contracts are honoured")
+    trust_loss: float = param(0.25, "trust units", 0.0, 1.0, "Trust lost when the enterprise reneges.",
+                              "assumption: one reneging costs far more trust than an honoured contract adds")
 
 
 @dataclass
@@ -213,51 +264,74 @@ class FormParams:
     """How each integration form acts (vertical chain, technology diffusion, agritourism, e-commerce)."""
 
     price_gain: list = param([0.10, 0.03, 0.0, 0.06], "share of price", 0.0, 2.0,
-                             "Value added per unit sold (processing, brand, market access), per form.")
-    yield_gain: list = param([0.03, 0.12, 0.0, 0.0], "share of yield", 0.0, 2.0, "Yield gain per form.")
+                             "Value added per unit sold (processing, brand, market access), per form.",
+                             "assumption: largest for vertical chains; mechanisms (processing, brands, market access) as in Zhou & Li (seed 002)")
+    yield_gain: list = param([0.03, 0.12, 0.0, 0.0], "share of yield", 0.0, 2.0, "Yield gain per form.",
+                             "assumption: technology diffusion carries the yield gain; magnitudes not estimated")
     business_income: list = param([0.0, 0.0, 2500.0, 1800.0], "yuan per year", 0.0, 1e6,
-                                  "Non-farm business income opened up per form (tourism, online shop).")
-    skill_gain: list = param([0.03, 0.08, 0.02, 0.05], "skill units per year", 0.0, 1.0, "Skill growth per form.")
-    ties_gain: list = param([1.0, 1.0, 2.0, 1.0], "ties per year", 0.0, 50.0, "New network ties per year per form.")
+                                  "Non-farm business income opened up per form (tourism, online shop).",
+                                  "assumption: a few thousand yuan a year from tourism or an online shop")
+    skill_gain: list = param([0.03, 0.08, 0.02, 0.05], "skill units per year", 0.0, 1.0, "Skill growth per form.",
+                             "assumption: technology diffusion builds skills fastest; magnitudes not estimated")
+    ties_gain: list = param([1.0, 1.0, 2.0, 1.0], "ties per year", 0.0, 50.0, "New network ties per year per form.",
+                            "assumption: agritourism brings more outside contacts (2 ties a year vs 1)")
 
 
 @dataclass
 class LearningParams:
     base_adoption: float = param(0.02, "per household-year", 0.0, 1.0,
-                                 "Probability a household adopts improved technology on its own.")
+                                 "Probability a household adopts improved technology on its own.",
+                                 "assumption: slow spontaneous adoption of improved technology")
     peer_effect: float = param(0.15, "per unit village adoption share", 0.0, 1.0,
-                               "Adoption probability added by neighbours' adoption (spillovers through village networks; 0 = none).")
-    skill_effect: float = param(0.05, "per unit skills", 0.0, 1.0, "Adoption probability added by skills.")
-    technology_yield_gain: float = param(0.10, "share of yield", 0.0, 2.0, "Yield gain from improved technology.")
-    training_skill_gain: float = param(0.10, "skill units", 0.0, 1.0, "Skills gained from one training.")
-    skill_depreciation: float = param(0.03, "per year", 0.0, 1.0, "Skills lost per year without practice.")
-    disadoption_probability: float = param(0.05, "per year", 0.0, 1.0, "Probability an adopter abandons the technology.")
+                               "Adoption probability added by neighbours' adoption (spillovers through village networks; 0 = none).",
+                               "assumption: moderate spillover of adoption through village networks")
+    skill_effect: float = param(0.05, "per unit skills", 0.0, 1.0, "Adoption probability added by skills.",
+                                "assumption: skills add modestly to adoption")
+    technology_yield_gain: float = param(0.10, "share of yield", 0.0, 2.0, "Yield gain from improved technology.",
+                                         "assumption: 10% yield gain from improved technology; calibrated (scenarios/calibrated.toml)")
+    training_skill_gain: float = param(0.10, "skill units", 0.0, 1.0, "Skills gained from one training.",
+                                       "assumption: one training closes 10% of the skill gap")
+    skill_depreciation: float = param(0.03, "per year", 0.0, 1.0, "Skills lost per year without practice.",
+                                      "assumption: skills decay slowly without practice")
+    disadoption_probability: float = param(0.05, "per year", 0.0, 1.0, "Probability an adopter abandons the technology.",
+                                           "assumption: about one adopter in twenty abandons the technology each year")
 
 
 @dataclass
 class PolicyParams:
-    cooperatives: bool = param(True, "switch", doc="Cooperatives are promoted from the policy start year.")
-    enterprises: bool = param(True, "switch", doc="Leading enterprises contract farmers from the policy start year.")
+    cooperatives: bool = param(True, "switch", doc="Cooperatives are promoted from the policy start year.",
+                               source="Seeds 000/001: integration runs through cooperatives and leading enterprises; both on by default")
+    enterprises: bool = param(True, "switch", doc="Leading enterprises contract farmers from the policy start year.",
+                              source="Seeds 000/001: integration runs through cooperatives and leading enterprises; both on by default")
     form_shares: list = param([0.25, 0.25, 0.25, 0.25], "shares", 0.0, 1.0,
-                              "Shares of organisations by integration form (vertical chain, technology diffusion, agritourism, e-commerce).")
+                              "Shares of organisations by integration form (vertical chain, technology diffusion, agritourism, e-commerce).",
+                              "assumption: equal shares, no data on the mix (Cao et al., seed 000, compare effects by form only)")
     subsidy_per_capita: float = param(1200.0, "yuan per person-year", 0.0, 1e5,
                                       "Low-income subsidy (dibao) payment per household member.",
                                       "MCA: rural dibao average payment ~1,400 yuan/person-year in 2014")
     subsidy_targeting_error: float = param(0.4, "sd of log-income noise", 0.0, 5.0,
-                                           "Noise in the means test for the low-income subsidy.")
+                                           "Noise in the means test for the low-income subsidy.",
+                                           "assumption: imperfect means test; noise level not estimated")
     subsidy_review_rate: float = param(0.2, "share of households per year", 0.0, 1.0,
-                                       "Share of households whose subsidy status is re-assessed each year.")
+                                       "Share of households whose subsidy status is re-assessed each year.",
+                                       "assumption: each household re-assessed about every five years")
     subsidy_threshold: float = param(6000.0, "yuan per capita", 0.0, 1e6,
-                                     "Per-capita income below which households are targeted for the subsidy.")
+                                     "Per-capita income below which households are targeted for the subsidy.",
+                                     "assumption: cut-off above the national poverty line; CLDS Table 1 subsidy share 0.5413 (seed 001) is the target; calibrated (scenarios/calibrated.toml)")
     training_budget_per_capita: float = param(20.0, "yuan per resident-year", 0.0, 1e5,
-                                              "County budget for skills training; it pays for budget/cost training slots, filled by an independent draw per household (the expected number trained equals the slots).")
-    training_cost: float = param(1500.0, "yuan per trainee", 1.0, 1e6, "Cost of training one person.")
+                                              "County budget for skills training; it pays for budget/cost training slots, filled by an independent draw per household (the expected number trained equals the slots).",
+                                              "assumption: small county training budget (about 15 slots per county at the default size)")
+    training_cost: float = param(1500.0, "yuan per trainee", 1.0, 1e6, "Cost of training one person.",
+                                 "assumption: cost of one short vocational course per trainee")
     infrastructure_budget_per_capita: float = param(60.0, "yuan per resident-year", 0.0, 1e5,
-                                                    "County infrastructure budget.")
+                                                    "County infrastructure budget.",
+                                                    "assumption: modest county road budget")
     infrastructure_cost_per_point: float = param(2_000_000.0, "yuan per % road point per village", 1.0, 1e12,
-                                                 "Cost of hardening one percent of a village's roads.")
+                                                 "Cost of hardening one percent of a village's roads.",
+                                                 "assumption: cost of hardening 1% of a village's roads")
     poverty_alleviation_transfer: float = param(1500.0, "yuan per poor person-year", 0.0, 1e5,
-                                                "Targeted transfers to registered-poor persons after the policy start.")
+                                                "Targeted transfers to registered-poor persons after the policy start.",
+                                                "assumption: targeted transfers of the order of the dibao payment; calibrated (scenarios/calibrated.toml)")
 
 
 @dataclass
@@ -265,7 +339,8 @@ class CountyParams:
     exit_threshold: list = param([0.02, 0.02, 0.03], "poverty incidence", 0.0, 1.0,
                                  "Incidence below which a county exits poverty (east, central, west).",
                                  "State Council: 2% (3% in the west)")
-    budget_per_capita: float = param(300.0, "yuan per resident-year", 0.0, 1e6, "County discretionary budget (recorded as the county's budget; training and infrastructure are funded by their own lines in [policy]).")
+    budget_per_capita: float = param(300.0, "yuan per resident-year", 0.0, 1e6, "County discretionary budget (recorded as the county's budget; training and infrastructure are funded by their own lines in [policy]).",
+                                     "assumption: recorded only; no process uses it")
 
 
 @dataclass

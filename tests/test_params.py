@@ -6,10 +6,11 @@ from model import ParameterError, Params
 from model.params import all_parameter_specs, parameter_spec
 
 
-def test_every_parameter_documents_unit_and_doc():
+def test_every_parameter_documents_unit_doc_and_source():
     for spec in all_parameter_specs():
         assert spec["unit"], spec["name"]
         assert spec["doc"], spec["name"]
+        assert spec["source"].strip(), spec["name"]
 
 
 def test_unknown_key_names_key_and_choices():
