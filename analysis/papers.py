@@ -8,7 +8,9 @@ validation and calibration all speak of the same statistic:
   ``clds.t2.did.<line>.<nocov|cov>``, ``clds.t3.<stat>``, ``clds.t4.att.<method>.<line>.<region>``,
   ``clds.t5.<before|after|did>.<line>``, plus ``clds.participation`` and ``clds.vul_mean.<line>``.
 * Cao et al. (seed 000): ``cao.psm.<outcome>.<group>`` (ATT), ``cao.psm_pct.<outcome>.<group>``
-  (ATT as % of the matched controls' mean: the "net impact" of 17.1%), ``cao.cmp.<outcome>``.
+  (ATT as % of the matched controls' mean: the "net impact" of 17.1%), ``cao.cmp.<outcome>.<group>``
+  and ``cao.cmp_rho.<outcome>.<group>`` (CMP coefficient of participation and the error
+  correlation), with ``cao.cmp.<outcome>`` / ``cao.cmp_rho.<outcome>`` kept as aliases of group ``all``.
 * Liu (seed 003): ``counties.ols.<var>``, ``counties.cox.<var>``, ``counties.cox_hr.<var>``.
 
 Lines are named ``1.9``, ``national``, ``3.1``; vulnerability columns ``Vul1``, ``Vul2``, ``Vul3``
@@ -39,6 +41,10 @@ REGIONS = ("full", "east", "central_west")
 COUNTY_REGRESSORS = ["upgrading_index", "primary_secondary", "primary_tertiary", "ethnic_minority", "main_industry",
                      "resource_endowment"]
 CAO_OUTCOMES = ("resilience", "buffering", "self_organisation", "learning")
+CAO_GROUPS = ("all", "cooperative", "enterprise", "vertical_chain", "technology_diffusion", "agritourism", "ecommerce")
+CAO_FORM_CODES = {"vertical_chain": 0, "technology_diffusion": 1, "agritourism": 2, "ecommerce": 3}
+CAO_ORG_CODES = {"cooperative": 1, "enterprise": 2}
+CAO_MIN_PARTICIPANTS = 5
 
 
 @dataclass
@@ -178,17 +184,113 @@ def _add_balance(c: _Collector, bal) -> None:
             c.add(f"clds.t3.bias.{var}.{key}", "t3", r[f"bias_{suffix}"])
 
 
+def cao_group_subset(data: pd.DataFrame, group: str) -> pd.DataFrame:
+    """The rows compared for ``group``: all rows for ``all``, else the participants of one
+    organisation type (``cooperative``, ``enterprise``) or integration form (``CAO_FORM_CODES``)
+    and every non-participant."""
+    if group == "all":
+        return data
+    if group in CAO_ORG_CODES:
+        return data[(data["participating"] == 0) | (data["org_type"].astype(int) == CAO_ORG_CODES[group])]
+    if group in CAO_FORM_CODES:
+        return data[(data["participating"] == 0) | (data["form"].astype(int) == CAO_FORM_CODES[group])]
+    raise EstimationError(f"unknown Cao group {group!r}; choose from {list(CAO_GROUPS)}")
+
+
+@dataclass
+class AtRiskSample:
+    """The sample of a CMP fit after removing observations that cannot be treated.
+
+    ``data`` holds the rows kept; ``participation`` / ``covariates`` the regressors left in the
+    participation and outcome equations; ``restrictions`` the ``(column, kept value)`` pairs;
+    ``instrument_dropped`` whether the excluded instrument became constant; ``note`` says what
+    was done ("" if nothing)."""
+
+    data: pd.DataFrame
+    participation: list
+    covariates: list
+    restrictions: list = field(default_factory=list)
+    dropped: list = field(default_factory=list)
+    instrument_dropped: bool = False
+    note: str = ""
+
+
+def cmp_at_risk_sample(data: pd.DataFrame, treatment: str, covariates: Sequence[str],
+                       instrument: str | None = None) -> AtRiskSample:
+    """What Stata's cmp effectively does after dropping perfect predictors, made explicit.
+
+    When a binary regressor of the participation equation (``covariates`` + ``instrument``)
+    takes a value at which ``treatment`` is always 0 (e.g. no cooperative member lives in a
+    village without a cooperative), the rows with that value cannot be treated: they are
+    dropped (repeatedly, until no such value is left) and regressors that became constant are
+    dropped from the equations (covariates from both, as they are collinear with the
+    constants). Only never-treated rows are removed, so the treated set is unchanged. If the
+    instrument is dropped, the CMP has no excluded instrument left and is identified by the
+    bivariate-normal functional form only; the note says so. A value at which treatment is
+    always 1 is not handled here (cmp refuses it; the caller records the failure)."""
+    regs = list(covariates) + ([instrument] if instrument is not None else [])
+    rows = data
+    restrictions: list[tuple[str, float]] = []
+    found = True
+    while found:
+        found = False
+        for r in regs:
+            x = pd.to_numeric(rows[r], errors="coerce")
+            vals = np.unique(x.dropna())
+            if vals.size != 2:
+                continue
+            for v in vals:
+                if (rows.loc[x == v, treatment] == 0).all():
+                    keep = float(vals[vals != v][0])
+                    rows = rows[x != v]
+                    restrictions.append((r, keep))
+                    found = True
+                    break
+            if found:
+                break
+    treated_before = data.index[data[treatment] == 1]
+    treated_after = rows.index[rows[treatment] == 1]
+    assert treated_before.equals(treated_after), "the at-risk restriction must not drop a treated observation"
+    constant = [r for r in regs if rows[r].nunique(dropna=True) <= 1] if restrictions else []
+    part = [r for r in regs if r not in constant]
+    cov = [r for r in covariates if r not in constant]
+    inst_dropped = instrument is not None and instrument in constant
+    note = ""
+    if restrictions:
+        cond = " and ".join(f"{r} == {v:g}" for r, v in restrictions)
+        note = f"sample restricted to household-years with {cond} (N = {len(rows)} of {len(data)})"
+        others = [r for r in constant if r != instrument and r not in {c for c, _ in restrictions}]
+        if others:
+            note += f"; constant regressor(s) dropped: {', '.join(others)}"
+        if inst_dropped:
+            note += "; no excluded instrument left: identified by the bivariate-normal functional form only"
+    return AtRiskSample(rows, part, cov, restrictions, constant, inst_dropped, note)
+
+
 def cao_statistics(sample: pd.DataFrame, index_model, covariates: Sequence[str], *, instrument: str | None = None,
-                   groups: Sequence[str] = ("all", "cooperative", "enterprise", "vertical_chain",
-                                            "technology_diffusion", "agritourism", "ecommerce"),
+                   groups: Sequence[str] = CAO_GROUPS,
                    outcomes: Sequence[str] = CAO_OUTCOMES, cmp_outcomes: Sequence[str] = ("resilience",),
+                   cmp_groups: Sequence[str] = ("all",),
                    method: Mapping = PSM_METHODS["nn1"]) -> PaperStatistics:
     """PSM (and CMP) effects of participation on the resilience index and its capacities.
 
     ``index_model`` is a fitted :class:`analysis.resilience.EntropyIndex` (weights fixed from a
     base wave). Groups compare participants of one organisation type or integration form with
-    non-participants. ``instrument`` (e.g. ``cooperative_in_village``) enters the CMP
-    participation equation only (exclusion restriction).
+    non-participants (:func:`cao_group_subset`). CMP is fitted only if ``instrument`` is given
+    (e.g. ``cooperative_in_village``; it enters the participation equation only, the exclusion
+    restriction), for each outcome in ``cmp_outcomes`` and each group in ``cmp_groups`` (default:
+    the whole sample only, one fit per outcome; pass ``CAO_GROUPS`` for every group).
+
+    A group whose treatment is impossible at one value of a binary participation regressor
+    (cooperative members only in villages with a cooperative) is fitted on the households at
+    risk of treatment (:func:`cmp_at_risk_sample`, kept in ``objects["cmp_samples"][group]``),
+    with the constant regressors dropped; if that drops the instrument, the estimate rests on
+    the functional form only, which the cell's note says.
+
+    A group with fewer than ``CAO_MIN_PARTICIPANTS`` participants is skipped; a CMP fit that
+    fails is skipped; a CMP fit that does not converge keeps its estimate. Each case is recorded
+    in ``objects["notes"]`` (statistic key -> message) instead of aborting the table. PSM errors
+    propagate (callers such as the calibration retry without separating covariates).
     """
     data = sample.copy()
     scores = index_model.transform(data)
@@ -196,18 +298,15 @@ def cao_statistics(sample: pd.DataFrame, index_model, covariates: Sequence[str],
         data[col] = scores[col].to_numpy()
     c = _Collector()
     c.objects["data"] = data
-    org_type = data["org_type"].astype(int) if "org_type" in data else None
-    form = data["form"].astype(int) if "form" in data else None
-    form_codes = {"vertical_chain": 0, "technology_diffusion": 1, "agritourism": 2, "ecommerce": 3}
+    notes: dict[str, str] = {}
+    c.objects["notes"] = notes
     for group in groups:
-        if group == "all":
-            sub = data
-        elif group in ("cooperative", "enterprise"):
-            code = 1 if group == "cooperative" else 2
-            sub = data[(data["participating"] == 0) | (org_type == code)]
-        else:
-            sub = data[(data["participating"] == 0) | (form == form_codes[group])]
-        if sub["participating"].sum() < 5:
+        sub = cao_group_subset(data, group)
+        n_part = int(sub["participating"].sum())
+        if n_part < CAO_MIN_PARTICIPANTS:
+            for outcome in outcomes:
+                for kind in ("psm", "psm_pct"):
+                    notes[f"cao.{kind}.{outcome}.{group}"] = f"too few participants ({n_part} < {CAO_MIN_PARTICIPANTS})"
             continue
         for outcome in outcomes:
             res = psm.match(sub, "participating", outcome, list(covariates), **method, compute_balance=False)
@@ -218,14 +317,42 @@ def cao_statistics(sample: pd.DataFrame, index_model, covariates: Sequence[str],
                   res.n_treated)
     if instrument is not None:
         from . import cmp as cmp_mod
-        for outcome in cmp_outcomes:
-            eqs = [cmp_mod.Equation("participating", list(covariates) + [instrument], "probit"),
-                   cmp_mod.Equation(outcome, ["participating"] + list(covariates), "continuous")]
-            fit = cmp_mod.fit(data, eqs, vce="robust")
-            c.objects[f"cmp.{outcome}"] = fit
-            name = f"{outcome}:participating"
-            c.add(f"cao.cmp.{outcome}", "cmp", fit.params[name], fit.bse[name], fit.nobs)
-            c.add(f"cao.cmp_rho.{outcome}", "cmp", float(fit.rho.iloc[0]), float(fit.rho_se.iloc[0]), fit.nobs)
+        at_risk: dict[str, AtRiskSample] = {}
+        c.objects["cmp_samples"] = at_risk
+        for group in cmp_groups:
+            sub = cao_group_subset(data, group)
+            n_part = int(sub["participating"].sum())
+            risk = None
+            for outcome in cmp_outcomes:
+                key, rkey = f"cao.cmp.{outcome}.{group}", f"cao.cmp_rho.{outcome}.{group}"
+                if n_part < CAO_MIN_PARTICIPANTS:
+                    notes[key] = notes[rkey] = f"too few participants ({n_part} < {CAO_MIN_PARTICIPANTS})"
+                    continue
+                if risk is None:  # the participation equation does not depend on the outcome
+                    risk = at_risk[group] = cmp_at_risk_sample(sub, "participating", covariates, instrument)
+                eqs = [cmp_mod.Equation("participating", risk.participation, "probit"),
+                       cmp_mod.Equation(outcome, ["participating"] + risk.covariates, "continuous")]
+                name = f"{outcome}:participating"
+                flagged = [risk.note] if risk.note else []
+                try:
+                    fit = cmp_mod.fit(risk.data, eqs, vce="robust")
+                    b, se = float(fit.params[name]), float(fit.bse[name])
+                    rho, rho_se = float(fit.rho.iloc[0]), float(fit.rho_se.iloc[0])
+                except Exception as exc:  # noqa: BLE001 - one group's failure leaves a note, not a crash
+                    notes[key] = notes[rkey] = "; ".join([f"CMP failed: {type(exc).__name__}: {exc}"[:300]]
+                                                         + flagged)
+                    continue
+                if not fit.converged:
+                    flagged.insert(0, f"CMP did not converge ({fit.iterations} iterations)")
+                if flagged:
+                    notes[key] = notes[rkey] = "; ".join(flagged)
+                c.objects[f"cmp.{outcome}.{group}"] = fit
+                c.add(key, "cmp", b, se, fit.nobs)
+                c.add(rkey, "cmp", rho, rho_se, fit.nobs)
+                if group == "all":  # the whole-sample keys of earlier versions
+                    c.objects[f"cmp.{outcome}"] = fit
+                    c.add(f"cao.cmp.{outcome}", "cmp", b, se, fit.nobs)
+                    c.add(f"cao.cmp_rho.{outcome}", "cmp", rho, rho_se, fit.nobs)
     return c.result()
 
 

@@ -27,8 +27,8 @@ import pandas as pd
 from model.params import ParameterError, Params
 
 from . import published as pub
-from .papers import (CAO_OUTCOMES, LINE_NAMES, PSM_METHODS, REGIONS, cao_statistics,
-                     clds_statistics, county_statistics)
+from .papers import (CAO_FORM_CODES, CAO_GROUPS, CAO_ORG_CODES, CAO_OUTCOMES, LINE_NAMES, PSM_METHODS, REGIONS,
+                     cao_statistics, clds_statistics, county_statistics)
 from .survey import CLDS_COVARIATES, clds_sample, cles_sample, county_sample
 from .validation import (LINES, ResilienceDeriver, _ln_income, released_models, sample_truth, to_markdown,
                          vep_twin_differences)
@@ -37,8 +37,7 @@ CLDS_DEFAULTS = dict(households=45_000, sample=6124)
 CAO_DEFAULTS = dict(households=20_000, sample=3000)
 COUNTY_DEFAULTS = dict(households=40_000, sample=76, counties=100)
 CAO_COVARIATES = list(CLDS_COVARIATES) + ["land_area"]
-CAO_GROUPS = ("all", "cooperative", "enterprise", "vertical_chain", "technology_diffusion", "agritourism", "ecommerce")
-FORM_CODES = {"vertical_chain": 0, "technology_diffusion": 1, "agritourism": 2, "ecommerce": 3}
+FORM_CODES = CAO_FORM_CODES
 
 
 @dataclass
@@ -244,8 +243,26 @@ def replicate_cao(scenario: str = "mixed", overrides=None, households: int | Non
                               keep_factual=True)
     smp = cles_sample(tw.factual_panel, n=n, waves=waves, seed=seed)
     st = cao_statistics(smp, deriver.index, CAO_COVARIATES, instrument="cooperative_in_village",
-                        groups=CAO_GROUPS, cmp_outcomes=CAO_OUTCOMES)
+                        groups=CAO_GROUPS, cmp_outcomes=CAO_OUTCOMES, cmp_groups=CAO_GROUPS)
     table = st.table.set_index("key")
+    notes = st.objects.get("notes", {})
+    cmp_samples = st.objects.get("cmp_samples", {})
+
+    # The published orderings each row belongs to (capacities of the whole sample; resilience by
+    # organisation type; resilience by integration form).
+    families = {"capacities": ([(c, "all") for c in ("buffering", "self_organisation", "learning")],
+                               pub.ORDERINGS["cao.capacities"]),
+                "organisation": ([("resilience", g) for g in CAO_ORG_CODES], pub.ORDERINGS["cao.org_type"]),
+                "form": ([("resilience", g) for g in FORM_CODES], pub.ORDERINGS["cao.form"])}
+    family_of = {member: name for name, (members, _) in families.items() for member in members}
+
+    def published_ordering(kind: str, outcome: str, group: str) -> str:
+        fam = family_of.get((outcome, group))
+        if fam is not None:
+            return families[fam][1]
+        if (outcome, group) == ("resilience", "all"):
+            return "17.1% net impact (PSM)" if kind == "psm_pct" else "> 0 (sign of the 17.1% net impact)"
+        return ""
 
     # Truth over the sample's participating household-years, by current organisation type / form.
     pot = tw.potential
@@ -258,60 +275,85 @@ def replicate_cao(scenario: str = "mixed", overrides=None, households: int | Non
         for group in CAO_GROUPS:
             if group == "all":
                 g = merged
-            elif group in ("cooperative", "enterprise"):
-                g = merged[merged["org_type"] == (1 if group == "cooperative" else 2)]
+            elif group in CAO_ORG_CODES:
+                g = merged[merged["org_type"] == CAO_ORG_CODES[group]]
             else:
                 g = merged[merged["form"] == FORM_CODES[group]]
+            risk = cmp_samples.get(group)
+            if risk is not None:
+                # The CMP's at-risk restriction drops only never-treatable controls: its treated
+                # are the group's, so the twin ATT over them stays the truth beside the cell.
+                assert int(risk.data["participating"].sum()) == len(g), (group, outcome)
             att = float((g["y1"] - g["y0"]).mean()) if len(g) else np.nan
             pct = float(100 * (g["y1"] - g["y0"]).mean() / g["y0"].mean()) if len(g) else np.nan
-            for kind, true_v in (("psm", att), ("psm_pct", pct)):
+            # CMP's coefficient of participation is an effect on the participants too: the same
+            # twin truth (in index points) as the PSM ATT of the group.
+            for kind, true_v in (("psm", att), ("psm_pct", pct), ("cmp", att), ("cmp_rho", np.nan)):
                 key = f"cao.{kind}.{outcome}.{group}"
                 rows.append({"key": key, "estimator": kind, "outcome": outcome, "group": group,
                              "published": pub.value(key), "simulated": table["estimate"].get(key, np.nan),
                              "se": table["se"].get(key, np.nan), "truth": true_v,
-                             "n_treated": table["n"].get(key, np.nan)})
-        key = f"cao.cmp.{outcome}"
-        all_att = float((merged["y1"] - merged["y0"]).mean())
-        rows.append({"key": key, "estimator": "cmp", "outcome": outcome, "group": "all", "published": None,
-                     "simulated": table["estimate"].get(key, np.nan), "se": table["se"].get(key, np.nan),
-                     "truth": all_att, "n_treated": np.nan})
-        rkey = f"cao.cmp_rho.{outcome}"
-        rows.append({"key": rkey, "estimator": "cmp_rho", "outcome": outcome, "group": "all", "published": None,
-                     "simulated": table["estimate"].get(rkey, np.nan), "se": table["se"].get(rkey, np.nan),
-                     "truth": np.nan, "n_treated": np.nan})
+                             "n_treated": table["n"].get(key, np.nan) if kind.startswith("psm") else len(g),
+                             "ordering": family_of.get((outcome, group), ""),
+                             "published_ordering": "" if kind == "cmp_rho" else published_ordering(kind, outcome, group),
+                             "note": notes.get(key, "")})
     full = pd.DataFrame(rows)
     full["cell"] = full["key"].str.replace("cao.", "", regex=False)
+    # Rank of each row within its ordering family, per estimator (1 = largest effect).
+    full["rank"], full["rank_truth"] = np.nan, np.nan
+    ranked = full[(full["ordering"] != "") & full["estimator"].isin(["psm", "psm_pct", "cmp"])]
+    for _, idx in ranked.groupby(["estimator", "ordering"]).groups.items():
+        for col in ("simulated", "truth"):
+            target = "rank" if col == "simulated" else "rank_truth"
+            full.loc[idx, target] = full.loc[idx, col].astype(float).rank(ascending=False, method="min")
     tables = {"effects": full}
 
-    def order(kind: str, labels, col: str) -> str:
+    def order(label: str, estimator: str, labels, col: str) -> str:
         vals = {}
         for outcome, group in labels:
-            v = full.loc[(full["estimator"] == "psm_pct") & (full["outcome"] == outcome) & (full["group"] == group), col]
+            v = full.loc[(full["estimator"] == estimator) & (full["outcome"] == outcome) & (full["group"] == group), col]
             vals[(outcome, group)] = float(v.iloc[0]) if len(v) and pd.notna(v.iloc[0]) else np.nan
         ranked = sorted(vals, key=lambda l: -vals[l] if np.isfinite(vals[l]) else np.inf)
-        return " > ".join(f"{l[0] if kind == 'cap' else l[1]} ({vals[l]:.1f}%)" for l in ranked)
+        unit = "%" if estimator == "psm_pct" else ""
+        digits = 1 if estimator == "psm_pct" else 4
+        return " > ".join(f"{l[0] if label == 'capacities' else l[1]} "
+                          + (f"({vals[l]:.{digits}f}{unit})" if np.isfinite(vals[l]) else "(not estimated)")
+                          for l in ranked)
 
-    caps = [(c, "all") for c in ("buffering", "self_organisation", "learning")]
-    orgs = [("resilience", g) for g in ("cooperative", "enterprise")]
-    forms = [("resilience", g) for g in FORM_CODES]
-    orderings = ["Orderings (PSM net impact, % of matched controls' mean; simulated | truth):"]
-    for label, kind, labs, published in (("capacities", "cap", caps, pub.ORDERINGS["cao.capacities"]),
-                                          ("organisation", "org", orgs, pub.ORDERINGS["cao.org_type"]),
-                                          ("form", "form", forms, pub.ORDERINGS["cao.form"])):
+    orderings = ["Orderings (PSM: net impact, % of matched controls' mean; CMP: coefficient of participation, "
+                 "index points; each beside its twin truth):"]
+    for label, (labs, published) in families.items():
         orderings.append(f"  {label}: published {published}")
-        orderings.append(f"    simulated: {order(kind, labs, 'simulated')}")
-        orderings.append(f"    truth:     {order(kind, labs, 'truth')}")
+        for estimator, name in (("psm_pct", "PSM"), ("cmp", "CMP")):
+            orderings.append(f"    {name} simulated: {order(label, estimator, labs, 'simulated')}")
+            orderings.append(f"    {name} truth:     {order(label, estimator, labs, 'truth')}")
+    failed = full[(full["note"] != "") & (full["estimator"] != "cmp_rho")]  # cmp_rho shares cmp's note
+    failures = [f"  {k}: {msg}" for k, msg in zip(failed["cell"], failed["note"])]
     text = "\n".join([
         f"Cao et al. (seed 000) on a simulated CLES-like sample: scenario {scenario}, {households} households, seed "
         f"{seed}, n = {n} farm households x {len(waves)} waves ({waves[0]}-{waves[-1]}), pooled household-years; "
-        f"PSM = NN 1:1 on {', '.join(CAO_COVARIATES)}; CMP instrument = cooperative_in_village; entropy weights "
+        f"PSM = NN 1:1 on {', '.join(CAO_COVARIATES)}; CMP instrument = cooperative_in_village (a group never "
+        f"treated at one value of a participation regressor is fitted on the households at risk, see the notes); "
+        f"entropy weights "
         f"fixed on the first wave; truth = factual - direct twin over the participating household-years.",
         "",
-        _render("PSM and CMP effects of participation (psm_pct = net impact in %)", full,
-                ["cell", "published", "simulated", "se", "truth"]),
-        *orderings, "", f"note: {pub.NOTES['cao']}"])
+        _render("PSM and CMP effects of participation (psm_pct = net impact in %; rank within the published "
+                "ordering, 1 = largest)", _with_rank_labels(full),
+                ["cell", "published", "simulated", "se", "truth", "rank", "rank_truth"]),
+        *orderings,
+        *(["", "Cells not estimated or flagged:", *failures] if failures else []),
+        "", f"note: {pub.NOTES['cao']}"])
     files = _write(out, "cao", tables, text)
     return ReplicationResult("cao", tables, text, files, {"statistics": st, "sample": smp})
+
+
+def _with_rank_labels(full: pd.DataFrame) -> pd.DataFrame:
+    """Ranks shown as "1/3" (rank / size of the ordering family) for the text table."""
+    show = full.copy()
+    size = show.groupby(["estimator", "ordering"])["key"].transform("size")
+    for col in ("rank", "rank_truth"):
+        show[col] = [f"{int(r)}/{int(n)}" if pd.notna(r) else "" for r, n in zip(show[col], size)]
+    return show
 
 
 # ---------------------------------------------------------------------------------------------

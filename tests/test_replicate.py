@@ -55,9 +55,48 @@ def test_cao_and_counties_end_to_end(tmp_path):
     cao = replicate.replicate_cao(households=5000, sample=1200, batches=2, seed=2, out=tmp_path)
     eff = cao.tables["effects"].set_index("key")
     assert eff.loc["cao.psm_pct.resilience.all", "published"] == 17.1
-    for key in ("cao.psm_pct.resilience.all", "cao.psm.learning.cooperative", "cao.cmp.resilience"):
+    for key in ("cao.psm_pct.resilience.all", "cao.psm.learning.cooperative", "cao.cmp.resilience.all"):
         assert np.isfinite(eff.loc[key, ["simulated", "truth"]].to_numpy(dtype=float)).all(), key
     assert "cooperative > enterprise" in cao.text
+    # CMP by organisation type and integration form, each beside its twin truth (the PSM ATT's
+    # truth of the same group) and the published ordering it speaks to; a failed fit is a note.
+    for col in ("simulated", "se", "truth", "published", "published_ordering", "ordering", "rank", "rank_truth",
+                "note"):
+        assert col in eff.columns, col
+    fams = {"cooperative": "organisation", "enterprise": "organisation", "vertical_chain": "form",
+            "technology_diffusion": "form", "agritourism": "form", "ecommerce": "form"}
+    for group, fam in fams.items():
+        for outcome in ("resilience", "buffering", "self_organisation", "learning"):
+            for kind in ("cmp", "cmp_rho"):
+                assert f"cao.{kind}.{outcome}.{group}" in eff.index, (kind, outcome, group)
+        row = eff.loc[f"cao.cmp.resilience.{group}"]
+        assert row["estimator"] == "cmp" and row["group"] == group and row["ordering"] == fam
+        assert row["truth"] == pytest.approx(eff.loc[f"cao.psm.resilience.{group}", "truth"])
+        assert row["published_ordering"] == eff.loc[f"cao.psm_pct.resilience.{group}", "published_ordering"] != ""
+        if np.isfinite(row["simulated"]):
+            assert np.isfinite(row["rank"]) and np.isfinite(row["se"])
+        else:
+            assert row["note"], group  # not estimated: the reason is recorded
+    assert np.isfinite(eff.loc["cao.cmp.resilience.enterprise", "simulated"])
+    assert np.isfinite(eff.loc[[f"cao.cmp.resilience.{g}" for g in fams if fams[g] == "form"], "simulated"]).all()
+    assert eff.loc["cao.cmp.resilience.cooperative", "published_ordering"] == "cooperative > enterprise"
+    # Cooperative members only exist where a village has a cooperative, so the instrument
+    # (cooperative_in_village) predicts non-participation perfectly there: the group's CMP is
+    # fitted on the villages with a cooperative, identified by the functional form only (a note),
+    # beside the same truth (the treated are unchanged).
+    samples = cao.extra["statistics"].objects["cmp_samples"]
+    assert samples["cooperative"].restrictions == [("cooperative_in_village", 1.0)]
+    assert samples["cooperative"].instrument_dropped
+    for outcome in ("resilience", "buffering", "self_organisation", "learning"):
+        for kind in ("cmp", "cmp_rho"):
+            coop = eff.loc[f"cao.{kind}.{outcome}.cooperative"]
+            assert np.isfinite(coop[["simulated", "se"]].to_numpy(dtype=float)).all(), (kind, outcome)
+            assert "cooperative_in_village == 1" in coop["note"], (kind, outcome)
+            assert "identified by the bivariate-normal functional form only" in coop["note"], (kind, outcome)
+        assert eff.loc[f"cao.cmp.{outcome}.cooperative", "truth"] == pytest.approx(
+            eff.loc[f"cao.psm.{outcome}.cooperative", "truth"])
+    assert "cmp.resilience.cooperative: sample restricted to household-years with cooperative_in_village == 1" in cao.text
+    assert "CMP simulated:" in cao.text and "cmp.resilience.enterprise" in cao.text
     counties = replicate.replicate_counties(households=8000, seed=3, out=tmp_path)
     t = counties.tables["table1"].set_index("key")
     assert t.loc["counties.ols.primary_secondary", "published"] == -152.85
