@@ -18,6 +18,8 @@ as in the paper. Regions: ``full``, ``east``, ``central_west``.
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -27,6 +29,37 @@ import pandas as pd
 from . import did, psm, survival, vep
 from .errors import EstimationError
 from .survey import CLDS_COVARIATES
+
+
+_SEPARATION = re.compile(r"perfect separation .*?covariate\(s\) (?P<names>.+?) predict treatment")
+
+
+def drop_separating_covariates(fn, covariates: Sequence[str], notes: list[str]):
+    """``fn(covariates)``; if the probit propensity model is perfectly separated by some
+    covariates, drop them, note it in ``notes`` and retry.
+
+    Stata's probit (and so the papers' psmatch2) drops such a covariate *and* the observations it
+    predicts perfectly; here the observations are kept, because dropping them would remove most
+    treated units from the ATT (e.g. every subsidised household when subsidy predicts joining).
+    ``analysis.propensity`` itself refuses separated data rather than dropping anything silently.
+    """
+    from analysis.errors import EstimationError
+
+    cov = list(covariates)
+    for _ in range(len(cov)):
+        try:
+            return fn(cov)
+        except EstimationError as exc:
+            m = _SEPARATION.search(str(exc))
+            if not m:
+                raise
+            drop = [c.strip() for c in m["names"].split(",")]
+            if not set(drop) & set(cov):
+                raise
+            notes.append(f"dropped {', '.join(drop)} (perfect separation)")
+            cov = [c for c in cov if c not in drop]
+    return fn(cov)
+
 
 LINE_NAMES = ("1.9", "national", "3.1")
 VUL_COLUMNS = {"1.9": "Vul1", "national": "Vul2", "3.1": "Vul3"}
@@ -226,8 +259,9 @@ def cmp_at_risk_sample(data: pd.DataFrame, treatment: str, covariates: Sequence[
     dropped from the equations (covariates from both, as they are collinear with the
     constants). Only never-treated rows are removed, so the treated set is unchanged. If the
     instrument is dropped, the CMP has no excluded instrument left and is identified by the
-    bivariate-normal functional form only; the note says so. A value at which treatment is
-    always 1 is not handled here (cmp refuses it; the caller records the failure)."""
+    bivariate-normal functional form only; the note says so. A binary regressor with a value at
+    which treatment is always 1 is dropped from the participation equation only (the rows stay,
+    as in PSM)."""
     regs = list(covariates) + ([instrument] if instrument is not None else [])
     rows = data
     restrictions: list[tuple[str, float]] = []
@@ -254,17 +288,29 @@ def cmp_at_risk_sample(data: pd.DataFrame, treatment: str, covariates: Sequence[
     constant = [r for r in regs if rows[r].nunique(dropna=True) <= 1] if restrictions else []
     part = [r for r in regs if r not in constant]
     cov = [r for r in covariates if r not in constant]
-    inst_dropped = instrument is not None and instrument in constant
-    note = ""
+    # A value at which everyone is treated: the regressor leaves the participation equation (as
+    # Stata's probit drops it) but stays in the outcome equation; the rows are kept, as in PSM.
+    always = []
+    for r in part:
+        x = pd.to_numeric(rows[r], errors="coerce")
+        vals = np.unique(x.dropna())
+        if vals.size == 2 and any((rows.loc[x == v, treatment] == 1).all() for v in vals):
+            always.append(r)
+    part = [r for r in part if r not in always]
+    inst_dropped = instrument is not None and (instrument in constant or instrument in always)
+    notes = []
     if restrictions:
         cond = " and ".join(f"{r} == {v:g}" for r, v in restrictions)
-        note = f"sample restricted to household-years with {cond} (N = {len(rows)} of {len(data)})"
+        notes.append(f"sample restricted to household-years with {cond} (N = {len(rows)} of {len(data)})")
         others = [r for r in constant if r != instrument and r not in {c for c, _ in restrictions}]
         if others:
-            note += f"; constant regressor(s) dropped: {', '.join(others)}"
-        if inst_dropped:
-            note += "; no excluded instrument left: identified by the bivariate-normal functional form only"
-    return AtRiskSample(rows, part, cov, restrictions, constant, inst_dropped, note)
+            notes.append(f"constant regressor(s) dropped: {', '.join(others)}")
+    if always:
+        notes.append(f"{', '.join(always)} dropped from the participation equation (one value predicts "
+                     f"participation perfectly)")
+    if inst_dropped:
+        notes.append("no excluded instrument left: identified by the bivariate-normal functional form only")
+    return AtRiskSample(rows, part, cov, restrictions, constant, inst_dropped, "; ".join(notes))
 
 
 def cao_statistics(sample: pd.DataFrame, index_model, covariates: Sequence[str], *, instrument: str | None = None,

@@ -28,7 +28,7 @@ from model.params import ParameterError, Params
 
 from . import published as pub
 from .papers import (CAO_FORM_CODES, CAO_GROUPS, CAO_ORG_CODES, CAO_OUTCOMES, LINE_NAMES, PSM_METHODS, REGIONS,
-                     cao_statistics, clds_statistics, county_statistics)
+                     cao_statistics, clds_statistics, county_statistics, drop_separating_covariates)
 from .survey import CLDS_COVARIATES, clds_sample, cles_sample, county_sample
 from .validation import (LINES, ResilienceDeriver, _ln_income, released_models, sample_truth, to_markdown,
                          vep_twin_differences)
@@ -122,8 +122,13 @@ def replicate_clds(scenario: str = "mixed", overrides=None, households: int | No
         raise ParameterError(f"only {eligible} households are poor in {pre}; simulate more (--households)")
     n = min(n, eligible)
     smp = clds_sample(panel, n=n, pre=pre, post=post, seed=seed)
-    paper = clds_statistics(smp, lines, pre=pre, post=post)
-    variant = clds_statistics(smp, lines, pre=pre, post=post, vep_covariates=list(CLDS_COVARIATES) + ["participating"])
+    separation: list[str] = []
+    paper = drop_separating_covariates(
+        lambda cov: clds_statistics(smp, lines, pre=pre, post=post, covariates=cov), CLDS_COVARIATES, separation)
+    variant = drop_separating_covariates(
+        lambda cov: clds_statistics(smp, lines, pre=pre, post=post, covariates=cov,
+                                    vep_covariates=list(CLDS_COVARIATES) + ["participating"]),
+        CLDS_COVARIATES, separation)
 
     # Truth over the sample's treated (T = participating in the post wave).
     postw = smp[smp["year"] == post]
@@ -211,6 +216,9 @@ def replicate_clds(scenario: str = "mixed", overrides=None, households: int | No
         texts.append(_render(titles[table], frame, cols))
     for k in ("clds.t2", "clds.t4", "clds.t5", "clds.t3"):
         texts.append(f"note {k}: {pub.NOTES[k]}")
+    for note in dict.fromkeys(separation):
+        texts.append(f"note propensity model: {note}; the other covariates are matched on (Stata would also drop "
+                     f"the perfectly predicted observations)")
     text = "\n".join(texts)
     files = _write(out, "clds", tables, text)
     return ReplicationResult("clds", tables, text, files, {"paper": paper, "variant": variant, "sample": smp})
@@ -242,8 +250,11 @@ def replicate_cao(scenario: str = "mixed", overrides=None, households: int | Non
     tw = counterfactual_twins(params, seed, outcomes=outcomes, years=list(waves), batches=batches, derive=deriver,
                               keep_factual=True)
     smp = cles_sample(tw.factual_panel, n=n, waves=waves, seed=seed)
-    st = cao_statistics(smp, deriver.index, CAO_COVARIATES, instrument="cooperative_in_village",
-                        groups=CAO_GROUPS, cmp_outcomes=CAO_OUTCOMES, cmp_groups=CAO_GROUPS)
+    separation: list[str] = []
+    st = drop_separating_covariates(
+        lambda cov: cao_statistics(smp, deriver.index, cov, instrument="cooperative_in_village",
+                                   groups=CAO_GROUPS, cmp_outcomes=CAO_OUTCOMES, cmp_groups=CAO_GROUPS),
+        CAO_COVARIATES, separation)
     table = st.table.set_index("key")
     notes = st.objects.get("notes", {})
     cmp_samples = st.objects.get("cmp_samples", {})
@@ -342,7 +353,8 @@ def replicate_cao(scenario: str = "mixed", overrides=None, households: int | Non
                 ["cell", "published", "simulated", "se", "truth", "rank", "rank_truth"]),
         *orderings,
         *(["", "Cells not estimated or flagged:", *failures] if failures else []),
-        "", f"note: {pub.NOTES['cao']}"])
+        "", f"note: {pub.NOTES['cao']}",
+        *[f"note propensity model: {s}; the other covariates are matched on" for s in dict.fromkeys(separation)]])
     files = _write(out, "cao", tables, text)
     return ReplicationResult("cao", tables, text, files, {"statistics": st, "sample": smp})
 

@@ -105,7 +105,7 @@ def register(sub) -> None:
                    help="replications per vector, same seeds for every vector (default 4)")
     p.add_argument("--global-share", type=float, default=0.6, help="share of the budget for the Sobol stage (0.6)")
     p.add_argument("--seed", type=int, default=0, help="master seed of the replications and the Sobol design")
-    p.add_argument("--scenario", default=None, help="base scenario (default: targets file's [settings], mixed)")
+    p.add_argument("--scenario", default=None, help="base scenario (default: targets file's [settings], uncalibrated)")
     p.add_argument("--households", type=positive_int, default=None, help="households per simulation (default 40000)")
     p.add_argument("--clds-n", type=positive_int, default=None, help="CLDS-like sample size (default 6124)")
     p.add_argument("--cles-n", type=positive_int, default=None, help="CLES-like sample size (default 3000)")

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+from analysis.papers import drop_separating_covariates
 import pandas as pd
 
 from model.params import ParameterError, Params, parameter_spec
@@ -256,7 +258,7 @@ class Targets:
 # One evaluation: simulate and compute the statistics
 
 DEFAULT_SETTINGS = {
-    "scenario": "mixed",
+    "scenario": "uncalibrated",
     "households": 40_000,
     "counties": 100,
     "clds_n": 6124,
@@ -302,31 +304,6 @@ def _tables_for(keys: set[str]) -> dict[str, bool]:
     }
 
 
-_SEPARATION = re.compile(r"perfect separation .*?covariate\(s\) (?P<names>.+?) predict treatment")
-
-
-def _dropping_separators(fn, covariates: Sequence[str], notes: list[str]):
-    """``fn(covariates)``; if the probit propensity model is perfectly separated by some
-    covariates, drop them and retry, as Stata's probit (and so the papers' psmatch2) does.
-    ``analysis.propensity`` refuses such data instead of dropping silently."""
-    from analysis.errors import EstimationError
-
-    cov = list(covariates)
-    for _ in range(len(cov)):
-        try:
-            return fn(cov)
-        except EstimationError as exc:
-            m = _SEPARATION.search(str(exc))
-            if not m:
-                raise
-            drop = [c.strip() for c in m["names"].split(",")]
-            if not set(drop) & set(cov):
-                raise
-            notes.append(f"dropped {', '.join(drop)} (perfect separation)")
-            cov = [c for c in cov if c not in drop]
-    return fn(cov)
-
-
 def simulate_statistics(task: Mapping[str, Any]) -> dict:
     """One replication: ``task = {"values": {name: value}, "seed": int, "settings": {...},
     "keys": [statistic keys wanted]}``. Returns ``{"stats": {key: value}, "seconds": {...}}``.
@@ -366,7 +343,7 @@ def simulate_statistics(task: Mapping[str, Any]) -> dict:
                      "3.1": params.poverty.line_3_1}
             extra = ["participating"] if settings["vep_variant"] == "participation" else []
             first = [t for t in ("t1", "t3") if need[t]]
-            st = _dropping_separators(
+            st = drop_separating_covariates(
                 lambda cov: clds_statistics(smp, lines, tables=first, methods=("nn1",), covariates=cov,
                                             vep_covariates=list(CLDS_COVARIATES) + extra), CLDS_COVARIATES, notes)
             stats.update(st.as_series().to_dict())
@@ -376,7 +353,7 @@ def simulate_statistics(task: Mapping[str, Any]) -> dict:
                     or list(settings["clds_methods"])
                 if any(k.startswith("clds.t4.att.mean.") for k in keys):
                     methods = ["nn1", "nn4", "radius", "kernel"]
-                st = _dropping_separators(
+                st = drop_separating_covariates(
                     lambda cov: clds_statistics(smp, lines, tables=later, methods=methods, covariates=cov,
                                                 vep_covariates=list(CLDS_COVARIATES) + extra), CLDS_COVARIATES, notes)
                 s = st.as_series().to_dict()
@@ -408,7 +385,7 @@ def simulate_statistics(task: Mapping[str, Any]) -> dict:
             # Groups that need the same outcomes share one call; each group is its own try.
             for group, outs in sorted(by_group.items()):
                 try:
-                    st = _dropping_separators(
+                    st = drop_separating_covariates(
                         lambda c: cao_statistics(cs, index, c, groups=(group,), outcomes=tuple(sorted(outs))),
                         cov, notes)
                     stats.update(st.as_series().to_dict())

@@ -195,10 +195,11 @@ def scenario_text(cal, best: dict, J: float, fit: pd.DataFrame, ses: pd.Series |
         se = ses.get(name, np.nan) if ses is not None else np.nan
         lines.append(f"#     {name} [{cal.space.low[j]:g}, {cal.space.high[j]:g}] = {best[name]:.6g}"
                      + (f" ({se:.3g})" if np.isfinite(se) else ""))
+    base = cal.settings["scenario"]
     lines += ["# Report: docs/calibration.md", "",
               'description = "Calibrated to the CLDS, Cao et al. and 76-county papers by indirect inference '
-              '(see docs/calibration.md); otherwise the mixed policy (cooperatives and leading enterprises from 2015)."',
-              ""]
+              f'(see docs/calibration.md); otherwise the {base} scenario."',
+              f'extends = "{base}"', ""]
     for section, kv in sections.items():
         lines.append(f"[{section}]")
         for key, v in kv.items():
@@ -235,6 +236,21 @@ def _md_table(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
     for _, r in df.iterrows():
         out.append("| " + " | ".join(fmt(r[c]) for c in cols) + " |")
     return "\n".join(out)
+
+
+def _check_not_circular(base: str, scenario_out: Path) -> None:
+    """Refuse to write a scenario file that the base scenario itself builds on (the shipped
+    ``calibrated`` from a base that extends it): the result would extend itself."""
+    from model.params import ParameterError
+    from scenarios import SCENARIO_DIR
+    from scenarios import load as load_scenario
+
+    out = scenario_out.resolve()
+    if out.parent == SCENARIO_DIR and out.stem in load_scenario(base).chain:
+        raise ParameterError(
+            f"--scenario-out {scenario_out}: the calibration's base scenario '{base}' builds on '{out.stem}', "
+            f"so the new file would extend itself; calibrate from 'uncalibrated' (the literature defaults) "
+            f"or write the scenario elsewhere")
 
 
 def make_report(out: Path, executor, jacobian: bool = True, report_reps: int | None = None,
@@ -276,6 +292,7 @@ def make_report(out: Path, executor, jacobian: bool = True, report_reps: int | N
     text = scenario_text(cal, best, J, fit, ses)
     (out / "calibrated.toml").write_text(text)
     if scenario_out is not None:
+        _check_not_circular(cal.settings["scenario"], Path(scenario_out))
         Path(scenario_out).write_text(text)
         from scenarios import load as load_scenario
         load_scenario(Path(scenario_out))  # the file must load like any scenario

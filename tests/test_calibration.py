@@ -211,7 +211,7 @@ def test_recovery_of_known_parameters(tmp_path):
     from scenarios import load
     from scenarios.executor import make_executor
 
-    base = load("mixed").params
+    base = load("uncalibrated").params
     for name, truth in recovery.TRUTH.items():
         lo, hi = (float(x) for x in next(b for b in recovery.BOXES if b.startswith(name)).split("=")[1].split(":"))
         start = base.get(name)
