@@ -8,8 +8,8 @@ within 15% of processes. Executors are started and warmed up (workers imported t
 built the resilience reference) before timing; start-up times are printed separately. The
 results of all backends are checked to be bit-identical.
 
-Each backend is timed ``--repeat`` times (default 3) and the best time is reported, since a
-shared machine adds noise. Run as ``python benchmarks/bench_sweep.py [--households N] [--workers W]``.
+Each backend is timed ``--repeat`` times (default 5) in interleaved rounds, all executors open
+and warm, and the best round is reported, since a shared machine adds noise that drifts. Run as ``python benchmarks/bench_sweep.py [--households N] [--workers W]``.
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def main() -> None:
     ap.add_argument("--households", type=int, default=2000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-dask", action="store_true")
-    ap.add_argument("--repeat", type=int, default=3, help="time each backend this many times, report the best")
+    ap.add_argument("--repeat", type=int, default=5, help="time each backend this many times, report the best")
     args = ap.parse_args()
     spec = make_spec("mixed", ["shocks.disaster_probability=0.05:0.3", "cooperative.marketing_premium=0:0.2"],
                      design="lhs", samples=32, reps=2, seed=1, households=args.households,
@@ -55,32 +55,40 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench_sweep_"))
     rows, results = [], {}
     print(f"{n_runs}-run sweep, {args.households:,} households x 11 years per run, {os.cpu_count()} CPUs")
+    executors, startup = {}, {}
     try:
         for label, kw in backends:
             t0 = time.perf_counter()
-            ex = make_executor(**kw)
-            with ex:
-                if kw["backend"] == "serial":
-                    _warm()
-                elif kw["backend"] == "dask":
-                    ex.client.run(_warm)  # on every worker
-                else:
-                    list(ex.map(_warm, range(ex.workers)))
-                startup = time.perf_counter() - t0
-                walls = []
-                for k in range(args.repeat):  # best of --repeat: the machine may be shared
-                    out = tmp / f"{label.split()[0]}-{k}"
-                    t1 = time.perf_counter()
-                    sweep = open_sweep(out, spec, resume=False)
-                    manifest = sweep.run(ex, progress=False)  # runs + chunk files + manifest
-                    walls.append(time.perf_counter() - t1)
-                    assert manifest["complete"], manifest["counts"]
-                wall = min(walls)
-            results[label] = sweep.results()  # (the analysis step, finish(), is not timed)
-            rows.append((label, startup, wall, n_runs / wall * 60))
-            print(f"  {label:<26} start-up {startup:5.2f} s   sweep {wall:6.2f} s   {n_runs / wall * 60:7.1f} runs/min",
+            ex = make_executor(**kw).__enter__()
+            executors[label] = ex
+            if kw["backend"] == "serial":
+                _warm()
+            elif kw["backend"] == "dask":
+                ex.client.run(_warm)  # on every worker
+            else:
+                list(ex.map(_warm, range(ex.workers)))
+            startup[label] = time.perf_counter() - t0
+        # Interleaved rounds (serial, processes, dask, serial, ...): on a shared machine whose
+        # load drifts, every backend sees the same conditions; the best round of each is kept.
+        walls = {label: [] for label in executors}
+        for k in range(args.repeat):
+            for label, ex in executors.items():
+                out = tmp / f"{label.split()[0]}-{k}"
+                t1 = time.perf_counter()
+                sweep = open_sweep(out, spec, resume=False)
+                manifest = sweep.run(ex, progress=False)  # runs + chunk files + manifest
+                walls[label].append(time.perf_counter() - t1)
+                assert manifest["complete"], manifest["counts"]
+                results[label] = sweep.results()  # (the analysis step, finish(), is not timed)
+        for label in executors:
+            wall = min(walls[label])
+            rows.append((label, startup[label], wall, n_runs / wall * 60))
+            print(f"  {label:<26} start-up {startup[label]:5.2f} s   sweep {wall:6.2f} s   "
+                  f"{n_runs / wall * 60:7.1f} runs/min   (rounds: {', '.join(f'{w:.2f}' for w in walls[label])} s)",
                   flush=True)
     finally:
+        for ex in executors.values():
+            ex.__exit__(None, None, None)
         shutil.rmtree(tmp, ignore_errors=True)
     base = rows[0][3]
     proc = rows[1][3]

@@ -41,6 +41,7 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import sys
+import time
 import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -100,6 +101,16 @@ def _run_batch(batch: tuple[Callable, list]) -> list[Outcome]:
     """Several guarded tasks in one worker call (fewer scheduler round trips for small runs)."""
     fn, tasks = batch
     return [_guarded(fn, t) for t in tasks]
+
+
+def _run_batch_timed(batch: tuple[Callable, list]) -> tuple[list[Outcome], float]:
+    """:func:`_run_batch` and the seconds it took in the worker (for adaptive batch sizes)."""
+    t0 = time.perf_counter()
+    outcomes = _run_batch(batch)
+    return outcomes, time.perf_counter() - t0
+
+
+BATCH_SECONDS = 0.25  # target worker time per Dask task: scheduler overhead stays a few %
 
 
 def _init_worker() -> None:
@@ -305,8 +316,13 @@ class DaskExecutor(Executor):
             # slowing the model ~30%. Keep the thread limits, drop that one; no profiler sampling.
             spawn_env = {k: v for k, v in (dask.config.get("distributed.nanny.pre-spawn-environ", {}) or {}).items()
                          if k != "MALLOC_TRIM_THRESHOLD_"}
+            # On a small machine the workers' event loops (20 ms ticks, 100 ms memory checks,
+            # system monitor) steal GIL and CPU from the runs themselves: tick them slowly.
+            quiet = {"distributed.admin.tick.interval": "1s",
+                     "distributed.admin.system-monitor.interval": "2s",
+                     "distributed.worker.memory.monitor-interval": "1s"}
             with dask.config.set({"distributed.nanny.pre-spawn-environ": spawn_env,
-                                  "distributed.worker.profile.enabled": False}):
+                                  "distributed.worker.profile.enabled": False, **quiet}):
                 self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                              dashboard_address=None, silence_logs=logging.ERROR, env=env)
             self._client = Client(self._cluster)
@@ -339,21 +355,51 @@ class DaskExecutor(Executor):
 
     def run(self, fn, tasks, *, window=None, batch: int | None = None):
         """As :meth:`Executor.run`. Each Dask task costs a few milliseconds of scheduler and
-        transfer work on top of the run, so small runs are sent in batches (``batch`` runs per
-        Dask task; default: up to 8, keeping at least 4 batches per worker)."""
+        transfer work on top of the run, so runs are sent in batches. By default the batch size
+        adapts: the first runs go one by one, then each batch is sized to take about
+        ``BATCH_SECONDS`` at the measured time per run, never so large that the last batches
+        leave a worker idle (at most remaining / (2 x workers)). ``batch`` fixes the size.
+        Results do not depend on the batching (each run has its own seed)."""
         tasks = list(tasks)
-        if batch is None:
-            batch = max(1, min(8, len(tasks) // (4 * self.workers)))
-        if batch == 1:
-            yield from super().run(fn, tasks, window=window or 8 * self.workers)
-            return
-        groups = [list(range(i, min(i + batch, len(tasks)))) for i in range(0, len(tasks), batch)]
-        batches = [(fn, [tasks[i] for i in g]) for g in groups]
-        for k, outcomes in super().run(_run_batch, batches, window=window or 4 * self.workers):
-            if not outcomes.ok:  # pragma: no cover - _run_batch guards every task itself
-                raise WorkerCrashed(outcomes.error)
-            for i, outcome in zip(groups[k], outcomes.value):
-                yield i, outcome
+        window = max(1, window or 2 * self.workers)  # batches in flight
+        pending: dict[Any, list[int]] = {}
+        per_run: float | None = None
+        nxt = 0
+
+        def size() -> int:
+            if batch is not None:
+                return max(1, int(batch))
+            if per_run is None:
+                return 1
+            cap = max(1, (len(tasks) - nxt) // (2 * self.workers))
+            return max(1, min(int(BATCH_SECONDS / max(per_run, 1e-4)), cap, 64))
+
+        from distributed import as_completed
+
+        completed = as_completed()
+
+        def refill() -> None:
+            nonlocal nxt
+            while nxt < len(tasks) and len(pending) < window:
+                idx = list(range(nxt, min(nxt + size(), len(tasks))))
+                nxt = idx[-1] + 1
+                fut = self.submit(_run_batch_timed, (fn, [tasks[i] for i in idx]))
+                pending[fut] = idx
+                completed.add(fut)
+
+        try:
+            refill()
+            for fut in completed:
+                idx = pending.pop(fut)
+                outcomes, seconds = self._outcome(fut)
+                rate = seconds / len(idx)
+                per_run = rate if per_run is None else 0.5 * (per_run + rate)
+                refill()  # keep the workers busy while the caller handles these results
+                for i, outcome in zip(idx, outcomes):
+                    yield i, outcome
+        finally:
+            for fut in pending:
+                fut.cancel()
 
     def _outcome(self, fut) -> Outcome:
         try:
