@@ -30,7 +30,7 @@ from . import published as pub
 from .papers import (CAO_FORM_CODES, CAO_GROUPS, CAO_ORG_CODES, CAO_OUTCOMES, LINE_NAMES, PSM_METHODS, REGIONS,
                      cao_statistics, clds_statistics, county_statistics, drop_separating_covariates)
 from .survey import CLDS_COVARIATES, clds_sample, cles_sample, county_sample
-from .validation import (LINES, ResilienceDeriver, _ln_income, released_models, sample_truth, to_markdown,
+from .validation import (LINES, ResilienceDeriver, _ln_income, sample_truth, to_markdown,
                          vep_twin_differences)
 
 CLDS_DEFAULTS = dict(households=45_000, sample=6124)
@@ -445,5 +445,4 @@ def replicate(paper: str, **kwargs) -> ReplicationResult:
     if fn is None:
         raise ParameterError(f"unknown paper {paper!r}; choose clds, cao or counties")
     kwargs = {k: v for k, v in kwargs.items() if v is not None or k in ("out",)}
-    with released_models():
-        return fn(**kwargs)
+    return fn(**kwargs)

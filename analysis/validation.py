@@ -190,33 +190,6 @@ def setting_label(selection: float) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Memory: Mesa keeps every model alive
-
-
-class released_models:
-    """Context manager that lets the models created inside it be garbage-collected.
-
-    ``mesa.Agent._ids`` is a class-level ``defaultdict`` keyed by *model* (the per-model agent id
-    counter), so every model that ever created an agent stays referenced for the life of the
-    process: ~70 MB per 40,000-household run, ~1 GB per validation replication (13 twin runs),
-    which killed worker processes by OOM. On exit this drops the counters of the models created
-    inside the block (they are finished; models that existed before are untouched).
-    """
-
-    def __enter__(self):
-        import mesa
-
-        self._ids = mesa.Agent._ids
-        self._before = set(map(id, self._ids))
-        return self
-
-    def __exit__(self, *exc):
-        for model in [m for m in self._ids if id(m) not in self._before]:
-            del self._ids[model]
-        return False
-
-
-# ---------------------------------------------------------------------------------------------
 # Derived columns and truth
 
 
@@ -383,11 +356,6 @@ def replicate(task: dict) -> dict:
 
     A top-level function of a small picklable task (for :mod:`scenarios.executor`).
     """
-    with released_models():
-        return _replicate(task)
-
-
-def _replicate(task: dict) -> dict:
     from model.truth import counterfactual_twins
 
     t0 = time.perf_counter()

@@ -342,10 +342,14 @@ def simulate_statistics(task: Mapping[str, Any]) -> dict:
             lines = {"1.9": params.poverty.line_1_9, "national": params.poverty.line_national,
                      "3.1": params.poverty.line_3_1}
             extra = ["participating"] if settings["vep_variant"] == "participation" else []
-            first = [t for t in ("t1", "t3") if need[t]]
-            st = drop_separating_covariates(
-                lambda cov: clds_statistics(smp, lines, tables=first, methods=("nn1",), covariates=cov,
-                                            vep_covariates=list(CLDS_COVARIATES) + extra), CLDS_COVARIATES, notes)
+
+            def clds(tables, methods):
+                return drop_separating_covariates(
+                    lambda cov: clds_statistics(smp, lines, tables=tables, methods=methods, covariates=cov,
+                                                vep_covariates=list(CLDS_COVARIATES) + extra),
+                    CLDS_COVARIATES, notes)
+
+            st = clds([t for t in ("t1", "t3") if need[t]], ("nn1",))
             stats.update(st.as_series().to_dict())
             later = [t for t in ("t2", "t4", "t5") if need[t]]
             if later:
@@ -353,10 +357,7 @@ def simulate_statistics(task: Mapping[str, Any]) -> dict:
                     or list(settings["clds_methods"])
                 if any(k.startswith("clds.t4.att.mean.") for k in keys):
                     methods = ["nn1", "nn4", "radius", "kernel"]
-                st = drop_separating_covariates(
-                    lambda cov: clds_statistics(smp, lines, tables=later, methods=methods, covariates=cov,
-                                                vep_covariates=list(CLDS_COVARIATES) + extra), CLDS_COVARIATES, notes)
-                s = st.as_series().to_dict()
+                s = clds(later, methods).as_series().to_dict()
                 stats.update({k: v for k, v in s.items() if not k.startswith(("clds.participation", "clds.vul_mean"))})
                 for line in LINE_NAMES:
                     for region in ("full", "east", "central_west"):
@@ -416,23 +417,11 @@ def simulate_statistics(task: Mapping[str, Any]) -> dict:
                 timing["counties_notes"] = f"{type(exc).__name__}: {exc}"[:300]
         timing["counties"] = time.perf_counter() - t0
 
-    _release(model)
     del model, panel
+    gc.collect()  # the model and its agents form reference cycles: free the arrays now
     clean = {k: float(v) for k, v in stats.items() if isinstance(v, (int, float, np.floating)) and
              (not keys or k in keys or k.startswith(("clds.eligible",)))}
     return {"stats": clean, "seconds": timing}
-
-
-def _release(model) -> None:
-    """Mesa 3 keeps every model alive in ``mesa.Agent._ids`` (a class-level defaultdict keyed by
-    model, for agent ids): ~3 kB per household per run would pile up in a long-lived worker.
-    Drop this model's entry once its outputs are taken."""
-    try:
-        import mesa
-        mesa.Agent._ids.pop(model, None)
-    except Exception:  # pragma: no cover - a Mesa without the registry
-        pass
-    gc.collect()  # the model and its agents form reference cycles
 
 
 def mean_stats(replications: Sequence[Mapping[str, float]]) -> dict[str, float]:

@@ -36,6 +36,7 @@ of its task, so callers store them by index, not by completion order.
 """
 from __future__ import annotations
 
+import abc
 import argparse
 import concurrent.futures as cf
 import multiprocessing
@@ -154,7 +155,7 @@ def _ping(_: Any = None) -> int:
 # Executors
 
 
-class Executor:
+class Executor(abc.ABC):
     """Common interface: ``submit``/``map``/``as_completed`` like :mod:`concurrent.futures`,
     plus :meth:`run`, the windowed, failure-tolerant loop used by compare and sweep."""
 
@@ -164,8 +165,9 @@ class Executor:
         self.workers = int(workers)
 
     # concurrent.futures-style API ------------------------------------------------------
+    @abc.abstractmethod
     def submit(self, fn: Callable, *args, **kwargs):
-        raise NotImplementedError
+        """Schedule ``fn(*args, **kwargs)``; return a future."""
 
     def as_completed(self, futures: Iterable) -> Iterator:
         return cf.as_completed(list(futures))

@@ -284,6 +284,17 @@ def test_participation_overrides(small_params):
     assert post["participating"].all()
 
 
+def _assert_table3_signs(wave: pd.DataFrame) -> None:
+    """Signs of (treated - control) in Table 3 of the CLDS paper."""
+    means = wave.groupby("participating")[["age", "health", "job", "machine", "subsidy", "edu", "distance",
+                                           "hroad", "twork"]].mean()
+    treated, control = means.loc[1], means.loc[0]
+    for name in ("age", "job", "machine", "subsidy", "distance"):
+        assert treated[name] > control[name], name
+    for name in ("health", "edu", "hroad", "twork"):
+        assert treated[name] < control[name], name
+
+
 def test_selection_direction_matches_cldS_table3():
     from model import Params
 
@@ -293,14 +304,7 @@ def test_selection_direction_matches_cldS_table3():
     p.calendar.end_year = 2016
     panel = RuralModel(p, seed=21, household_agents=False).run().household_panel()
     post = panel[panel["year"] == 2016]
-    means = post.groupby("participating")[["age", "health", "job", "machine", "subsidy", "edu", "distance",
-                                           "hroad", "twork"]].mean()
-    treated, control = means.loc[1], means.loc[0]
-    # Signs of (treated - control) in Table 3 of the CLDS paper.
-    for name in ("age", "job", "machine", "subsidy", "distance"):
-        assert treated[name] > control[name], name
-    for name in ("health", "edu", "hroad", "twork"):
-        assert treated[name] < control[name], name
+    _assert_table3_signs(post)
 
 
 def test_selection_direction_under_the_calibrated_default_in_the_clds_population():
@@ -317,13 +321,7 @@ def test_selection_direction_under_the_calibrated_default_in_the_clds_population
     panel = RuralModel(p, seed=21, household_agents=False).run().household_panel()
     poor = panel.loc[(panel["year"] == 2014) & (panel["poor_national"] == 1), "household_id"]
     post = panel[(panel["year"] == 2016) & panel["household_id"].isin(poor)]
-    means = post.groupby("participating")[["age", "health", "job", "machine", "subsidy", "edu", "distance",
-                                           "hroad", "twork"]].mean()
-    treated, control = means.loc[1], means.loc[0]
-    for name in ("age", "job", "machine", "subsidy", "distance"):
-        assert treated[name] > control[name], name
-    for name in ("health", "edu", "hroad", "twork"):
-        assert treated[name] < control[name], name
+    _assert_table3_signs(post)
 
 
 def test_selection_on_unobservables_knob(small_params):
