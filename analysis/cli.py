@@ -6,10 +6,10 @@ import argparse
 import time
 from pathlib import Path
 
-from model.params import ParameterError
+from ruralabm.model.params import ParameterError
 
-from scenarios.cli import positive_int
-from scenarios.executor import add_executor_options, executor_from_args
+from ruralabm.scenarios.cli import positive_int
+from ruralabm.scenarios.executor import add_executor_options, executor_from_args
 
 
 def _single_thread_blas() -> None:
@@ -33,7 +33,7 @@ def _names(text: str) -> list[str]:
 
 
 def cmd_validate(args) -> int:
-    from analysis import validation as v
+    from ruralabm.analysis import validation as v
 
     _single_thread_blas()
     if args.resume:
@@ -69,7 +69,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_replicate(args) -> int:
-    from analysis import replicate as r
+    from ruralabm.analysis import replicate as r
 
     _single_thread_blas()
     out = Path(args.out or f"runs/replicate-{args.paper}")
@@ -82,7 +82,7 @@ def cmd_replicate(args) -> int:
 
 
 def register(sub) -> None:
-    from analysis import validation as v
+    from ruralabm.analysis import validation as v
 
     p = sub.add_parser("validate", help="Monte Carlo validation of the papers' estimators against the known truth",
                        description="Replicate worlds with counterfactual twins, draw CLDS-like samples, apply each "

@@ -43,7 +43,7 @@ def drop_separating_covariates(fn, covariates: Sequence[str], notes: list[str]):
     treated units from the ATT (e.g. every subsidised household when subsidy predicts joining).
     ``analysis.propensity`` itself refuses separated data rather than dropping anything silently.
     """
-    from analysis.errors import EstimationError
+    from ruralabm.analysis.errors import EstimationError
 
     cov = list(covariates)
     for _ in range(len(cov)):

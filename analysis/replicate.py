@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from model.params import ParameterError, Params
+from ruralabm.model.params import ParameterError, Params
 
 from . import published as pub
 from .papers import (CAO_FORM_CODES, CAO_GROUPS, CAO_ORG_CODES, CAO_OUTCOMES, LINE_NAMES, PSM_METHODS, REGIONS,
@@ -50,7 +50,7 @@ class ReplicationResult:
 
 
 def _params(scenario: str, overrides, households: int) -> Params:
-    from scenarios import load
+    from ruralabm.scenarios import load
 
     p = load(scenario, list(overrides or [])).params
     p.set("population.n_households", int(households))
@@ -104,7 +104,7 @@ def _write(out: Path | None, name: str, tables: dict[str, pd.DataFrame], text: s
 def replicate_clds(scenario: str = "mixed", overrides=None, households: int | None = None, seed: int = 0,
                    sample: int | None = None, batches: int = 10, out: Path | None = None,
                    pre: int = 2014, post: int = 2016) -> ReplicationResult:
-    from model.truth import counterfactual_twins
+    from ruralabm.model.truth import counterfactual_twins
 
     households = households or CLDS_DEFAULTS["households"]
     n = sample or CLDS_DEFAULTS["sample"]
@@ -231,7 +231,7 @@ def replicate_clds(scenario: str = "mixed", overrides=None, households: int | No
 def replicate_cao(scenario: str = "mixed", overrides=None, households: int | None = None, seed: int = 0,
                   sample: int | None = None, batches: int = 10, out: Path | None = None,
                   waves=(2020, 2021, 2022)) -> ReplicationResult:
-    from model.truth import counterfactual_twins
+    from ruralabm.model.truth import counterfactual_twins
 
     households = households or CAO_DEFAULTS["households"]
     n = sample or CAO_DEFAULTS["sample"]
@@ -374,8 +374,8 @@ def _with_rank_labels(full: pd.DataFrame) -> pd.DataFrame:
 
 def replicate_counties(scenario: str = "mixed", overrides=None, households: int | None = None, seed: int = 0,
                        sample: int | None = None, batches: int = 10, out: Path | None = None) -> ReplicationResult:
-    from model import RuralModel
-    from model.truth import _policy_absent
+    from ruralabm.model import RuralModel
+    from ruralabm.model.truth import _policy_absent
 
     del batches
     households = households or COUNTY_DEFAULTS["households"]

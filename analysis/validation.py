@@ -47,7 +47,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from model.params import ParameterError, Params
+from ruralabm.model.params import ParameterError, Params
 
 from . import cmp as cmp_mod
 from . import did, psm, vep
@@ -150,7 +150,7 @@ class ValidationConfig:
 
     def params_for(self, selection: float) -> Params:
         """The scenario's parameters with overrides, preset, selection and sizes applied."""
-        from scenarios import load
+        from ruralabm.scenarios import load
 
         sc = load(self.scenario, list(self.overrides))
         p = sc.params
@@ -173,7 +173,7 @@ class ValidationConfig:
 
     def tasks(self) -> list[dict]:
         """One task per (selection setting, replication); seeds shared across settings (CRN)."""
-        from scenarios.executor import replication_seeds
+        from ruralabm.scenarios.executor import replication_seeds
 
         seeds = replication_seeds(self.master_seed, self.reps)
         out = []
@@ -212,7 +212,7 @@ class ResilienceDeriver:
         self.index = None
 
     def __call__(self, panel: pd.DataFrame) -> pd.DataFrame:
-        from model.processes.outcomes import RESILIENCE_INDICATORS
+        from ruralabm.model.processes.outcomes import RESILIENCE_INDICATORS
 
         from .resilience import fit_index
 
@@ -230,7 +230,7 @@ def organisation_access(params: Params, seed: int) -> np.ndarray:
     has a cooperative, or a leading enterprise of its county contracts its product and the
     village is within reach). Computed from the world as built (no simulation needed):
     organisations are placed at construction and all open in the first policy year."""
-    from model import RuralModel
+    from ruralabm.model import RuralModel
 
     m = RuralModel(params.copy(), seed=seed, household_agents=False)
     w = m.world
@@ -356,7 +356,7 @@ def replicate(task: dict) -> dict:
 
     A top-level function of a small picklable task (for :mod:`scenarios.executor`).
     """
-    from model.truth import counterfactual_twins
+    from ruralabm.model.truth import counterfactual_twins
 
     t0 = time.perf_counter()
     cfg = ValidationConfig(**task["config"])
@@ -477,7 +477,7 @@ def run(cfg: ValidationConfig, out: Path, executor=None, progress: bool = False,
     replication each, written as it completes. Existing replication files are kept and skipped,
     so calling again with the same configuration (or more ``reps``) resumes.
     """
-    from scenarios.executor import make_executor, progress_bar
+    from ruralabm.scenarios.executor import make_executor, progress_bar
 
     cfg.check()
     out = Path(out)

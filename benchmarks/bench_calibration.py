@@ -33,7 +33,7 @@ for _k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 def main() -> None:
     import warnings
 
-    from calibration.objective import Targets, settings_from, simulate_statistics
+    from ruralabm.calibration.objective import Targets, settings_from, simulate_statistics
 
     try:
         from threadpoolctl import threadpool_limits

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from analysis import cmp
+from ruralabm.analysis import cmp
 
 
 def simulate(n: int, rho: float = 0.5, seed: int = 2024) -> pd.DataFrame:
@@ -65,7 +65,7 @@ def bench_ghk(n: int = 10_000, draws: int = 50) -> tuple[float, object]:
 
 
 def bench_bvn(n: int = 1_000_000) -> float:
-    from analysis._bvn import bvn_cdf
+    from ruralabm.analysis._bvn import bvn_cdf
 
     rng = np.random.default_rng(1)
     h, k, r = rng.normal(size=n), rng.normal(size=n), rng.uniform(-0.99, 0.99, size=n)

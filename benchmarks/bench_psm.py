@@ -42,8 +42,8 @@ def _best(f, repeat=3):
 
 
 def main() -> dict:
-    from analysis.propensity import fit_propensity
-    from analysis.psm import _normal_kernel_direct, _normal_kernel_fgt, match
+    from ruralabm.analysis.propensity import fit_propensity
+    from ruralabm.analysis.psm import _normal_kernel_direct, _normal_kernel_fgt, match
 
     figures = {}
     cov = ["x1", "x2", "x3"]

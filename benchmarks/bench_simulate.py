@@ -26,7 +26,7 @@ YEARS = 10
 
 
 def _params(n: int):
-    from model import Params
+    from ruralabm.model import Params
 
     p = Params()
     p.population.n_households = n
@@ -38,7 +38,7 @@ def _params(n: int):
 def one_run(n: int, agents: bool, per_agent: bool = False, panel: bool = False) -> dict:
     import resource
 
-    from model import RuralModel
+    from ruralabm.model import RuralModel
 
     t0 = time.perf_counter()
     model = RuralModel(_params(n), seed=1, household_agents=agents or per_agent, per_agent=per_agent)

@@ -27,9 +27,9 @@ if str(ROOT) not in sys.path:
 
 import pandas as pd  # noqa: E402
 
-from scenarios.executor import make_executor  # noqa: E402
-from scenarios.runner import reference_index  # noqa: E402
-from scenarios.sweep import make_spec, open_sweep  # noqa: E402
+from ruralabm.scenarios.executor import make_executor  # noqa: E402
+from ruralabm.scenarios.runner import reference_index  # noqa: E402
+from ruralabm.scenarios.sweep import make_spec, open_sweep  # noqa: E402
 
 
 def _warm(_=None) -> int:

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from analysis.vep import vulnerability
+from ruralabm.analysis.vep import vulnerability
 
 N = 100_000
 K = 10  # covariates, about as many as the CLDS paper's income equation

@@ -8,10 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from model.params import ParameterError
+from ruralabm.model.params import ParameterError
 
-from scenarios.cli import positive_int
-from scenarios.executor import WorkerCrashed, add_executor_options, executor_from_args
+from ruralabm.scenarios.cli import positive_int
+from ruralabm.scenarios.executor import WorkerCrashed, add_executor_options, executor_from_args
 
 DEFAULT_PARAMS = [
     "participation.subsidy_effect=0:8",

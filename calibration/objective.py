@@ -23,10 +23,10 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from analysis.papers import drop_separating_covariates
+from ruralabm.analysis.papers import drop_separating_covariates
 import pandas as pd
 
-from model.params import ParameterError, Params, parameter_spec
+from ruralabm.model.params import ParameterError, Params, parameter_spec
 
 TARGETS_FILE = Path(__file__).resolve().parent / "targets.toml"
 _INDEXED = re.compile(r"^(?P<name>[a-z_]+\.[a-z_0-9]+)\[(?P<i>\d+)\]$")
@@ -280,7 +280,7 @@ def settings_from(targets: Targets | None, **overrides) -> dict:
 
 def build_params(settings: Mapping[str, Any], values: Mapping[str, float]) -> Params:
     """The scenario of ``settings`` with the calibrated values and the evaluation's sizes."""
-    from scenarios import load
+    from ruralabm.scenarios import load
 
     p = load(settings["scenario"]).params
     apply_values(p, values)
@@ -311,11 +311,11 @@ def simulate_statistics(task: Mapping[str, Any]) -> dict:
     The survey draws use the replication seed too, so two parameter vectors at the same seed
     share every random number of the simulation and of the samples (common random numbers).
     """
-    from analysis.papers import LINE_NAMES, cao_statistics, clds_statistics, county_statistics
-    from analysis.resilience import fit_index
-    from analysis.survey import CLDS_COVARIATES, clds_sample, cles_sample, county_sample
-    from model import RuralModel
-    from model.processes.outcomes import RESILIENCE_INDICATORS
+    from ruralabm.analysis.papers import LINE_NAMES, cao_statistics, clds_statistics, county_statistics
+    from ruralabm.analysis.resilience import fit_index
+    from ruralabm.analysis.survey import CLDS_COVARIATES, clds_sample, cles_sample, county_sample
+    from ruralabm.model import RuralModel
+    from ruralabm.model.processes.outcomes import RESILIENCE_INDICATORS
 
     settings = dict(DEFAULT_SETTINGS, **task.get("settings", {}))
     seed = int(task["seed"])

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scenarios.executor import replication_seeds
+from ruralabm.scenarios.executor import replication_seeds
 
 from .objective import mean_stats, simulate_statistics
 

@@ -155,9 +155,9 @@ def convergence_figure(history: pd.DataFrame, path: Path) -> Path:
 
 def scenario_text(cal, best: dict, J: float, fit: pd.DataFrame, ses: pd.Series | None) -> str:
     """A scenario file with the calibrated values and provenance in comments."""
-    from scenarios import load
+    from ruralabm.scenarios import load
 
-    from model.params import Params, all_parameter_specs
+    from ruralabm.model.params import Params, all_parameter_specs
 
     from .objective import apply_values
 
@@ -241,9 +241,9 @@ def _md_table(df: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
 def _check_not_circular(base: str, scenario_out: Path) -> None:
     """Refuse to write a scenario file that the base scenario itself builds on (the shipped
     ``calibrated`` from a base that extends it): the result would extend itself."""
-    from model.params import ParameterError
-    from scenarios import SCENARIO_DIR
-    from scenarios import load as load_scenario
+    from ruralabm.model.params import ParameterError
+    from ruralabm.scenarios import SCENARIO_DIR
+    from ruralabm.scenarios import load as load_scenario
 
     out = scenario_out.resolve()
     if out.parent == SCENARIO_DIR and out.stem in load_scenario(base).chain:
@@ -258,7 +258,7 @@ def make_report(out: Path, executor, jacobian: bool = True, report_reps: int | N
                 figure: Path | None = None) -> dict:
     """Everything the issue asks of a finished calibration, written to ``out`` (and optionally
     the scenario file and the markdown report elsewhere)."""
-    from scenarios.executor import progress_bar, replication_seeds
+    from ruralabm.scenarios.executor import progress_bar, replication_seeds
 
     out = Path(out)
     cal = load_calibration(out)
@@ -294,7 +294,7 @@ def make_report(out: Path, executor, jacobian: bool = True, report_reps: int | N
     if scenario_out is not None:
         _check_not_circular(cal.settings["scenario"], Path(scenario_out))
         Path(scenario_out).write_text(text)
-        from scenarios import load as load_scenario
+        from ruralabm.scenarios import load as load_scenario
         load_scenario(Path(scenario_out))  # the file must load like any scenario
     params = pd.DataFrame({"parameter": cal.space.names, "low": cal.space.low, "high": cal.space.high,
                            "calibrated": [best[n] for n in cal.space.names],

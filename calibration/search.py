@@ -34,7 +34,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from model.params import ParameterError
+from ruralabm.model.params import ParameterError
 
 from .objective import (ParamSpace, Targets, current_value, mean_stats, settings_from, simulate_statistics)
 
@@ -122,7 +122,7 @@ class Calibration:
 
     def __init__(self, config: CalibrationConfig, out: Path | None, executor, progress: bool = True,
                  log: Callable[[str], None] | None = print):
-        from scenarios.executor import replication_seeds
+        from ruralabm.scenarios.executor import replication_seeds
 
         self.config = config
         self.space = ParamSpace.parse(config.params)
@@ -177,7 +177,7 @@ class Calibration:
 
     # -- stages ------------------------------------------------------------------------------
     def global_points(self) -> list[dict]:
-        from scenarios import load
+        from ruralabm.scenarios import load
         from scipy.stats import qmc
 
         n = max(1, int(round(self.config.global_share * self.config.budget)) - 1)
@@ -192,7 +192,7 @@ class Calibration:
     def run(self) -> dict:
         from scipy.optimize import minimize
 
-        from scenarios.executor import progress_bar
+        from ruralabm.scenarios.executor import progress_bar
 
         t0 = time.perf_counter()
         total = self.config.budget * self.config.reps

@@ -77,7 +77,7 @@ class RuralModel(mesa.Model):
         self._organisations_rec = PanelRecorder(organisations, n_years)
         self.year_index = 0
 
-        from agents import Cooperative, County, Household, LeadingEnterprise  # façades import the model package
+        from ruralabm.agents import Cooperative, County, Household, LeadingEnterprise  # façades import the model package
 
         County.create_agents(self, counties.n, row=list(range(counties.n)))
         coop_rows = np.flatnonzero(organisations.org_type == 1).tolist()
@@ -98,22 +98,22 @@ class RuralModel(mesa.Model):
     # --- Mesa-facing collections --------------------------------------------------------
     @property
     def households(self) -> mesa.agent.AgentSet:
-        from agents import Household
+        from ruralabm.agents import Household
         return self.agents_by_type.get(Household, mesa.agent.AgentSet([], random=self.random))
 
     @property
     def cooperatives(self):
-        from agents import Cooperative
+        from ruralabm.agents import Cooperative
         return self.agents_by_type.get(Cooperative, mesa.agent.AgentSet([], random=self.random))
 
     @property
     def enterprises(self):
-        from agents import LeadingEnterprise
+        from ruralabm.agents import LeadingEnterprise
         return self.agents_by_type.get(LeadingEnterprise, mesa.agent.AgentSet([], random=self.random))
 
     @property
     def counties(self):
-        from agents import County
+        from ruralabm.agents import County
         return self.agents_by_type[County]
 
     @property

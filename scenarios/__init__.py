@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from model.params import ParameterError, Params
+from ruralabm.model.params import ParameterError, Params
 
 SCENARIO_DIR = Path(__file__).resolve().parent
 META_KEYS = {"description", "extends"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.params import ParameterError
+from ruralabm.model.params import ParameterError
 
 from . import available, load
 
@@ -61,7 +61,7 @@ def package_version() -> str:
 
 def simulate(scenario, seed: int, out: Path | None, progress: bool = True):
     """Run one simulation; write panels (Parquet) and run.json to ``out`` if given."""
-    from model import RuralModel
+    from ruralabm.model import RuralModel
 
     if seed < 0:
         raise ParameterError(f"--seed = {seed} is not allowed: must be a non-negative integer")
@@ -137,7 +137,7 @@ def cmd_scenarios(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from model.params import all_parameter_specs
+    from ruralabm.model.params import all_parameter_specs
     sc = load(args.name, args.overrides)
     print(f"# scenario {sc.name} ({' -> '.join(sc.chain)}): {sc.description}")
     current = None

@@ -25,7 +25,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from model.params import ParameterError
+from ruralabm.model.params import ParameterError
 
 from . import load
 from .cli import add_scenario_options, git_commit, package_version, positive_int
@@ -76,7 +76,7 @@ def plan(scenario_names: Sequence[str] = DEFAULT_SCENARIOS, *, reps: int = DEFAU
 
     ``households`` sets every scenario's size; if it is None, ``default_households`` sets the
     size of the scenarios that keep the model's default ``population.n_households``."""
-    from model.params import parameter_spec
+    from ruralabm.model.params import parameter_spec
     model_default = parameter_spec("population.n_households")["default"]
     names = list(scenario_names)
     if len(names) < 1:

@@ -3,7 +3,7 @@
 Everything that runs many independent simulations (``compare``, ``sweep``, and later the
 estimator validation and calibration) goes through :func:`make_executor`::
 
-    from scenarios.executor import make_executor, replication_seeds
+    from ruralabm.scenarios.executor import make_executor, replication_seeds
 
     seeds = replication_seeds(master_seed, reps)          # common random numbers
     tasks = [{"params": params_dict, "seed": s} for s in seeds]
@@ -49,13 +49,13 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from model.params import ParameterError
+from ruralabm.model.params import ParameterError
 
 BACKENDS = ("serial", "processes", "dask")
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
               "NUMEXPR_NUM_THREADS")
 # Imported once by the forkserver, inherited by every worker it forks.
-PRELOAD = ["numpy", "pandas", "scipy.special", "model", "scenarios.runner", "analysis.vep", "analysis.resilience"]
+PRELOAD = ["numpy", "pandas", "scipy.special", "ruralabm.model", "ruralabm.scenarios.runner", "ruralabm.analysis.vep", "ruralabm.analysis.resilience"]
 
 
 # ---------------------------------------------------------------------------------------------

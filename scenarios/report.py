@@ -350,7 +350,7 @@ SCHEMA_END = "<!-- END PARAMETER TABLE -->"
 
 
 def schema_markdown() -> str:
-    from model.params import all_parameter_specs
+    from ruralabm.model.params import all_parameter_specs
 
     import json
 

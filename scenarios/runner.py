@@ -43,7 +43,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from model.params import ParameterError, Params
+from ruralabm.model.params import ParameterError, Params
 
 YEARLY_METRICS = ("poverty_1_9", "poverty_national", "poverty_3_1", "vulnerability", "resilience", "buffering",
                   "self_organisation", "learning", "income_pc", "consumption_pc", "participation")
@@ -95,9 +95,9 @@ def reference_index(n_households: int = REFERENCE["n_households"], seed: int = R
 
     Cached per process: computed once per worker (about 0.3 s).
     """
-    from analysis.resilience import fit_index
-    from model import RuralModel
-    from model.processes.outcomes import RESILIENCE_INDICATORS
+    from ruralabm.analysis.resilience import fit_index
+    from ruralabm.model import RuralModel
+    from ruralabm.model.processes.outcomes import RESILIENCE_INDICATORS
 
     p = Params()
     p.population.n_households = n_households
@@ -123,7 +123,7 @@ def _weighted_mean_by_year(values: np.ndarray, weights: np.ndarray | None, codes
 
 def yearly_vulnerability(panel: pd.DataFrame, line: float) -> pd.Series:
     """Mean VEP per year: a cross-section FGLS per year (constant covariates are left out)."""
-    from analysis.vep import vulnerability
+    from ruralabm.analysis.vep import vulnerability
 
     out = {}
     year_col = panel["year"].to_numpy()
@@ -230,7 +230,7 @@ def summarise_run(params: Params | Mapping, seed: int, years_of_interest: Iterab
     :func:`reference_index`). ``panel_dir`` (optional) receives the full household and county
     panels as Parquet.
     """
-    from model import RuralModel
+    from ruralabm.model import RuralModel
 
     model = RuralModel(_as_params(params), seed=int(seed), household_agents=False).run()
     if panel_dir is not None:

@@ -47,7 +47,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from model.params import ParameterError, Params, parameter_spec
+from ruralabm.model.params import ParameterError, Params, parameter_spec
 
 from . import load
 from .cli import git_commit, package_version, positive_int

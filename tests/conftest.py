@@ -1,12 +1,9 @@
 import os
-import sys
+
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 # Keep BLAS single-threaded in tests: the suite runs on 2 cores and parallel tests use processes.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -15,7 +12,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 @pytest.fixture(scope="session")
 def small_params():
-    from model import Params
+    from ruralabm.model import Params
 
     p = Params()
     p.population.n_households = 4000
@@ -25,6 +22,6 @@ def small_params():
 
 @pytest.fixture(scope="session")
 def small_run(small_params):
-    from model import RuralModel
+    from ruralabm.model import RuralModel
 
     return RuralModel(small_params.copy(), seed=11, household_agents=False).run()

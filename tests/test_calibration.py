@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from calibration import recovery
-from calibration.objective import (ParamSpace, Targets, apply_values, mean_stats, param_bounds, simulate_statistics,
+from ruralabm.calibration import recovery
+from ruralabm.calibration.objective import (ParamSpace, Targets, apply_values, mean_stats, param_bounds, simulate_statistics,
                                    split_name)
-from model.params import ParameterError, Params
+from ruralabm.model.params import ParameterError, Params
 
 
 # --- targets file --------------------------------------------------------------------------
@@ -64,7 +64,7 @@ def _not_a_target(key: str) -> bool:
 
 
 def test_targets_agree_with_published_module(targets):
-    from analysis import published as pub
+    from ruralabm.analysis import published as pub
 
     assert NOT_COMPUTED_BY_PAPERS <= set(pub.PUBLISHED)  # the exclusions name real published numbers
     by_key = {t.key: t for t in targets.targets}
@@ -91,8 +91,8 @@ def test_every_target_is_a_statistic_the_objective_computes(targets):
     shares, calibration.objective.simulate_statistics) produces."""
     import re
 
-    from analysis.papers import CAO_OUTCOMES, COUNTY_REGRESSORS, LINE_NAMES, PSM_METHODS, REGIONS, VUL_COLUMNS
-    from analysis.survey import CLDS_COVARIATES
+    from ruralabm.analysis.papers import CAO_OUTCOMES, COUNTY_REGRESSORS, LINE_NAMES, PSM_METHODS, REGIONS, VUL_COLUMNS
+    from ruralabm.analysis.survey import CLDS_COVARIATES
 
     def alt(xs):
         return "(" + "|".join(re.escape(x) for x in xs) + ")"
@@ -183,7 +183,7 @@ def test_param_space_errors(item, message):
 
 
 def test_cli_bad_params_exit_2(capsys):
-    from run import main
+    from ruralabm.cli import main
 
     code = main(["calibrate", "--params", "participation.base_rate=0:2", "--out", "/tmp/never_written_cal"])
     assert code == 2
@@ -208,8 +208,8 @@ def test_simulate_statistics_small_common_random_numbers():
 
 def test_recovery_of_known_parameters(tmp_path):
     """The calibration finds a known parameter vector again within 10% of each search box."""
-    from scenarios import load
-    from scenarios.executor import make_executor
+    from ruralabm.scenarios import load
+    from ruralabm.scenarios.executor import make_executor
 
     base = load("uncalibrated").params
     for name, truth in recovery.TRUTH.items():
@@ -227,14 +227,14 @@ def test_recovery_of_known_parameters(tmp_path):
     assert len(lines) == n_vectors * recovery.REPS  # every evaluation is stored
 
     # Resume: replaying the finished search reuses every stored evaluation.
-    from calibration.search import start
+    from ruralabm.calibration.search import start
     with make_executor("serial") as ex:
         _, again = start([], None, 0, 0, 0, None, ex, resume=run, progress=False, log=None)
     assert again["best"] == res["result"]["best"]
     assert len((run / "evaluations.jsonl").read_text().splitlines()) == len(lines)
 
     # Report (no Jacobian, to stay fast) and the scenario file, which loads like any scenario.
-    from calibration.report import make_report
+    from ruralabm.calibration.report import make_report
     scen = tmp_path / "calibrated.toml"
     with make_executor("serial") as ex:
         rep = make_report(run, ex, jacobian=False, scenario_out=scen, markdown=tmp_path / "report.md",
@@ -252,10 +252,10 @@ def test_report_jacobian_standard_errors_and_identification(tmp_path):
     Jacobian, indirect-inference SEs, identification table, fit and the calibrated scenario."""
     import pandas as pd
 
-    from calibration.report import REPORT_EVALS, make_report
-    from calibration.search import start
-    from scenarios import load
-    from scenarios.executor import make_executor
+    from ruralabm.calibration.report import REPORT_EVALS, make_report
+    from ruralabm.calibration.search import start
+    from ruralabm.scenarios import load
+    from ruralabm.scenarios.executor import make_executor
 
     targets_path = tmp_path / "targets.toml"
     run = tmp_path / "run"
@@ -298,7 +298,7 @@ def test_report_jacobian_standard_errors_and_identification(tmp_path):
 
 
 def test_new_run_refuses_existing_directory(tmp_path):
-    from calibration.search import CONFIG, start
+    from ruralabm.calibration.search import CONFIG, start
 
     (tmp_path / CONFIG).write_text("{}")
     with pytest.raises(ParameterError, match="already holds a calibration"):

@@ -9,9 +9,9 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from analysis import cmp
-from analysis._bvn import bvn_cdf
-from analysis.errors import ConvergenceError, EstimationError
+from ruralabm.analysis import cmp
+from ruralabm.analysis._bvn import bvn_cdf
+from ruralabm.analysis.errors import ConvergenceError, EstimationError
 
 # --------------------------------------------------------------------------------------------
 # fixtures

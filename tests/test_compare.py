@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import run
-from model import ParameterError
-from scenarios.compare import plan, run_compare, t_interval
-from scenarios.runner import METRICS, median_exit_date, summarise_run
+from ruralabm import cli as run
+from ruralabm.model import ParameterError
+from ruralabm.scenarios.compare import plan, run_compare, t_interval
+from ruralabm.scenarios.runner import METRICS, median_exit_date, summarise_run
 
 SMALL = dict(households=600, years=6)
 
@@ -78,7 +78,7 @@ def test_t_interval_and_km_median():
 
 
 def test_summarise_run_long_format_and_metric_subset():
-    from model import Params
+    from ruralabm.model import Params
     p = Params()
     p.population.n_households = 600
     p.calendar.end_year = 2016

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.did import psm_did, twfe
-from analysis.errors import EstimationError
+from ruralabm.analysis.did import psm_did, twfe
+from ruralabm.analysis.errors import EstimationError
 
 RTOL = 1e-4
 

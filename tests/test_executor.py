@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model import ParameterError
-from scenarios.executor import SerialExecutor, make_executor, replication_seeds
+from ruralabm.model import ParameterError
+from ruralabm.scenarios.executor import SerialExecutor, make_executor, replication_seeds
 
 
 def test_replication_seeds_are_spawned_and_prefix_stable():
@@ -52,7 +52,7 @@ def test_process_pool_map_submit_and_run():
 def test_a_dying_worker_is_reported_not_hung():
     import os
 
-    from scenarios.executor import WorkerCrashed
+    from ruralabm.scenarios.executor import WorkerCrashed
 
     with make_executor("processes", workers=2) as ex:
         with pytest.raises(WorkerCrashed, match="a worker process died"):
@@ -60,7 +60,7 @@ def test_a_dying_worker_is_reported_not_hung():
 
 
 def _small_sweep_spec():
-    from scenarios.sweep import make_spec
+    from ruralabm.scenarios.sweep import make_spec
 
     return make_spec("mixed", ["shocks.disaster_probability=0.05:0.3", "cooperative.marketing_premium=0:0.2"],
                      design="lhs", samples=3, reps=2, seed=3, households=600, years=5,
@@ -70,7 +70,7 @@ def _small_sweep_spec():
 @pytest.mark.slow
 def test_same_sweep_is_bit_identical_serially_with_processes_and_on_dask(tmp_path):
     pytest.importorskip("distributed")
-    from scenarios.sweep import run_sweep
+    from ruralabm.scenarios.sweep import run_sweep
 
     spec = _small_sweep_spec()
     results = {}

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import run
-from model import RuralModel
-from model.schedule import PHASES
+from ruralabm import cli as run
+from ruralabm.model import RuralModel
+from ruralabm.model.schedule import PHASES
 
 
 def numeric(df):
@@ -37,7 +37,7 @@ def test_per_agent_path_gives_the_same_panel(small_params):
 
 
 def test_common_random_numbers_across_policies(small_params):
-    import scenarios
+    from ruralabm import scenarios
 
     runs = {}
     for name in ("baseline", "cooperative", "enterprise"):
@@ -88,7 +88,7 @@ def test_schedule_order(small_params):
 
 
 def test_disaster_reaches_only_its_village(small_params):
-    from model.processes.policy import market_and_weather
+    from ruralabm.model.processes.policy import market_and_weather
 
     m = RuralModel(small_params.copy(), seed=1, household_agents=False)
     w = m.world
@@ -100,7 +100,7 @@ def test_disaster_reaches_only_its_village(small_params):
     market_and_weather(w)
     assert w.villages.disaster_loss[7] > 0
     assert np.count_nonzero(w.villages.disaster_loss) == 1
-    from model.processes.production import produce
+    from ruralabm.model.processes.production import produce
     w.sales[:] = 0
     produce(w, slice(None))
     hit = w.households.disaster_loss > 0
@@ -108,7 +108,7 @@ def test_disaster_reaches_only_its_village(small_params):
 
 
 def test_county_disaster_hits_all_its_villages(small_params):
-    from model.processes.policy import market_and_weather
+    from ruralabm.model.processes.policy import market_and_weather
 
     m = RuralModel(small_params.copy(), seed=1, household_agents=False)
     m.step()
@@ -122,7 +122,7 @@ def test_county_disaster_hits_all_its_villages(small_params):
 
 
 def test_grain_price_floor(small_params):
-    from model.processes.policy import market_and_weather
+    from ruralabm.model.processes.policy import market_and_weather
 
     m = RuralModel(small_params.copy(), seed=1, household_agents=False)
     m.step()
@@ -150,7 +150,7 @@ def test_cooperative_surplus_returned_by_transactions(small_params):
     np.testing.assert_allclose(o.surplus_returned[coop], cp.surplus_returned_share * o.surplus[coop])
     assert (o.surplus_returned[coop] >= 0.6 * o.surplus[coop] - 1e-9).all()
     # Dividends are proportional to members' sales: re-run the settlement on the final state.
-    from model.processes.organisations import settle_cooperatives
+    from ruralabm.model.processes.organisations import settle_cooperatives
     hh = w.households
     hh.income_dividends[:] = 0.0
     fund_before = o.risk_fund.copy()
@@ -167,10 +167,10 @@ def test_cooperative_surplus_returned_by_transactions(small_params):
 
 
 def test_contract_reneging_and_side_selling(small_params):
-    from model.processes.organisations import set_contracts
-    from model.processes.production import produce
+    from ruralabm.model.processes.organisations import set_contracts
+    from ruralabm.model.processes.production import produce
 
-    import scenarios
+    from ruralabm import scenarios
     p = scenarios.load("enterprise").params
     p.population = small_params.population
     p.calendar.end_year = 2016
@@ -208,7 +208,7 @@ def test_contract_reneging_and_side_selling(small_params):
     assert (hh.side_sold[contracted] == 1).all()
     assert w.sales[contracted].sum() == 0  # side-sold output does not go through the enterprise
     # Trust: reneging destroys trust, an honoured contract builds it.
-    from model.processes.capitals import update_capitals
+    from ruralabm.model.processes.capitals import update_capitals
     hh.trust[:] = 0.5
     hh.contract_reneged[:] = 0
     hh.contract_reneged[np.flatnonzero(contracted)[:1]] = 1
@@ -219,7 +219,7 @@ def test_contract_reneging_and_side_selling(small_params):
 
 
 def test_county_exit_and_censoring(small_params):
-    from model.processes.outcomes import county_outcomes
+    from ruralabm.model.processes.outcomes import county_outcomes
 
     m = _policy_run(small_params, years=5)
     m.run(years=4)  # 2012-2015
@@ -296,7 +296,7 @@ def _assert_table3_signs(wave: pd.DataFrame) -> None:
 
 
 def test_selection_direction_matches_cldS_table3():
-    from model import Params
+    from ruralabm.model import Params
 
     p = Params()
     p.population.n_households = 30_000
@@ -312,7 +312,7 @@ def test_selection_direction_under_the_calibrated_default_in_the_clds_population
     among households poor in 2014, in the 2016 wave. (On the whole population the calibrated
     targeting makes the machine and job gaps ~0.) The job gap is small under calibration
     (+0.004 to +0.023 over seeds 21-24, against +0.136 published; docs/calibration.md)."""
-    import scenarios
+    from ruralabm import scenarios
 
     p = scenarios.load("mixed").params
     p.population.n_households = 60_000

@@ -3,9 +3,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import papers, resilience, survey
-from model import Params, RuralModel
-from model.processes.outcomes import RESILIENCE_INDICATORS
+from ruralabm.analysis import papers, resilience, survey
+from ruralabm.model import Params, RuralModel
+from ruralabm.model.processes.outcomes import RESILIENCE_INDICATORS
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,9 @@
 """Parameter validation, scenario files, extends and overrides."""
 import pytest
 
-import scenarios
-from model import ParameterError, Params
-from model.params import all_parameter_specs, parameter_spec
+from ruralabm import scenarios
+from ruralabm.model import ParameterError, Params
+from ruralabm.model.params import all_parameter_specs, parameter_spec
 
 
 def test_every_parameter_documents_unit_doc_and_source():

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from model import Params
-from model.population import TABLE1, build_households, build_places
+from ruralabm.model import Params
+from ruralabm.model.population import TABLE1, build_households, build_places
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from scipy import optimize, stats
 
-from analysis.errors import EstimationError
-from analysis.psm import _normal_kernel_direct, _normal_kernel_fgt, balance, match
+from ruralabm.analysis.errors import EstimationError
+from ruralabm.analysis.psm import _normal_kernel_direct, _normal_kernel_fgt, balance, match
 
 RTOL = 1e-4
 NSW_COV = ["age", "educ", "black", "hisp", "marr", "nodegree", "re74", "re75"]

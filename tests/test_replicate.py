@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import published, replicate
+from ruralabm.analysis import published, replicate
 
 
 def test_published_numbers_are_keyed_like_the_paper_statistics():
@@ -105,7 +105,7 @@ def test_cao_and_counties_end_to_end(tmp_path):
 
 
 def test_cli_replicate(tmp_path, capsys):
-    import run
+    from ruralabm import cli as run
 
     code = run.main(["replicate", "counties", "--households", "8000", "--out", str(tmp_path)])
     assert code == 0

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.errors import EstimationError
-from analysis.resilience import entropy_weights, fit_index, index
+from ruralabm.analysis.errors import EstimationError
+from ruralabm.analysis.resilience import entropy_weights, fit_index, index
 
 TINY = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [10.0, 10.0, 40.0], "c": [5.0, 3.0, 1.0]})
 

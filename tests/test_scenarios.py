@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 
-import run
-import scenarios
-from model import FORMS, ParameterError
-from model.params import all_parameter_specs
+from ruralabm import cli as run
+from ruralabm import scenarios
+from ruralabm.model import FORMS, ParameterError
+from ruralabm.model.params import all_parameter_specs
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRED = ["baseline", "cooperative", "enterprise", "mixed", *FORMS, "frequent_disasters", "volatile_prices"]
@@ -36,8 +36,8 @@ def test_policy_switches_and_forms():
 def test_calibrated_parameters_are_the_shipped_default():
     import tomllib
 
-    from calibration.cli import DEFAULT_PARAMS
-    from model import Params
+    from ruralabm.calibration.cli import DEFAULT_PARAMS
+    from ruralabm.model import Params
 
     calibrated = tomllib.loads((scenarios.SCENARIO_DIR / "calibrated.toml").read_text())
     assert calibrated["extends"] == "uncalibrated"
@@ -90,7 +90,7 @@ def test_unknown_scenario_lists_choices(capsys):
 
 
 def test_docs_document_every_parameter_and_scenario():
-    from scenarios.report import SCHEMA_BEGIN, SCHEMA_END, schema_markdown
+    from ruralabm.scenarios.report import SCHEMA_BEGIN, SCHEMA_END, schema_markdown
 
     doc = (ROOT / "docs" / "scenarios.md").read_text()
     block = doc[doc.index(SCHEMA_BEGIN):doc.index(SCHEMA_END) + len(SCHEMA_END)]
@@ -119,7 +119,7 @@ def test_relative_extends_resolves_beside_the_extending_file(tmp_path, monkeypat
     (["replicate", "nope"], ["clds", "cao", "counties"]),
 ])
 def test_usage_errors_are_one_line_naming_the_choices(argv, names, capsys):
-    import run
+    from ruralabm import cli as run
     with pytest.raises(SystemExit) as exc:
         run.main(argv)
     assert exc.value.code == 2

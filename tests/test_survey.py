@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from analysis.errors import EstimationError
-from analysis.survey import CLDS_COVARIATES, clds_sample, cles_sample, county_sample
-from model import Params, RuralModel
+from ruralabm.analysis.errors import EstimationError
+from ruralabm.analysis.survey import CLDS_COVARIATES, clds_sample, cles_sample, county_sample
+from ruralabm.model import Params, RuralModel
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ from lifelines.datasets import load_rossi
 from lifelines.statistics import proportional_hazard_test
 from statsmodels.duration.hazard_regression import PHReg
 
-from analysis.errors import ConvergenceError, EstimationError
-from analysis.survival import _schoenfeld, cox, ols
+from ruralabm.analysis.errors import ConvergenceError, EstimationError
+from ruralabm.analysis.survival import _schoenfeld, cox, ols
 
 COV = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
 

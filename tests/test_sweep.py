@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import run
-from model import ParameterError
-from scenarios.sweep import build_design, design_size, make_spec, open_sweep, parse_param, run_sweep
+from ruralabm import cli as run
+from ruralabm.model import ParameterError
+from ruralabm.scenarios.sweep import build_design, design_size, make_spec, open_sweep, parse_param, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = dict(households=500, years=4)
@@ -72,8 +72,8 @@ def test_designs_have_documented_size_stay_in_range_and_are_seeded(design, sampl
 # --- running ------------------------------------------------------------------------------------
 
 def test_apply_values_sets_a_whole_point_including_list_entries():
-    from model import Params
-    from scenarios.sweep import apply_values
+    from ruralabm.model import Params
+    from ruralabm.scenarios.sweep import apply_values
 
     ranges = [{"name": "shocks.price_volatility[1]", "integer": False}, {"name": "cooperative.capacity", "integer": True},
               {"name": "population.share_east", "integer": False}, {"name": "population.share_central", "integer": False}]
@@ -145,7 +145,7 @@ def test_cli_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys):
 
 
 def _sweep_cmd(out, *extra):
-    return [sys.executable, str(ROOT / "run.py"), "sweep", "--scenario", "mixed",
+    return [sys.executable, "-m", "ruralabm", "sweep", "--scenario", "mixed",
             "--param", "shocks.disaster_probability=0.05:0.3", "--param", "cooperative.marketing_premium=0:0.2",
             "--design", "lhs", "--samples", "16", "--reps", "2", "--households", "1500", "--years", "6",
             "--outputs", "poverty_rate,resilience,exit_share", "--chunk-size", "2", "--seed", "4",
@@ -200,7 +200,7 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path, uninterrupte
     assert not (out / "results.parquet").exists()
 
     # resume with only --resume: the stored design is used
-    res = subprocess.run([sys.executable, str(ROOT / "run.py"), "sweep", "--resume", str(out), "--backend", "serial",
+    res = subprocess.run([sys.executable, "-m", "ruralabm", "sweep", "--resume", str(out), "--backend", "serial",
                           "--no-progress"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert f"({len(done_before)} already done)" in res.stdout

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from model.truth import counterfactual_twins
+from ruralabm.model.truth import counterfactual_twins
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import validation as v
-from scenarios.executor import make_executor
+from ruralabm.analysis import validation as v
+from ruralabm.scenarios.executor import make_executor
 
 PSM = ["psm-nn1", "psm-nn4", "psm-radius", "psm-kernel"]
 
@@ -166,7 +166,7 @@ def test_vulnerability_truth_and_the_vep_variant():
 
 
 def test_cli_validate_and_errors(tmp_path, capsys):
-    import run
+    from ruralabm import cli as run
 
     out = tmp_path / "v"
     code = run.main(["validate", "--reps", "1", "--households", "3000", "--sample", "300", "--batches", "1",

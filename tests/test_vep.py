@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.errors import EstimationError
-from analysis.vep import vulnerability
+from ruralabm.analysis.errors import EstimationError
+from ruralabm.analysis.vep import vulnerability
 
 BETA = np.array([8.0, 0.5, 0.3, -0.2])
 THETA = np.array([0.2, 0.4, 0.1, 0.2])
