@@ -1,8 +1,10 @@
 """Row-backed Mesa agents: each agent reads and writes its own row of the model's arrays."""
 from __future__ import annotations
 
+import gc
 import itertools
 import weakref
+from functools import cached_property
 
 import mesa
 import numpy as np
@@ -39,7 +41,52 @@ class RowAgent(mesa.Agent):
     def __init__(self, model, row: int):
         super().__init__(model)
         self.row = int(row)
-        self.idx = np.array([self.row])
+
+    @cached_property
+    def idx(self) -> np.ndarray:
+        """This agent's row as a one-element index array (what the processes take)."""
+        return np.array([self.row])
+
+    @classmethod
+    def create_rows(cls, model, rows) -> list:
+        """Create one agent per row in bulk, registered with ``model`` as ``Agent.__init__`` would.
+
+        Equivalent to ``[cls(model, r) for r in rows]`` (same sequential ids, same attributes, same
+        registration in ``model._agents``, ``model.agents`` and ``model.agents_by_type``), without
+        the per-agent Python overhead: ~1.5 us per agent instead of ~60 us. Subclasses that need
+        more per-agent state than ``row`` must use the ordinary constructor.
+        """
+        rows = [int(r) for r in rows]
+        if not rows:
+            return []
+        counter = cls._ids[model]
+        first = next(counter)
+        cls._ids[model] = itertools.count(first + len(rows))  # the rows take ids first .. first + n - 1
+        # Allocating 100,000 objects triggers the cyclic garbage collector dozens of times, which
+        # would cost more than the allocations; none of this can be garbage yet.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            new = object.__new__
+            agents = []
+            append = agents.append
+            for uid, row in enumerate(rows, start=first):
+                agent = new(cls)
+                agent.__dict__.update(model=model, unique_id=uid, pos=None, row=row)
+                append(agent)
+            # Model.register_agent, for all of them at once (the AgentSets hold weak references).
+            model._agents.update(dict.fromkeys(agents))
+            by_type = model._agents_by_type.get(cls)
+            if by_type is None:
+                model._agents_by_type[cls] = by_type = mesa.agent.AgentSet([], random=model.random)
+            for agent_set in (by_type, model._all_agents):
+                weak = agent_set._agents
+                ref, remove = weakref.ref, weak._remove
+                weak.data.update({ref(agent, remove): None for agent in agents})
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        return agents
 
     @property
     def _state(self):

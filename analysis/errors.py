@@ -1,9 +1,6 @@
-"""Exceptions raised by the estimators when the input cannot give a meaningful estimate."""
+"""Moved to :mod:`ruralabm.analysis.estimators.errors`; this name is kept as an alias (the same module object)."""
+import sys
 
+from .estimators import errors as _module
 
-class EstimationError(ValueError):
-    """The data cannot give the requested estimate (message names the problem)."""
-
-
-class ConvergenceError(EstimationError):
-    """The optimiser did not converge (message names the estimator and the optimiser's report)."""
+sys.modules[__name__] = _module

@@ -2,10 +2,15 @@
 
 Prints household-years per second of the vectorised path at 10k, 100k and 1M households
 (10 simulated years, panel recording included, Mesa household façades off as for large runs,
-plus 100k with façades on), peak memory per household-year (each size in a fresh process, so
+plus 100k with façades built), peak memory per household-year (each size in a fresh process, so
 the peak is that run's), and the speed ratio of the vectorised path over the per-agent path on
 2k households. Targets (issue #2): >= 500,000 household-years/s on one core at 100k, >= 50x the
 per-agent path, 1M households x 10 years within 8 GB.
+
+Then (issue "one house"): the cost of building the Mesa façades of 100,000 households (target
+< 0.5 s), and ``ruralabm simulate --households 100000 --years 10 --out DIR`` end to end as a
+fresh process of the console script (target < 4 s of wall time), with an in-process breakdown
+(imports, build, run, panels + Parquet) measured in another fresh process.
 
     python benchmarks/bench_simulate.py            # all sizes
     python benchmarks/bench_simulate.py --quick    # 10k and 100k only
@@ -42,6 +47,8 @@ def one_run(n: int, agents: bool, per_agent: bool = False, panel: bool = False) 
 
     t0 = time.perf_counter()
     model = RuralModel(_params(n), seed=1, household_agents=agents or per_agent, per_agent=per_agent)
+    if agents:
+        len(model.households)  # façades are built on first use; count them in the setup
     t1 = time.perf_counter()
     model.run()
     t2 = time.perf_counter()
@@ -61,6 +68,87 @@ def in_subprocess(n: int, agents: bool, per_agent: bool = False, panel: bool = F
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+E2E_HOUSEHOLDS = 100_000
+
+
+def facade_cost(n: int = 100_000) -> dict:
+    """Seconds to build the household façades of a fresh model (bulk, on first use)."""
+    import gc
+
+    from ruralabm.model import RuralModel
+
+    model = RuralModel(_params(n), seed=1)
+    gc.collect()
+    t0 = time.perf_counter()
+    households = model.households
+    t1 = time.perf_counter()
+    assert len(households) == n
+    return {"n": n, "facades_s": t1 - t0}
+
+
+def simulate_breakdown(out_dir: str, n: int = E2E_HOUSEHOLDS) -> dict:
+    """What ``ruralabm simulate --households n --years 10 --out DIR`` does, timed step by step
+    (run in a fresh process, so the imports are counted)."""
+    t0 = time.perf_counter()
+    from pathlib import Path
+
+    from ruralabm.scenarios import load
+    from ruralabm.scenarios.simulate import summary_table
+    from ruralabm.model import RuralModel
+    t1 = time.perf_counter()
+    sc = load("mixed", {"population.n_households": n})
+    sc.params.set("calendar.end_year", sc.params.calendar.start_year + YEARS - 1)
+    model = RuralModel(sc.params, seed=0)
+    t2 = time.perf_counter()
+    with model.stream_panels(Path(out_dir)):  # as simulate() does: each year's rows written while the next runs
+        model.run()
+        t3 = time.perf_counter()
+    t4 = time.perf_counter()
+    summary_table(model)
+    t5 = time.perf_counter()
+    model.write_panels(Path(out_dir))  # for comparison: all panels after the run, nothing to overlap
+    t6 = time.perf_counter()
+    return {"imports_s": t1 - t0, "build_s": t2 - t1, "run_s": t3 - t2, "panels_s": t4 - t3, "summary_s": t5 - t4,
+            "write_panels_after_run_s": t6 - t5}
+
+
+def _fresh(call: str) -> dict:
+    code = "import json,sys; sys.path.insert(0, %r); import benchmarks.bench_simulate as b; print(json.dumps(%s))" % (ROOT, call)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def simulate_wall(out_dir: str, n: int = E2E_HOUSEHOLDS) -> float:
+    """Wall time of the console script ``ruralabm simulate`` as a fresh process."""
+    script = os.path.join(os.path.dirname(sys.executable), "ruralabm")
+    cmd = [script] if os.path.exists(script) else [sys.executable, "-m", "ruralabm"]
+    cmd += ["simulate", "--households", str(n), "--years", str(YEARS), "--out", out_dir, "--quiet"]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, cwd=out_dir)
+    return time.perf_counter() - t0
+
+
+def end_to_end(repeat: int = 2) -> None:
+    import shutil
+    import tempfile
+
+    f = min((_fresh("b.facade_cost()")["facades_s"] for _ in range(repeat)))
+    print(f"Mesa household façades for 100,000 households: {f:.3f} s (target < 0.5 s; built in bulk on first use)")
+    tmp = tempfile.mkdtemp(prefix="bench_simulate_")
+    try:
+        walls = [simulate_wall(tmp) for _ in range(repeat)]
+        parts = min((_fresh("b.simulate_breakdown(%r)" % tmp) for _ in range(repeat)),
+                    key=lambda r: sum(v for k, v in r.items() if k != "write_panels_after_run_s"))
+        size = sum(os.path.getsize(os.path.join(tmp, name)) for name in os.listdir(tmp) if name.endswith(".parquet"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"ruralabm simulate --households {E2E_HOUSEHOLDS:,} --years {YEARS} --out DIR: "
+          f"{min(walls):.2f} s wall (best of {repeat}; target < 4 s), Parquet {size / 1e6:.0f} MB")
+    alone = parts.pop("write_panels_after_run_s")
+    print("  in-process breakdown: " + ", ".join(f"{k.removesuffix('_s')} {v:.2f} s" for k, v in parts.items())
+          + f" (sum {sum(parts.values()):.2f} s; the rest is interpreter start-up and printing)")
+    print(f"  run = the 10 years with households.parquet written alongside (one row group per year); panels = "
+          f"what is left after the run; model.write_panels() after a run, without the overlap: {alone:.2f} s")
 
 
 def main(argv=None) -> None:
@@ -87,6 +175,7 @@ def main(argv=None) -> None:
     slow = one_run(n_small, True, per_agent=True)["run_s"]
     print(f"per-agent path on {n_small:,} households: {slow:.2f} s vs vectorised {fast:.3f} s -> "
           f"vectorised is {slow / fast:,.0f}x faster ({n_small * YEARS / slow:,.0f} vs {n_small * YEARS / fast:,.0f} hh-years/s)")
+    end_to_end()
 
 
 if __name__ == "__main__":

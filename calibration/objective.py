@@ -23,10 +23,17 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ruralabm.analysis.papers import drop_separating_covariates
 import pandas as pd
 
+from ruralabm.analysis.estimators.resilience import fit_index
+from ruralabm.analysis.specs import CAO_COVARIATES, CLDS_COVARIATES, CLDS_PRE, LINE_NAMES, REGIONS, poverty_lines
+from ruralabm.analysis.studies.papers import (cao_statistics, clds_statistics, county_statistics,
+                                              drop_separating_covariates)
+from ruralabm.analysis.studies.survey import clds_sample, cles_sample, county_sample
+from ruralabm.model import RuralModel
 from ruralabm.model.params import ParameterError, Params, parameter_spec
+from ruralabm.model.processes.outcomes import RESILIENCE_INDICATORS
+from ruralabm.scenarios import load
 
 TARGETS_FILE = Path(__file__).resolve().parent / "targets.toml"
 _INDEXED = re.compile(r"^(?P<name>[a-z_]+\.[a-z_0-9]+)\[(?P<i>\d+)\]$")
@@ -61,19 +68,14 @@ def param_bounds(name: str) -> tuple[float, float]:
 
 
 def apply_values(params: Params, values: Mapping[str, float]) -> Params:
-    """Set each (possibly indexed) parameter in place; integers are rounded. Returns params."""
+    """Set the (possibly indexed) parameters in place, validated together; integers are rounded.
+    Returns params."""
+    items = []
     for name, v in values.items():
         base, i = split_name(name)
-        if i is None:
-            spec = parameter_spec(base)
-            params.set(base, int(round(v)) if spec["type"] == "int" else float(v))
-        else:
-            current = list(params.get(base))
-            if i >= len(current):
-                raise ParameterError(f"{name}: {base} has {len(current)} entries")
-            current[i] = float(v)
-            params.set(base, current)
-    return params
+        is_int = i is None and parameter_spec(base)["type"] == "int"
+        items.append((base if i is None else f"{base}[{i}]", int(round(v)) if is_int else float(v)))
+    return params.set_many(items)
 
 
 def current_value(params: Params, name: str) -> float:
@@ -280,8 +282,6 @@ def settings_from(targets: Targets | None, **overrides) -> dict:
 
 def build_params(settings: Mapping[str, Any], values: Mapping[str, float]) -> Params:
     """The scenario of ``settings`` with the calibrated values and the evaluation's sizes."""
-    from ruralabm.scenarios import load
-
     p = load(settings["scenario"]).params
     apply_values(p, values)
     p.set("population.n_counties", max(int(settings["counties"]), p.population.n_counties))
@@ -311,12 +311,6 @@ def simulate_statistics(task: Mapping[str, Any]) -> dict:
     The survey draws use the replication seed too, so two parameter vectors at the same seed
     share every random number of the simulation and of the samples (common random numbers).
     """
-    from ruralabm.analysis.papers import LINE_NAMES, cao_statistics, clds_statistics, county_statistics
-    from ruralabm.analysis.resilience import fit_index
-    from ruralabm.analysis.survey import CLDS_COVARIATES, clds_sample, cles_sample, county_sample
-    from ruralabm.model import RuralModel
-    from ruralabm.model.processes.outcomes import RESILIENCE_INDICATORS
-
     settings = dict(DEFAULT_SETTINGS, **task.get("settings", {}))
     seed = int(task["seed"])
     keys = set(task.get("keys") or [])
@@ -334,13 +328,12 @@ def simulate_statistics(task: Mapping[str, Any]) -> dict:
         t0 = time.perf_counter()
         notes: list[str] = []
         try:
-            pre = panel[panel["year"] == 2014]
+            pre = panel[panel["year"] == CLDS_PRE]
             eligible = int(pre["poor_national"].sum())
             n = min(int(settings["clds_n"]), eligible)
             stats["clds.eligible"] = float(eligible)
             smp = clds_sample(panel, n=n, seed=seed)
-            lines = {"1.9": params.poverty.line_1_9, "national": params.poverty.line_national,
-                     "3.1": params.poverty.line_3_1}
+            lines = poverty_lines(params)
             extra = ["participating"] if settings["vep_variant"] == "participation" else []
 
             def clds(tables, methods):
@@ -360,7 +353,7 @@ def simulate_statistics(task: Mapping[str, Any]) -> dict:
                 s = clds(later, methods).as_series().to_dict()
                 stats.update({k: v for k, v in s.items() if not k.startswith(("clds.participation", "clds.vul_mean"))})
                 for line in LINE_NAMES:
-                    for region in ("full", "east", "central_west"):
+                    for region in REGIONS:
                         vals = [s.get(f"clds.t4.att.{m}.{line}.{region}") for m in methods]
                         vals = [v for v in vals if v is not None]
                         if len(vals) == 4:
@@ -377,7 +370,7 @@ def simulate_statistics(task: Mapping[str, Any]) -> dict:
         try:
             cs = cles_sample(panel, n=min(int(settings["cles_n"]), params.population.n_households), seed=seed)
             index = fit_index(cs[cs["year"] == cs["year"].min()], RESILIENCE_INDICATORS)
-            cov = list(CLDS_COVARIATES) + ["land_area"]
+            cov = list(CAO_COVARIATES)
             cao_keys = [k for k in keys if k.startswith("cao.psm")]
             pairs = {(k.split(".")[2], k.split(".")[3]) for k in cao_keys}
             by_group: dict[str, set[str]] = {}

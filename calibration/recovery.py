@@ -16,7 +16,8 @@ from pathlib import Path
 
 from ruralabm.scenarios.executor import replication_seeds
 
-from .objective import mean_stats, simulate_statistics
+from .objective import ParamSpace, mean_stats, simulate_statistics
+from .search import start
 
 TRUTH = {"cooperative.villages_share": 0.75, "policy.poverty_alleviation_transfer": 2000.0}
 BOXES = ["cooperative.villages_share=0.3:1", "policy.poverty_alleviation_transfer=500:3500"]
@@ -56,9 +57,6 @@ def write_targets(path: Path, executor) -> dict:
 
 def run(out: Path, executor, progress: bool = False) -> dict:
     """Returns {"estimate", "truth", "error_share" (|estimate - truth| / box width), "ok"}."""
-    from .objective import ParamSpace
-    from .search import start
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     targets = out / "recovery_targets.toml"

@@ -35,6 +35,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ruralabm.model.params import ParameterError
+from ruralabm.scenarios import load as load_scenario
+from ruralabm.scenarios.executor import progress_bar, replication_seeds
 
 from .objective import (ParamSpace, Targets, current_value, mean_stats, settings_from, simulate_statistics)
 
@@ -122,8 +124,6 @@ class Calibration:
 
     def __init__(self, config: CalibrationConfig, out: Path | None, executor, progress: bool = True,
                  log: Callable[[str], None] | None = print):
-        from ruralabm.scenarios.executor import replication_seeds
-
         self.config = config
         self.space = ParamSpace.parse(config.params)
         self.targets = Targets.load(config.targets)
@@ -177,22 +177,19 @@ class Calibration:
 
     # -- stages ------------------------------------------------------------------------------
     def global_points(self) -> list[dict]:
-        from ruralabm.scenarios import load
-        from scipy.stats import qmc
+        from scipy.stats import qmc  # first use: start-up speed
 
         n = max(1, int(round(self.config.global_share * self.config.budget)) - 1)
         sob = qmc.Sobol(self.space.dim, scramble=True, seed=self.config.seed)
         m = int(math.ceil(math.log2(max(n, 1))))
         u = sob.random_base2(m)[:n]
-        base = load(self.settings["scenario"]).params
+        base = load_scenario(self.settings["scenario"]).params
         start = {nm: float(np.clip(current_value(base, nm), lo, hi))
                  for nm, lo, hi in zip(self.space.names, self.space.low, self.space.high)}
         return [start] + [self.space.to_params(row) for row in u]
 
     def run(self) -> dict:
-        from scipy.optimize import minimize
-
-        from ruralabm.scenarios.executor import progress_bar
+        from scipy.optimize import minimize  # first use: start-up speed
 
         t0 = time.perf_counter()
         total = self.config.budget * self.config.reps

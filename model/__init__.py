@@ -3,10 +3,11 @@
 ``RuralModel`` is imported on first use (it pulls in mesa and pandas); parameters and the
 named enumerations are light, so the command line can read scenarios without them.
 """
+from .enums import Form, OrgType, Product, Region
 from .params import FORMS, ORGANISATION_TYPES, PRODUCTS, REGIONS, ParameterError, Params
 
 __all__ = ["RuralModel", "Params", "ParameterError", "UNOBSERVABLE_COLUMNS", "FORMS", "ORGANISATION_TYPES",
-           "PRODUCTS", "REGIONS"]
+           "PRODUCTS", "REGIONS", "Form", "OrgType", "Product", "Region"]
 
 
 def __getattr__(name: str):

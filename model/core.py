@@ -9,15 +9,42 @@ import numpy as np
 import pandas as pd
 
 from .draws import draw_year
-from .params import FORMS, ORGANISATION_TYPES, PRODUCTS, REGIONS, ParameterError, Params
+from .params import FORMS, ORGANISATION_TYPES, PRODUCTS, REGIONS, ParameterError, Params, parameter_spec
 from .population import build_households, build_organisations, build_places
-from .processes.outcomes import county_outcomes, household_outcomes
-from .processes.production import normal_revenue
+from .processes.outcomes import household_outcomes
+from .processes.production import expected_income
 from .recorder import PanelRecorder
+from .reporters import make_datacollector, year_summary
+from .scenario_files import scenario_params
 from .schedule import SCHEDULE
-from .world import World
+from .world import World, build_world
 
 UNOBSERVABLE_COLUMNS = ("entrepreneurial_drive",)
+
+
+def _resolve_params(params, scenario, overrides: dict) -> Params:
+    """``params`` or ``scenario`` (name or TOML path), then dotted ``overrides`` applied together
+    with one validation of the whole set. ``params`` itself is not changed by overrides."""
+    if params is not None and scenario is not None:
+        raise ParameterError("give either params or scenario, not both")
+    if params is not None and not isinstance(params, Params):
+        raise ParameterError(f"params = {params!r} must be a Params (use scenario= for a scenario name or file)")
+    for key in overrides:
+        section, dot, name = key.partition(".")
+        if not dot or not section or not name:
+            raise ParameterError(f"unknown keyword argument '{key}': RuralModel takes params, seed, scenario, "
+                                 f"household_agents, per_agent, participation_override and dotted parameter "
+                                 f"overrides such as population.n_households")
+        parameter_spec(key.partition("[")[0])  # an unknown key is an error naming it
+    if scenario is not None:
+        params = scenario_params(scenario)
+    elif params is None:
+        params = Params()
+    elif overrides:
+        params = params.copy()
+    if overrides:
+        params.set_many(overrides)  # every key checked, then the whole set validated once
+    return params
 
 
 class RuralModel(mesa.Model):
@@ -29,24 +56,37 @@ class RuralModel(mesa.Model):
         Validated parameters (defaults if omitted).
     seed : int
         Master seed. Every random process draws from ``SeedSequence(seed, (process, year))``.
+    scenario : str or path, optional
+        A shipped scenario name or a scenario TOML file, instead of ``params``.
     household_agents : bool
-        Create a Mesa ``Household`` façade per household (``model.households``). Costs ~7 us
-        and ~1 kB per household; large vectorised runs can switch it off.
+        Whether ``model.households`` has a Mesa ``Household`` façade per household. They are
+        built in bulk on first use (``model.households``, ``model.agents``,
+        ``model.agents_by_type``; ~1.5 us per household), so a run that never touches them pays
+        nothing. ``False`` means there are none.
     per_agent : bool
         Step households, organisations and counties one agent at a time through their Mesa
         façades (the same equations; slow, for checking and teaching). Needs household agents.
     participation_override : mapping or array, optional
         Households forced out of (-1) or into (+1) integration; everything else unchanged.
+    **overrides
+        Dotted parameter overrides applied on top of ``params`` or ``scenario``, validated
+        together: ``RuralModel(scenario="cooperative", seed=1, **{"population.n_households": 2000})``.
+        This is the flat form ``mesa.batch_run`` passes.
+
+    Mesa's contract: ``model.steps`` counts simulated years (Mesa's own counter), ``running``
+    turns False after the last calendar year, ``run_model()`` runs the calendar to its end, and
+    ``model.datacollector`` holds the yearly reporters (model/reporters.py). Stepping a finished
+    model raises ``RuntimeError`` and leaves ``steps`` unchanged.
     """
 
-    def __init__(self, params: Params | None = None, seed: int = 0, *, household_agents: bool = True,
-                 per_agent: bool = False, participation_override=None):
+    def __init__(self, params: Params | None = None, seed: int = 0, *, scenario=None, household_agents: bool = True,
+                 per_agent: bool = False, participation_override=None, **overrides):
         super().__init__(seed=seed)
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
             raise ParameterError(f"seed = {seed!r} is not allowed: must be a non-negative integer")
         if per_agent and not household_agents:
             raise ParameterError("per_agent = True needs household_agents = True")
-        self.params = params if params is not None else Params()
+        self.params = _resolve_params(params, scenario, overrides)
         self.params.validate()
         self.master_seed = int(seed)
         self.per_agent = per_agent
@@ -54,48 +94,71 @@ class RuralModel(mesa.Model):
         villages, counties = build_places(p, self.master_seed)
         households = build_households(p, self.master_seed, villages, counties)
         organisations = build_organisations(p, self.master_seed, villages, counties)
-        self.world = World(params=p, seed=self.master_seed, households=households, villages=villages,
-                           counties=counties, organisations=organisations)
+        self.world = build_world(p, self.master_seed, households, villages, counties, organisations)
         w = self.world
-        n = households.n
-        w.applied_org = np.full(n, -1, dtype=np.int32)
-        w.application_score = np.zeros(n)
-        w.sales = np.zeros(n)
-        w.disaster_value = np.zeros(n)
-        w.county_households = np.bincount(households.county_id, minlength=counties.n)
-        w.enterprise_for = np.full((counties.n, len(PRODUCTS)), -1, dtype=np.int64)
-        w.income_last = self._expected_income()
+        w.income_last = expected_income(w)
         w.income_pc_last = w.income_last / households.famsize
         if participation_override is not None:
             self.set_participation_override(participation_override)
 
         c = p.calendar
         self.calendar_years = list(range(c.start_year, c.end_year + 1))
-        n_years = len(self.calendar_years)
-        self._households_rec = PanelRecorder(households, n_years)
-        self._counties_rec = PanelRecorder(counties, n_years)
-        self._organisations_rec = PanelRecorder(organisations, n_years)
+        # The panel buffers live on the world (the record_outcomes process writes them).
+        self._households_rec = w.recorders.households
+        self._counties_rec = w.recorders.counties
+        self._organisations_rec = w.recorders.organisations
         self.year_index = 0
 
         from ruralabm.agents import Cooperative, County, Household, LeadingEnterprise  # façades import the model package
 
-        County.create_agents(self, counties.n, row=list(range(counties.n)))
-        coop_rows = np.flatnonzero(organisations.org_type == 1).tolist()
-        ent_rows = np.flatnonzero(organisations.org_type == 2).tolist()
-        if coop_rows:
-            Cooperative.create_agents(self, len(coop_rows), row=coop_rows)
-        if ent_rows:
-            LeadingEnterprise.create_agents(self, len(ent_rows), row=ent_rows)
-        if household_agents:
-            Household.create_agents(self, n, row=list(range(n)))
+        County.create_rows(self, range(counties.n))
+        Cooperative.create_rows(self, np.flatnonzero(organisations.org_type == 1).tolist())
+        LeadingEnterprise.create_rows(self, np.flatnonzero(organisations.org_type == 2).tolist())
+        # Household façades are built in bulk on first use (_ensure_households), eagerly only for
+        # the per-agent path, which steps them every year.
+        self._households_pending = bool(household_agents)
+        if per_agent:
+            self._ensure_households()
+        self.datacollector = make_datacollector()
+        self.year_summary: dict[str, float] = {}
+        self._year_listeners: list = []  # called with the panel row t of each recorded year
         self._agent_classes = {"county": [County], "organisation": [Cooperative, LeadingEnterprise],
                                "household": [Household]}
-        self._functions = {name: fn for name, _, fn in SCHEDULE}
-        self._functions["enterprise_index"] = self._index_enterprises
-        self._functions["record_outcomes"] = self._record
         self.phase_log: list[str] = []
 
     # --- Mesa-facing collections --------------------------------------------------------
+    def _ensure_households(self) -> None:
+        """Build the household façades (in bulk) the first time anything asks for agents."""
+        if self.__dict__.get("_households_pending"):
+            self._households_pending = False
+            from ruralabm.agents import Household
+            Household.create_rows(self, range(self.world.households.n))
+
+    @property
+    def agents(self) -> mesa.agent.AgentSet:
+        """All agents, as Mesa's ``Model.agents`` (household façades included, built on first use)."""
+        self._ensure_households()
+        return self._all_agents
+
+    @agents.setter
+    def agents(self, agents) -> None:
+        mesa.Model.agents.fset(self, agents)  # Mesa forbids it; keep its message
+
+    @property
+    def agent_types(self) -> list[type]:
+        self._ensure_households()
+        return list(self._agents_by_type.keys())
+
+    @property
+    def agents_by_type(self) -> dict:
+        """Mesa's ``Model.agents_by_type`` (household façades included, built on first use)."""
+        self._ensure_households()
+        return self._agents_by_type
+
+    def remove_all_agents(self) -> None:
+        self._ensure_households()
+        super().remove_all_agents()
+
     @property
     def households(self) -> mesa.agent.AgentSet:
         from ruralabm.agents import Household
@@ -122,7 +185,7 @@ class RuralModel(mesa.Model):
 
     @property
     def finished(self) -> bool:
-        return self.year_index >= len(self.calendar_years)
+        return self.steps >= len(self.calendar_years)
 
     # --- overrides ------------------------------------------------------------------------
     def set_participation_override(self, override) -> None:
@@ -148,16 +211,25 @@ class RuralModel(mesa.Model):
 
     # --- stepping -------------------------------------------------------------------------
     def step(self) -> None:
-        """Simulate one calendar year."""
-        if self.finished:
-            raise RuntimeError(f"the run has ended at {self.calendar_years[-1]}")
+        """Simulate one calendar year.
+
+        Mesa wraps this method and has already counted the year in ``self.steps``: the year being
+        simulated is ``calendar_years[steps - 1]``. After the last calendar year ``running`` is
+        False; stepping a finished model raises ``RuntimeError`` (and takes the count back).
+        """
+        t = self.steps - 1
+        if t >= len(self.calendar_years):
+            self.steps = t  # Mesa counted a year that is not simulated
+            self.running = False
+            raise RuntimeError(f"the run has ended at {self.calendar_years[-1]} "
+                               f"({len(self.calendar_years)} years simulated; model.running is False)")
+        self.year_index = t
         w = self.world
         w.year = self.calendar_years[self.year_index]
         o = w.organisations
         w.draws = draw_year(self.master_seed, w.year, w.households.n, w.villages.n, w.counties.n, o.n)
-        for name, level, _ in SCHEDULE:
+        for name, level, fn in SCHEDULE:
             self.phase_log.append(name)
-            fn = self._functions[name]
             if level == "world" or not self.per_agent:
                 fn(w) if level == "world" else fn(w, slice(None))
             else:
@@ -165,10 +237,20 @@ class RuralModel(mesa.Model):
                     agents = self.agents_by_type.get(cls)
                     if agents is not None:
                         agents.do("run_phase", fn)
-        self.year_index += 1
+        self.year_index = self.steps
+        self._collect(w)
+
+    def _collect(self, w: World) -> None:
+        """The year's reporters into ``datacollector``; ``running`` off after the last year."""
+        self.year_summary = year_summary(self.params, w.households, w.year)
+        self.datacollector.collect(self)
+        for listener in self._year_listeners:
+            listener(self.steps - 1)
+        if self.steps >= len(self.calendar_years):
+            self.running = False
 
     def run(self, years: int | None = None, progress: bool = False) -> "RuralModel":
-        remaining = len(self.calendar_years) - self.year_index
+        remaining = len(self.calendar_years) - self.steps
         steps = remaining if years is None else min(years, remaining)
         iterator: Iterable[int] = range(steps)
         if progress:
@@ -178,39 +260,6 @@ class RuralModel(mesa.Model):
             self.step()
         return self
 
-    def _index_enterprises(self, w: World) -> None:
-        """Which active enterprise contracts each (county, product): the lowest-numbered one."""
-        o = w.organisations
-        w.enterprise_for[:] = -1
-        ent = np.flatnonzero((o.org_type == 2) & (o.active == 1))
-        # np.unique keeps the first (lowest-numbered) enterprise of each (county, product).
-        n_products = w.enterprise_for.shape[1]
-        _, first = np.unique(o.county_id[ent].astype(np.int64) * n_products + o.product[ent], return_index=True)
-        ent = ent[first]
-        w.enterprise_for[o.county_id[ent], o.product[ent]] = ent
-
-    def _record(self, w: World) -> None:
-        hh = w.households
-        income_pc = hh.income_total / hh.famsize
-        county_outcomes(w, income_pc)
-        t = self.year_index
-        self._households_rec.record(t, w.year, hh)
-        self._counties_rec.record(t, w.year, w.counties)
-        self._organisations_rec.record(t, w.year, w.organisations)
-        w.income_last = hh.income_total.copy()
-        w.income_pc_last = income_pc
-
-    def _expected_income(self) -> np.ndarray:
-        """A household's income at normal prices and no shocks: what it expects before year 1."""
-        w, e = self.world, self.params.economy
-        hh = w.households
-        idx = slice(None)
-        wage = e.wage_per_worker * np.exp(e.wage_return_to_education * hh.edu
-                                          + np.asarray(e.region_wage_premium)[hh.region])
-        return (normal_revenue(w, idx) * (1 - e.input_cost_share) + hh.twork * wage
-                + hh.subsidy * hh.famsize * self.params.policy.subsidy_per_capita
-                + hh.productive_assets * e.business_return)
-
     # --- outputs --------------------------------------------------------------------------
     def household_panel(self, derived: bool = True) -> pd.DataFrame:
         """One row per household-year: ids, CLDS covariates, treatment, capitals, income by
@@ -218,7 +267,20 @@ class RuralModel(mesa.Model):
 
         ``df.attrs["unobservable"]`` lists columns an estimator must not use.
         """
-        rec = self._households_rec
+        data = self._household_columns(derived)
+        df = pd.DataFrame(data, copy=False)
+        df["region"] = pd.Categorical.from_codes(df["region"], REGIONS)
+        df.attrs.update(self._household_attrs())
+        return df
+
+    def _recorder(self, name: str) -> PanelRecorder:
+        """The panel buffers of ``households`` / ``counties`` / ``organisations``."""
+        return getattr(self.world.recorders, name)
+
+    def _household_columns(self, derived: bool = True) -> dict[str, np.ndarray]:
+        """The household panel's columns as numpy arrays, in order (region as its int8 codes):
+        views of the recorded buffers plus ids, years and the derived outcomes, computed once."""
+        rec = self._recorder("households")
         t = rec.recorded
         n = rec.n
         data = {
@@ -230,23 +292,60 @@ class RuralModel(mesa.Model):
         if derived and t:
             ns = SimpleNamespace(params=self.params, households=SimpleNamespace(**data))
             data.update(household_outcomes(ns))
-        df = pd.DataFrame(data, copy=False)
-        df["region"] = pd.Categorical.from_codes(df["region"], REGIONS)
-        df.attrs["unobservable"] = list(UNOBSERVABLE_COLUMNS)
-        df.attrs["seed"] = self.master_seed
-        return df
+        return data
+
+    def _household_year_group(self, t: int) -> dict[str, np.ndarray]:
+        """The columns of :meth:`_household_columns` for the rows of recorded year ``t`` only
+        (the derived outcomes are elementwise, so they are the same numbers; a year at a time
+        keeps the arrays in cache)."""
+        rec = self._recorder("households")
+        n = rec.n
+        data = {"household_id": np.arange(n, dtype=np.int64), "year": np.full(n, rec.years[t], dtype=np.int16)}
+        for c in rec.columns:
+            data[c] = rec.buffers[c][t]
+        ns = SimpleNamespace(params=self.params, households=SimpleNamespace(**data))
+        data.update(household_outcomes(ns))
+        return data
+
+    def _household_attrs(self) -> dict:
+        return {"unobservable": list(UNOBSERVABLE_COLUMNS), "seed": self.master_seed}
+
+    def write_panels(self, out_dir) -> list[str]:
+        """Write households, counties, county_exits and organisations ``.parquet`` to ``out_dir``.
+
+        Each file reads back (``pd.read_parquet``) as exactly the DataFrame of the matching method
+        (:meth:`household_panel`, :meth:`county_panel`, :meth:`county_exits`,
+        :meth:`organisations_panel`), columns, dtypes, categoricals and ``attrs`` included. The
+        household file, the large one, goes straight from the recorded buffers to Arrow (no
+        DataFrame). Returns the file names written.
+        """
+        with self.stream_panels(out_dir) as stream:
+            pass
+        return stream.files
+
+    def stream_panels(self, out_dir):
+        """A context manager that writes the same files as :meth:`write_panels`, encoding each
+        year's household rows in a worker thread as soon as the year is recorded::
+
+            with model.stream_panels(out):
+                model.run()
+
+        The writing overlaps the simulation of the next years; the small panels are written on
+        leaving the block (model/panels.py)."""
+        from .panels import PanelStream
+        return PanelStream(self, out_dir)
 
     @property
     def censor_date(self) -> float:
         """``calendar.censor_date``, or the end of the last simulated year if that is earlier:
         the model cannot observe what happens after it stops."""
-        rec = self._counties_rec
+        rec = self._recorder("counties")
         last = rec.years[rec.recorded - 1] if rec.recorded else self.params.calendar.start_year - 1
         return float(min(self.params.calendar.censor_date, last + 1))
 
     def county_panel(self) -> pd.DataFrame:
         """One row per county-year, with exit dates and censoring at :attr:`censor_date`."""
-        rec = self._counties_rec
+        rec = self._recorder("counties")
         t, n = rec.recorded, rec.n
         data = {"county_id": np.tile(np.arange(n), t), "year": np.repeat(rec.years[:t].astype(np.int16), n)}
         for c in rec.columns:
@@ -290,7 +389,7 @@ class RuralModel(mesa.Model):
 
     def organisations_panel(self) -> pd.DataFrame:
         """One row per organisation-year (cooperatives and leading enterprises)."""
-        rec = self._organisations_rec
+        rec = self._recorder("organisations")
         t, n = rec.recorded, rec.n
         data = {"org_id": np.tile(np.arange(n), t), "year": np.repeat(rec.years[:t].astype(np.int16), n)}
         for c in rec.columns:
@@ -302,4 +401,4 @@ class RuralModel(mesa.Model):
 
     @property
     def panel_nbytes(self) -> int:
-        return self._households_rec.nbytes + self._counties_rec.nbytes + self._organisations_rec.nbytes
+        return sum(self._recorder(name).nbytes for name in ("households", "counties", "organisations"))

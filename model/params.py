@@ -12,21 +12,28 @@ import copy
 import dataclasses
 import math
 from dataclasses import dataclass, field, fields
-from typing import Any, Mapping
+import re
+from typing import Any, Iterable, Mapping
 
-FORMS = ("vertical_chain", "technology_diffusion", "agritourism", "ecommerce")
-ORGANISATION_TYPES = ("cooperative", "enterprise")
-REGIONS = ("east", "central", "west")
-PRODUCTS = ("grain", "cash_crop", "livestock", "horticulture")
+from .enums import FORMS, ORGANISATION_TYPES, PRODUCTS, REGIONS  # names of the enumerations in model/enums.py
+
+
+_INDEXED_KEY = re.compile(r"^(.*)\[(\d+)\]$")
 
 
 class ParameterError(ValueError):
     """A scenario key is unknown, mistyped or out of range."""
 
 
-def param(default, unit: str, low=None, high=None, doc: str = "", source: str = "", choices=None):
-    """A parameter field carrying its unit, allowed range or choices, meaning and source."""
-    meta = {"unit": unit, "low": low, "high": high, "doc": doc, "source": source, "choices": choices}
+def param(default, unit: str, low=None, high=None, doc: str = "", source: str = "", choices=None,
+          keys: tuple[str, ...] | None = None, fill: float | None = None):
+    """A parameter field carrying its unit, allowed range or choices, meaning and source.
+
+    ``keys`` names the entries of a list parameter (one per form, product or region): a scenario
+    may then give it as a table ``{name = value}``; entries it leaves out take ``fill`` (or the
+    default entry when ``fill`` is None)."""
+    meta = {"unit": unit, "low": low, "high": high, "doc": doc, "source": source, "choices": choices,
+            "keys": keys, "fill": fill}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda d=default: copy.deepcopy(d), metadata=meta)
     return field(default=default, metadata=meta)
@@ -74,6 +81,9 @@ class ShockParams:
                                       "assumption: a serious illness costs about half an adult worker for the year")
     medical_cost_mean: float = param(6000.0, "yuan", 0.0, 1e6, "Mean gross medical cost of a health shock.",
                                      "Rural inpatient cost per stay ~5-7k yuan (China Health Statistics Yearbook 2015)")
+    medical_cost_sd: float = param(0.8, "sd of log cost", 0.0, 3.0,
+                                   "Dispersion of the gross medical cost of a health shock (lognormal with mean medical_cost_mean).",
+                                   "assumption: right-skewed medical bills, a few stays cost several times the mean")
     medical_reimbursement: float = param(0.5, "share", 0.0, 1.0,
                                          "Share of medical cost reimbursed (new rural cooperative medical scheme).",
                                          "NCMS effective inpatient reimbursement ~50%")
@@ -94,7 +104,7 @@ class ShockParams:
                                      "assumption: moderate year-to-year persistence of farm-gate price deviations")
     price_volatility: list = param([0.06, 0.15, 0.12, 0.18], "sd of log price innovation", 0.0, 2.0,
                                    "Per product (grain, cash crop, livestock, horticulture).",
-                                   "NBS farm-gate price indices 2005-2019, yearly log changes")
+                                   "NBS farm-gate price indices 2005-2019, yearly log changes", keys=PRODUCTS)
     grain_price_floor: float = param(0.92, "share of normal price", 0.0, 1.0,
                                      "Minimum purchase price for grain relative to the normal price.",
                                      "China's minimum purchase price policy for wheat and rice")
@@ -106,7 +116,7 @@ class EconomyParams:
                                    "Rural China ~1.5-2 mu per capita (Third Agricultural Census)")
     farm_revenue_per_mu: list = param([1100.0, 2200.0, 1800.0, 3000.0], "yuan per mu", 0.0, 1e5,
                                       "Gross revenue per mu at normal prices, per product.",
-                                      "NDRC farm-product cost-benefit survey 2014, approx.")
+                                      "NDRC farm-product cost-benefit survey 2014, approx.", keys=PRODUCTS)
     input_cost_share: float = param(0.45, "share of revenue", 0.0, 0.95, "Input costs as a share of normal revenue.",
                                     "assumption: purchased inputs a little under half of gross revenue at normal prices")
     wage_per_worker: float = param(16000.0, "yuan per year", 0.0, 1e6, "Annual earnings of a stable non-farm worker.",
@@ -116,10 +126,45 @@ class EconomyParams:
                                             "Mincer returns in rural China, 3-6%")
     region_wage_premium: list = param([0.15, 0.0, -0.05], "log points", -1.0, 1.0,
                                       "Wage premium by region (east, central, west).",
-                                      "assumption: east > centre > west gradient of non-farm wages; magnitudes not estimated")
+                                      "assumption: east > centre > west gradient of non-farm wages; magnitudes not estimated", keys=REGIONS)
     business_return: float = param(0.10, "yuan per yuan of assets", 0.0, 2.0,
                                    "Return on productive assets in own non-farm business.",
                                    "assumption: 10% yearly return on household business assets")
+    business_return_sd: float = param(0.3, "sd of log return", 0.0, 3.0,
+                                      "Year-to-year dispersion of own-business income (lognormal, mean one).",
+                                      "assumption: business returns vary by about 30% from year to year")
+    wage_sd: float = param(0.3, "sd of log wage", 0.0, 3.0,
+                           "Year-to-year dispersion of non-farm earnings around the Mincer wage (lognormal, mean one).",
+                           "assumption: earnings vary by about 30% around the Mincer prediction")
+    farm_output_sd: float = param(0.25, "sd of log output", 0.0, 3.0,
+                                  "Idiosyncratic dispersion of farm output (lognormal, mean one), on top of disasters and prices.",
+                                  "assumption: household-level yield noise of about 25%")
+    land_quality_base: float = param(0.7, "revenue multiplier", 0.0, 10.0,
+                                     "Revenue per mu on the worst land (quality 0) relative to normal: land value = area x (base + range x quality).",
+                                     "assumption: the worst land yields 70% of normal, the best 130%")
+    land_quality_range: float = param(0.6, "revenue multiplier per unit quality", 0.0, 10.0,
+                                      "Revenue per mu gained from the worst to the best land (quality 0 to 1).",
+                                      "assumption: the worst land yields 70% of normal, the best 130%")
+    mu_per_worker: float = param(8.0, "mu per adult-equivalent worker", 0.1, 1000.0,
+                                 "Land one adult-equivalent worker farms: the farm's labour need is land / mu_per_worker.",
+                                 "assumption: one worker farms about 8 mu (half a hectare) with small-farm technology")
+    min_labour_need: float = param(0.25, "workers", 0.0, 100.0,
+                                   "Smallest labour need of a farm, however small its land.",
+                                   "assumption: a quarter worker to keep even a tiny plot")
+    min_farm_labour: float = param(0.2, "workers", 0.0, 100.0,
+                                   "Farm labour left to a household after a health shock, at least.",
+                                   "assumption: relatives or the elderly keep a fifth of a worker on the farm")
+    labour_elasticity: float = param(0.4, "elasticity", 0.0, 5.0,
+                                     "Elasticity of farm output to labour below the labour need: (labour / need) ** elasticity.",
+                                     "assumption: farm output falls less than proportionally with labour")
+    machine_yield_gain: float = param(0.06, "share of output per machine", 0.0, 2.0,
+                                      "Output gained per machine owned (up to machines_used_max machines).",
+                                      "assumption: each small machine adds about 6% to output")
+    machines_used_max: int = param(3, "machines", 0, 100, "Machines that still add to output; more are idle.",
+                                   "assumption: a small farm cannot use more than three machines")
+    mu_per_machine: float = param(8.0, "mu per machine", 0.1, 1000.0,
+                                  "Land one machine needs: a household buys a machine only while it owns fewer than land / mu_per_machine.",
+                                  "assumption: a small machine pays on about 8 mu")
     drive_effect: float = param(0.25, "log points per sd of drive", 0.0, 2.0,
                                 "Effect of unobserved entrepreneurial drive on farm and business returns.",
                                 "assumption: size of an unobserved trait's effect, not measured in any survey; calibrated (scenarios/calibrated.toml)")
@@ -143,12 +188,21 @@ class EconomyParams:
     credit_limit_assets: float = param(0.3, "yuan per yuan of assets", 0.0, 5.0,
                                        "Borrowing limit relative to physical assets.",
                                        "assumption: collateral-based borrowing limit of 30% of asset value")
+    collateral_housing_share: float = param(0.2, "yuan of collateral per yuan of housing", 0.0, 1.0,
+                                            "Share of housing value that counts as collateral (rural homesteads can hardly be mortgaged); productive assets and machines count in full.",
+                                            "assumption: rural housing is weak collateral (homestead land cannot be sold freely)")
+    group_lending_multiplier: float = param(2.0, "multiple of the credit limit", 1.0, 10.0,
+                                            "Members of an organisation borrow up to this multiple of the collateral-based limit (group lending).",
+                                            "assumption: membership gives access to group lending that doubles the collateral value of assets")
     distress_sale_discount: float = param(0.5, "share of value lost", 0.0, 1.0,
                                           "Value lost when assets are sold in distress.",
                                           "assumption: fire sales fetch about half of asset value")
     network_transfer_share: float = param(0.3, "share of shortfall", 0.0, 1.0,
                                           "Share of a consumption shortfall covered by village network transfers at full ties and trust.",
                                           "assumption: kin and village networks cover up to 30% of a shortfall")
+    ties_half_saturation: float = param(5.0, "ties", 0.01, 1000.0,
+                                        "Network ties at which their value is half the maximum (ties / (ties + half)), in network transfers and the social-capital composite.",
+                                        "assumption: a handful of ties gives half of what a network can do")
     depreciation_assets: float = param(0.08, "per year", 0.0, 1.0, "Depreciation of productive assets.",
                                        "assumption: productive assets last about 12 years")
     depreciation_machinery: float = param(0.10, "per year", 0.0, 1.0, "Probability a machine is scrapped each year.",
@@ -198,6 +252,15 @@ class ParticipationParams:
     trust_exit_effect: float = param(2.0, "probit index per unit of lost trust", 0.0, 20.0,
                                      "Low trust in the organisation raises exit.",
                                      "assumption: exit rises steeply as trust falls below 0.5")
+    org_choice_noise: float = param(0.2, "log expected gain per sd", 0.0, 10.0,
+                                    "Idiosyncratic preference between the village cooperative and the county enterprise when both are within reach.",
+                                    "assumption: small taste noise in the choice of organisation")
+    income_floor: float = param(1000.0, "yuan per year", 1.0, 1e6,
+                                "Last year's income below this counts as this much when the expected gain is scaled by income.",
+                                "assumption: keeps the relative gain finite for households with negative or tiny income")
+    gain_ratio_floor: float = param(0.05, "ratio", 1e-6, 1.0,
+                                    "Lower bound of 1 + expected gain / income inside the log (net losses are capped).",
+                                    "assumption: a joining cost of 95% of income is as bad as it gets")
 
 
 @dataclass
@@ -228,6 +291,15 @@ class CooperativeParams:
     failure_probability: float = param(0.04, "per year at average quality", 0.0, 1.0,
                                        "Yearly failure probability of a cooperative of average quality.",
                                        "Many registered cooperatives are dormant ('shell' cooperatives)")
+    failure_quality_sensitivity: float = param(2.0, "relative risk per unit quality gap", 0.0, 100.0,
+                                               "Failure risk = failure_probability x (1 + sensitivity x (mean quality - quality)).",
+                                               "assumption: badly managed cooperatives fail much more often")
+    trust_quality_multiplier: float = param(2.0, "per unit management quality", 0.0, 10.0,
+                                            "Trust gain of a member = social_capital_gain x multiplier x management quality x (1 - trust); 2 makes average quality 0.5 the reference.",
+                                            "assumption: trust grows with management quality, proportionally")
+    risk_fund_cover: float = param(0.5, "share of disaster loss", 0.0, 1.0,
+                                   "Share of members' disaster losses the risk-pooling fund pays (pro rata when it cannot cover all claims).",
+                                   "assumption: the fund pays half of a member's disaster loss")
 
 
 @dataclass
@@ -265,16 +337,19 @@ class FormParams:
 
     price_gain: list = param([0.10, 0.03, 0.0, 0.06], "share of price", 0.0, 2.0,
                              "Value added per unit sold (processing, brand, market access), per form.",
-                             "assumption: largest for vertical chains; mechanisms (processing, brands, market access) as in Zhou & Li (seed 002)")
+                             "assumption: largest for vertical chains; mechanisms (processing, brands, market access) as in Zhou & Li (seed 002)", keys=FORMS)
     yield_gain: list = param([0.03, 0.12, 0.0, 0.0], "share of yield", 0.0, 2.0, "Yield gain per form.",
-                             "assumption: technology diffusion carries the yield gain; magnitudes not estimated")
+                             "assumption: technology diffusion carries the yield gain; magnitudes not estimated", keys=FORMS)
     business_income: list = param([0.0, 0.0, 2500.0, 1800.0], "yuan per year", 0.0, 1e6,
                                   "Non-farm business income opened up per form (tourism, online shop).",
-                                  "assumption: a few thousand yuan a year from tourism or an online shop")
+                                  "assumption: a few thousand yuan a year from tourism or an online shop", keys=FORMS)
     skill_gain: list = param([0.03, 0.08, 0.02, 0.05], "skill units per year", 0.0, 1.0, "Skill growth per form.",
-                             "assumption: technology diffusion builds skills fastest; magnitudes not estimated")
+                             "assumption: technology diffusion builds skills fastest; magnitudes not estimated", keys=FORMS)
     ties_gain: list = param([1.0, 1.0, 2.0, 1.0], "ties per year", 0.0, 50.0, "New network ties per year per form.",
-                            "assumption: agritourism brings more outside contacts (2 ties a year vs 1)")
+                            "assumption: agritourism brings more outside contacts (2 ties a year vs 1)", keys=FORMS)
+    business_skill_base: float = param(0.5, "multiplier", 0.0, 10.0,
+                                       "A member's form business income is business_income x (base + skills), skills 0-1.",
+                                       "assumption: the most skilled earn three times the least skilled (1.5 vs 0.5)")
 
 
 @dataclass
@@ -295,6 +370,49 @@ class LearningParams:
                                       "assumption: skills decay slowly without practice")
     disadoption_probability: float = param(0.05, "per year", 0.0, 1.0, "Probability an adopter abandons the technology.",
                                            "assumption: about one adopter in twenty abandons the technology each year")
+    technology_push: float = param(0.25, "adoption probability", 0.0, 1.0,
+                                   "Adoption probability added for members of an organisation that pushes technology (enterprises, the technology-diffusion form); they also do not abandon it.",
+                                   "assumption: a technology package raises adoption by a quarter a year")
+    form_information_gain: float = param(0.10, "index units per year", 0.0, 1.0,
+                                         "Market-information access gained per year by members of a form with the information trait (e-commerce).",
+                                         "assumption: online sales open market information quickly")
+    member_information_gain: float = param(0.02, "index units per year", 0.0, 1.0,
+                                           "Market-information access gained per year by any member.",
+                                           "assumption: membership opens some market information")
+
+
+@dataclass
+class CapitalParams:
+    """Ageing, health and job transitions, and the drift of network ties and trust."""
+
+    health_decline_base: float = param(0.03, "per year", 0.0, 1.0,
+                                       "Probability self-rated health falls one step in a year, before age 50 and without a shock.",
+                                       "assumption: slow health decline of the household head")
+    health_decline_age: float = param(50.0, "years", 0.0, 120.0,
+                                      "Age above which the health decline probability rises.",
+                                      "assumption: health declines faster after 50")
+    health_decline_per_year: float = param(0.004, "per year of age", 0.0, 1.0,
+                                           "Decline probability added per year of age above health_decline_age.",
+                                           "assumption: +4 points per decade above 50")
+    health_decline_after_shock: float = param(0.3, "probability", 0.0, 1.0,
+                                              "Decline probability added in a year with a health shock.",
+                                              "assumption: a serious illness often leaves lasting damage")
+    health_improve_probability: float = param(0.08, "per year", 0.0, 1.0,
+                                              "Probability health improves one step in a year without a shock.",
+                                              "assumption: recovery is possible but rarer than decline at older ages")
+    retirement_age: float = param(65.0, "years", 0.0, 120.0, "Heads older than this may stop working.",
+                                  "assumption: rural heads work well past the urban retirement age")
+    retirement_probability: float = param(0.05, "per year", 0.0, 1.0,
+                                          "Probability a working head above retirement_age stops working in a year.",
+                                          "assumption: gradual withdrawal from work")
+    ties_retention: float = param(0.98, "share per year", 0.0, 1.0,
+                                  "Share of network ties kept from one year to the next.",
+                                  "assumption: ties decay slowly (2% a year) unless renewed")
+    trust_reversion: float = param(0.05, "share per year", 0.0, 1.0,
+                                   "Speed at which non-members' trust reverts to trust_anchor.",
+                                   "assumption: trust drifts slowly back to a neutral level outside organisations")
+    trust_anchor: float = param(0.5, "0-1 index", 0.0, 1.0, "Trust level non-members' trust reverts to.",
+                                "assumption: neutral trust")
 
 
 @dataclass
@@ -304,8 +422,8 @@ class PolicyParams:
     enterprises: bool = param(True, "switch", doc="Leading enterprises contract farmers from the policy start year.",
                               source="Seeds 000/001: integration runs through cooperatives and leading enterprises; both on by default")
     form_shares: list = param([0.25, 0.25, 0.25, 0.25], "shares", 0.0, 1.0,
-                              "Shares of organisations by integration form (vertical chain, technology diffusion, agritourism, e-commerce).",
-                              "assumption: equal shares, no data on the mix (Cao et al., seed 000, compare effects by form only)")
+                              "Shares of organisations by integration form (vertical chain, technology diffusion, agritourism, e-commerce), a list in that order or a table {form = share} (forms left out get 0).",
+                              "assumption: equal shares, no data on the mix (Cao et al., seed 000, compare effects by form only)", keys=FORMS, fill=0.0)
     subsidy_per_capita: float = param(1200.0, "yuan per person-year", 0.0, 1e5,
                                       "Low-income subsidy (dibao) payment per household member.",
                                       "MCA: rural dibao average payment ~1,400 yuan/person-year in 2014")
@@ -338,7 +456,7 @@ class PolicyParams:
 class CountyParams:
     exit_threshold: list = param([0.02, 0.02, 0.03], "poverty incidence", 0.0, 1.0,
                                  "Incidence below which a county exits poverty (east, central, west).",
-                                 "State Council: 2% (3% in the west)")
+                                 "State Council: 2% (3% in the west)", keys=REGIONS)
     budget_per_capita: float = param(300.0, "yuan per resident-year", 0.0, 1e6, "County discretionary budget (recorded as the county's budget; training and infrastructure are funded by their own lines in [policy]).",
                                      "assumption: recorded only; no process uses it")
 
@@ -367,6 +485,7 @@ class Params:
     enterprise: EnterpriseParams = field(default_factory=EnterpriseParams)
     forms: FormParams = field(default_factory=FormParams)
     learning: LearningParams = field(default_factory=LearningParams)
+    capitals: CapitalParams = field(default_factory=CapitalParams)
     policy: PolicyParams = field(default_factory=PolicyParams)
     county: CountyParams = field(default_factory=CountyParams)
     poverty: PovertyParams = field(default_factory=PovertyParams)
@@ -402,6 +521,42 @@ class Params:
         if not key:
             raise ParameterError(f"parameter '{dotted_key}' must be written as section.key, e.g. shocks.disaster_probability")
         self.update({section: {key: value}})
+
+    def set_many(self, values: "Mapping[str, Any] | Iterable[tuple[str, Any]]") -> "Params":
+        """Set several parameters by dotted name and validate the whole set once.
+
+        Keys are ``section.key`` or ``section.key[i]`` (one entry of a list parameter). The
+        cross-field checks (sums to one, households per village, ...) see all the new values
+        together, so a set that is valid as a whole never trips on a half-applied state. All or
+        nothing: if any key or the set is invalid, nothing changes. Returns ``self``.
+        """
+        items = list(values.items()) if isinstance(values, Mapping) else list(values)
+        sections: dict[str, dict[str, Any]] = {}
+        for dotted, value in items:
+            m = _INDEXED_KEY.match(dotted)
+            key = m.group(1) if m else dotted
+            section, _, name = key.partition(".")
+            if not name:
+                raise ParameterError(f"parameter '{dotted}' must be written as section.key, e.g. shocks.disaster_probability")
+            if m:
+                i = int(m.group(2))
+                current = sections.get(section, {}).get(name, self.get(key))
+                if not isinstance(current, list):
+                    raise ParameterError(f"{dotted}: {key} is not a list parameter")
+                if i >= len(current):
+                    raise ParameterError(f"{dotted}: {key} has {len(current)} entries")
+                current = list(current)
+                current[i] = value
+                value = current
+            sections.setdefault(section, {})[name] = value
+        saved = {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self)}
+        try:
+            self.update(sections)
+        except ParameterError:
+            for k, v in saved.items():
+                setattr(self, k, v)
+            raise
+        return self
 
     def get(self, dotted_key: str) -> Any:
         section, _, key = dotted_key.partition(".")
@@ -507,6 +662,14 @@ def _coerce(name: str, value: Any, spec: dict) -> Any:
         _check_range(name, value, low, high, allowed)
         return value
     if isinstance(default, list):
+        if isinstance(value, Mapping) and spec.get("keys"):
+            keys = spec["keys"]
+            unknown = [k for k in value if k not in keys]
+            if unknown:
+                raise ParameterError(f"{name} = {dict(value)!r} is not allowed: unknown entries {unknown}; "
+                                     f"entries are {', '.join(keys)}")
+            fill = spec.get("fill")
+            value = [value[k] if k in value else (fill if fill is not None else d) for k, d in zip(keys, default)]
         if not isinstance(value, (list, tuple)):
             raise ParameterError(f"{name} = {value!r} is not allowed: must be a list of {len(default)} numbers {allowed}")
         if len(value) != len(default):

@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from .params import FORMS, Params
+from .enums import PRODUCTS, Form, OrgType
+from .params import Params
 from .rng import stream
 from .state import CountyState, HouseholdState, OrganisationState, VillageState
 
@@ -186,7 +187,7 @@ def build_households(params: Params, seed: int, villages: VillageState, counties
     hh.land_area[:] = e.land_per_capita * hh.famsize * np.exp(land_sd * col["land"] - land_sd**2 / 2)
     hh.land_quality[:] = stats.beta.ppf(stats.norm.cdf(col["land_quality"]), 2.0, 2.0)
     same = rng.random(n) < 0.7
-    hh.product[:] = np.where(same, villages.product[hh.village_id], rng.integers(0, 4, n))
+    hh.product[:] = np.where(same, villages.product[hh.village_id], rng.integers(0, len(PRODUCTS), n))
     wealth = col["wealth"]
     hh.productive_assets[:] = 6000.0 * np.exp(0.9 * wealth - 0.405)
     hh.housing[:] = 50000.0 * np.exp(0.6 * wealth - 0.18)
@@ -197,7 +198,7 @@ def build_households(params: Params, seed: int, villages: VillageState, counties
     hh.trust[:] = np.clip(0.5 + 0.12 * rng.standard_normal(n), 0.05, 0.95)
     hh.info_access[:] = np.clip(0.2 + 0.3 * hh.lamp + 0.02 * hh.edu + 0.05 * rng.standard_normal(n), 0.0, 1.0)
     hh.org_id[:] = -1
-    hh.form[:] = -1
+    hh.form[:] = Form.NONE
 
     # County aggregates that are fixed at the start.
     counties.population[:] = np.bincount(hh.county_id, weights=hh.famsize, minlength=counties.n)
@@ -225,7 +226,7 @@ def build_organisations(params: Params, seed: int, villages: VillageState, count
     n_coop, n_ent = coop_villages.size, counties.n * per_county
     orgs = OrganisationState(n_coop + n_ent)
     cum = np.cumsum(params.policy.form_shares)[:-1]
-    orgs.org_type[:n_coop] = 1
+    orgs.org_type[:n_coop] = OrgType.COOPERATIVE
     orgs.form[:n_coop] = np.searchsorted(cum, coop_form_u[coop_villages], side="right")
     orgs.county_id[:n_coop] = villages.county_id[coop_villages]
     orgs.village_id[:n_coop] = coop_villages
@@ -233,15 +234,14 @@ def build_organisations(params: Params, seed: int, villages: VillageState, count
     orgs.capacity[:n_coop] = params.cooperative.capacity
     q = params.cooperative.management_quality_mean
     orgs.management_quality[:n_coop] = stats.beta.ppf(stats.norm.cdf(coop_quality_z[coop_villages]), 6 * q, 6 * (1 - q))
-    orgs.org_type[n_coop:] = 2
+    orgs.org_type[n_coop:] = OrgType.ENTERPRISE
     orgs.form[n_coop:] = np.searchsorted(cum, ent_form_u, side="right")
     orgs.county_id[n_coop:] = np.repeat(np.arange(counties.n), per_county)
     orgs.village_id[n_coop:] = -1
     orgs.product[n_coop:] = np.searchsorted(np.cumsum([0.4, 0.2, 0.25, 0.15])[:-1], ent_product_u, side="right")
     orgs.capacity[n_coop:] = params.enterprise.capacity
     orgs.management_quality[n_coop:] = stats.beta.ppf(stats.norm.cdf(ent_quality_z), 6.0, 4.0)
-    orgs.enabled[:] = np.where(orgs.org_type == 1, params.policy.cooperatives, params.policy.enterprises)
+    orgs.enabled[:] = np.where(orgs.org_type == OrgType.COOPERATIVE, params.policy.cooperatives, params.policy.enterprises)
     orgs.contract_price[:] = 1.0 + params.enterprise.contract_premium
     villages.cooperative_id[coop_villages] = np.arange(n_coop)
-    assert len(FORMS) == 4
     return orgs

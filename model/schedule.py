@@ -3,26 +3,34 @@
 Each entry is (name, level, function). ``level`` says who runs it: ``world`` once for the
 whole region, ``county`` / ``organisation`` for each such agent, ``household`` for each
 household. The vectorised path calls each function once over all units; the per-agent path
-calls it for one agent at a time, in the same order. The order is the one the design card
-asks for and is tested in tests/test_model.py.
+calls it for one agent at a time, in the same order. World-level functions take ``(world)``,
+the others ``(world, idx)``. This list is the whole year: the model adds nothing to it. The
+order is the one the design card asks for and is tested in tests/test_model.py.
+
+Shock processes (``prices``, ``disasters``, ``health_shocks``) each live in their own module
+and write what production reads; a new shock type is one more module and one entry here (see
+docs/architecture.md, "Adding a shock type").
 """
 from __future__ import annotations
 
-from .processes import capitals, consumption, coping, learning, organisations, participation, policy, production
+from .processes import (capitals, consumption, coping, disasters, health, learning, organisations, outcomes,
+                        participation, policy, prices, production)
 
 SCHEDULE = [
-    # 1. county policy and budget
-    ("market_and_weather", "world", policy.market_and_weather),
+    # 1. shocks of the year that are known before decisions; county policy and budget
+    ("prices", "world", prices.realise_prices),
+    ("disasters", "world", disasters.strike_disasters),
     ("county_budgets", "county", policy.county_budgets),
     ("subsidy_review", "household", policy.subsidy_review),
     # 2. organisations recruit and contract
     ("open_and_close", "organisation", organisations.open_and_close),
     ("set_contracts", "organisation", organisations.set_contracts),
-    ("enterprise_index", "world", None),  # filled in by the model: which enterprise serves whom
+    ("enterprise_index", "world", organisations.index_enterprises),  # which enterprise serves whom
     # 3. households decide participation; organisations accept up to capacity
     ("decide_participation", "household", participation.decide),
     ("accept_applicants", "organisation", organisations.accept_applicants),
     # 4. production and income by source, with shocks; organisations settle
+    ("health_shocks", "household", health.strike_health),
     ("produce", "household", production.produce),
     ("settle_cooperatives", "organisation", organisations.settle_cooperatives),
     ("record_enterprise_outcomes", "organisation", organisations.record_enterprise_outcomes),
@@ -36,7 +44,7 @@ SCHEDULE = [
     # 8. depreciation and capital updates
     ("update_capitals", "household", capitals.update_capitals),
     # 9. outcomes recorded
-    ("record_outcomes", "world", None),  # filled in by the model
+    ("record_outcomes", "world", outcomes.record_outcomes),
 ]
 
 PHASES = [name for name, _, _ in SCHEDULE]

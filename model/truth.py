@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .core import RuralModel
+from .enums import Form, OrgType
 from .params import FORMS, ORGANISATION_TYPES, REGIONS, Params
 from .rng import stream
 
@@ -70,7 +71,8 @@ class TruthResult:
         return pd.DataFrame(rows)
 
 
-def _policy_absent(params: Params) -> Params:
+def policy_absent(params: Params) -> Params:
+    """The same world with no integration policy: no cooperatives and no leading enterprises."""
     p = params.copy()
     p.policy.cooperatives = False
     p.policy.enterprises = False
@@ -124,13 +126,13 @@ def counterfactual_twins(params: Params, seed: int, outcomes: Sequence[str] = DE
             y0[o][:, batch] = ym[o][:, batch]
     all_out = RuralModel(params.copy(), seed=seed, household_agents=False,
                          participation_override=np.full(n, -1)).run().household_panel()
-    nopolicy = RuralModel(_policy_absent(params), seed=seed, household_agents=False).run().household_panel()
+    nopolicy = RuralModel(policy_absent(params), seed=seed, household_agents=False).run().household_panel()
     if derive is not None:
         all_out, nopolicy = derive(all_out), derive(nopolicy)
     y0_all, y_np = outcome_matrix(all_out), outcome_matrix(nopolicy)
 
-    org_type = np.zeros(n, dtype=np.int8)
-    form = np.full(n, -1, dtype=np.int8)
+    org_type = np.full(n, OrgType.NONE, dtype=np.int8)
+    form = np.full(n, Form.NONE, dtype=np.int8)
     # Treatment descriptors: the organisation type and form a household first joined.
     first = panel1[(panel1["participating"] == 1)].drop_duplicates("household_id")
     org_type[first["household_id"].to_numpy()] = first["org_type"].to_numpy()
@@ -143,7 +145,8 @@ def counterfactual_twins(params: Params, seed: int, outcomes: Sequence[str] = DE
             "outcome": o,
             "treated": np.tile(ever.astype(np.int8), len(years)),
             "org_type": pd.Categorical.from_codes(np.tile(org_type, len(years)), ("none",) + ORGANISATION_TYPES),
-            "form": pd.Categorical.from_codes(np.tile(np.where(form < 0, 4, form), len(years)), FORMS + ("none",)),
+            # Never-joiners are labelled "none", after the real forms (whatever their number).
+            "form": pd.Categorical.from_codes(np.tile(np.where(form < 0, len(FORMS), form), len(years)), FORMS + ("none",)),
             "region": pd.Categorical.from_codes(np.tile(hh.region, len(years)), REGIONS),
             "y1": y1[o].ravel(),
             "y0": y0[o].ravel(),

@@ -1,8 +1,9 @@
-"""ruralabm command line: simulate, list and show scenarios, compare policies, sweep parameters.
+"""ruralabm command line: simulate, list and show scenarios, compare policies, sweep parameters,
+validate the papers' estimators, replicate the papers' tables and calibrate.
 
-Each subcommand lives in its own module with ``register(subparsers)``; its work is a library
-function that can be imported and tested without the CLI. Errors in user input print one line
-naming the problem and exit with status 2.
+Each subcommand group lives in a module of :mod:`ruralabm.commands` with ``register(subparsers)``;
+its work is a library function that can be imported and tested without the CLI. Errors in user
+input print one line naming the problem and exit with status 2.
 """
 from __future__ import annotations
 
@@ -10,14 +11,8 @@ import argparse
 import importlib
 import sys
 
-# Modules that contribute subcommands, in the order they appear in --help.
-COMMAND_MODULES = [
-    "ruralabm.scenarios.cli",
-    "ruralabm.scenarios.compare",
-    "ruralabm.scenarios.sweep",
-    "ruralabm.analysis.cli",
-    "ruralabm.calibration.cli",
-]
+from ruralabm import __version__
+from ruralabm.commands import COMMAND_MODULES
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -29,7 +24,8 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineErrorParser(prog="ruralabm", description=__doc__.splitlines()[0])
+    parser = OneLineErrorParser(prog="ruralabm", description=__doc__.split("\n\n")[0].replace("\n", " "))
+    parser.add_argument("--version", action="version", version=f"ruralabm {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:
@@ -50,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: results written so far are kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader (e.g. ``| head``) went away: stop quietly, without a traceback at exit.
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("error: output closed before the command finished (broken pipe)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""``python run.py compare``: policy scenarios side by side, with common random numbers.
+"""``ruralabm compare``: policy scenarios side by side, with common random numbers.
 
 Every scenario runs with the same replication seeds (``SeedSequence(seed).spawn(reps)``), and
 the model draws every shock from streams keyed by (seed, process, year) whatever the policy, so
@@ -25,11 +25,14 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ruralabm.model.params import ParameterError
+from ruralabm.analysis.estimators.tables import markdown_table as _markdown_table
+from ruralabm.analysis.estimators.tables import text_table as _text_table
+from ruralabm.model.params import ParameterError, parameter_spec
 
-from . import load
-from .cli import add_scenario_options, git_commit, package_version, positive_int
-from .executor import WorkerCrashed, add_executor_options, executor_from_args, progress_bar, replication_seeds
+from . import load, report
+from .provenance import git_commit, package_version
+from .executor import SerialExecutor, progress_bar, replication_seeds
+from .formatting import PERCENT, YUAN, fmt_interval, fmt_value  # noqa: F401  (PERCENT, YUAN: kept importable here)
 from .runner import LABELS, RUN_METRICS, YEARLY_METRICS, run_task
 
 DEFAULT_SCENARIOS = ("baseline", "cooperative", "enterprise")
@@ -76,7 +79,6 @@ def plan(scenario_names: Sequence[str] = DEFAULT_SCENARIOS, *, reps: int = DEFAU
 
     ``households`` sets every scenario's size; if it is None, ``default_households`` sets the
     size of the scenarios that keep the model's default ``population.n_households``."""
-    from ruralabm.model.params import parameter_spec
     model_default = parameter_spec("population.n_households")["default"]
     names = list(scenario_names)
     if len(names) < 1:
@@ -172,7 +174,7 @@ def execute(p: ComparePlan, executor, progress: bool = True) -> CompareResult:
 
 def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float, float, int]:
     """mean, sd, lower, upper of the t-interval of the mean, and n (NaNs dropped)."""
-    from scipy import stats
+    from scipy import stats  # first use: start-up speed (the CLI imports this module)
 
     v = np.asarray(values, float)
     v = v[np.isfinite(v)]
@@ -226,33 +228,6 @@ def summarise(result: CompareResult, level: float = 0.95) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 # Formatting
 
-PERCENT = {"poverty_1_9", "poverty_national", "poverty_3_1", "participation", "exit_share", "vulnerability"}
-YUAN = {"income_pc", "consumption_pc"}
-
-
-def fmt_value(metric: str, v: float, diff: bool = False) -> str:
-    if v is None or v is pd.NA or not np.isfinite(v):
-        return "n/a"
-    sign = "+" if diff and v > 0 else ""
-    if metric in PERCENT:
-        digits = 1 if abs(100 * v) >= 0.95 or v == 0 else 2
-        return f"{sign}{100 * v:.{digits}f}{' pp' if diff else '%'}"
-    if metric in YUAN:
-        return f"{sign}{v:,.0f}"
-    if metric == "median_exit_date":
-        return f"{sign}{v:.2f}" + (" y" if diff else "")
-    return f"{sign}{v:.3f}"
-
-
-def fmt_interval(metric: str, lo: float, hi: float, diff: bool = False) -> str:
-    if lo is None or lo is pd.NA or not np.isfinite(lo):
-        return ""
-    a, b = fmt_value(metric, lo, diff), fmt_value(metric, hi, diff)
-    for unit in (" pp", "%", " y"):
-        a = a.removesuffix(unit)
-    return f"[{a}, {b}]"
-
-
 def _verdict(row) -> str:
     if row.get("diff") == 0 and row.get("diff_ci_low") == 0 and row.get("diff_ci_high") == 0:
         return "identical"
@@ -297,21 +272,13 @@ def summary_tables(summary: pd.DataFrame, scenario_names: list[str], intervals: 
 
 
 def markdown_table(df: pd.DataFrame) -> str:
-    cols = list(df.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for _, r in df.iterrows():
-        lines.append("| " + " | ".join(str(r[c]).replace("|", "/") for c in cols) + " |")
-    return "\n".join(lines)
+    """The compare tables (cells already formatted text) in Markdown; ``|`` in a cell becomes ``/``."""
+    return _markdown_table(df, pipe="/")
 
 
 def text_table(df: pd.DataFrame) -> str:
-    cols = list(df.columns)
-    widths = [max(len(str(c)), *(len(str(v)) for v in df[c])) for c in cols]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(cols, widths)),
-             "  ".join("-" * w for w in widths)]
-    for _, r in df.iterrows():
-        lines.append("  ".join(str(r[c]).ljust(w) for c, w in zip(cols, widths)))
-    return "\n".join(lines)
+    """The compare tables as left-aligned plain text."""
+    return _text_table(df, None, index=False, align="left")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,8 +286,6 @@ def text_table(df: pd.DataFrame) -> str:
 
 
 def write(result: CompareResult, summary: pd.DataFrame, out: Path, command: str | None = None) -> list[Path]:
-    from . import report
-
     out.mkdir(parents=True, exist_ok=True)
     figures = out / "figures"
     figures.mkdir(exist_ok=True)
@@ -364,8 +329,6 @@ def run_compare(scenario_names=DEFAULT_SCENARIOS, *, reps=DEFAULT_REPS, househol
                 seed=0, overrides=(), years_of_interest=None, out: str | Path | None = DEFAULT_OUT, executor=None,
                 progress=False, save_panels=False, command=None):
     """Library entry point: plan, execute (serial unless an executor is given), summarise, write."""
-    from .executor import SerialExecutor
-
     out_path = Path(out) if out is not None else None
     p = plan(scenario_names, reps=reps, households=households, years=years, seed=seed, overrides=overrides,
              years_of_interest=years_of_interest,
@@ -376,70 +339,3 @@ def run_compare(scenario_names=DEFAULT_SCENARIOS, *, reps=DEFAULT_REPS, househol
     if out_path is not None:
         write(result, summary, out_path, command)
     return result, summary
-
-
-def cmd_compare(args) -> int:
-    import shlex
-    import sys
-
-    names = parse_list(args.scenarios, "--scenarios")
-    yoi = None
-    if args.years_of_interest:
-        try:
-            yoi = [int(y) for y in parse_list(args.years_of_interest, "--years-of-interest")]
-        except ValueError:
-            raise ParameterError(f"--years-of-interest {args.years_of_interest!r} must be comma-separated years, "
-                                 "e.g. 2014,2016,2020") from None
-    out = Path(args.out)
-    p = plan(names, reps=args.reps, households=args.households, years=args.years, seed=args.seed,
-             overrides=args.overrides, years_of_interest=yoi, default_households=DEFAULT_HOUSEHOLDS,
-             panels_dir=(out / "panels") if args.save_panels else None)
-    n_hh = p.scenarios[0].params.population.n_households
-    c = p.scenarios[0].params.calendar
-    t0 = time.perf_counter()
-    with executor_from_args(args) as ex:
-        print(f"comparing {', '.join(sc.name for sc in p.scenarios)}: {p.reps} replications x {len(p.scenarios)} "
-              f"scenarios of {n_hh:,} households, {c.start_year}-{c.end_year}, master seed {p.seed}, on {ex.describe()}",
-              flush=True)
-        try:
-            result = execute(p, ex, progress=args.progress)
-        except WorkerCrashed as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-    result.wall_seconds = time.perf_counter() - t0
-    summary = summarise(result)
-    command = "python run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv and sys.argv[0].endswith("run.py") else None
-    write(result, summary, out, command)
-    names = [sc.name for sc in p.scenarios]
-    print(f"\nMeans over {p.reps} replications; differences from '{names[0]}' are paired, with 95% intervals; "
-          "'(noise)' = the interval includes 0 (not distinguishable from noise); 'identical' = equal in every "
-          "replication (policy not yet active). Level intervals are in summary.md.")
-    for title, t in summary_tables(summary, names, intervals=False):
-        print(f"\n{title}\n{text_table(t)}")
-    if result.failures:
-        print(f"\n{len(result.failures)} run(s) failed, e.g. {result.failures[0][0]} rep {result.failures[0][1]}: "
-              f"{result.failures[0][2]}")
-    print(f"\nwrote {out}/report.md, summary.csv, summary.md, runs.parquet, figures/ ({result.wall_seconds:.1f} s)")
-    return 0
-
-
-def register(sub) -> None:
-    p = sub.add_parser("compare", help="compare policy scenarios with common random numbers (report, table, figures)",
-                       description="Run scenarios with the same replication seeds and report their differences.")
-    p.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS),
-                   help=f"comma-separated scenario names or .toml paths; the first is the reference "
-                        f"(default {','.join(DEFAULT_SCENARIOS)})")
-    p.add_argument("--reps", type=positive_int, default=DEFAULT_REPS,
-                   help=f"replications per scenario (default {DEFAULT_REPS})")
-    p.add_argument("--years-of-interest", help="comma-separated years for the table (default: pre-policy year, "
-                   "first post-policy year, 2020, last year)")
-    p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
-    p.add_argument("--save-panels", action="store_true",
-                   help="also write every run's household and county panels under OUT/panels (large)")
-    add_scenario_options(p)
-    for action in p._actions:
-        if action.dest == "households":
-            action.help = (f"households per run (default {DEFAULT_HOUSEHOLDS:,}, unless a scenario file sets "
-                           "population.n_households)")
-    add_executor_options(p)
-    p.set_defaults(func=cmd_compare)

@@ -37,7 +37,6 @@ of its task, so callers store them by index, not by completion order.
 from __future__ import annotations
 
 import abc
-import argparse
 import concurrent.futures as cf
 import multiprocessing
 import os
@@ -445,26 +444,6 @@ def make_executor(backend: str = "processes", workers: int | None = None, dask: 
     if backend == "processes":
         return ProcessExecutor(workers)
     return DaskExecutor(dask or "local", workers)
-
-
-# ---------------------------------------------------------------------------------------------
-# Command-line options shared by compare, sweep and later commands
-
-
-def add_executor_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("execution")
-    g.add_argument("--backend", choices=BACKENDS, default="processes",
-                   help="serial, processes (default) or dask")
-    g.add_argument("--workers", type=int, default=None,
-                   help="worker processes (default: number of CPUs; 1 = run serially)")
-    g.add_argument("--dask", metavar="local|tcp://HOST:PORT", default=None,
-                   help="run on Dask: 'local' starts a LocalCluster, an address joins a running scheduler")
-    g.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-
-
-def executor_from_args(args) -> Executor:
-    return make_executor(getattr(args, "backend", "processes"), getattr(args, "workers", None),
-                         getattr(args, "dask", None))
 
 
 def progress_bar(total: int, desc: str, enabled: bool = True):

@@ -2,13 +2,23 @@
 ``docs/scenarios.md`` (regenerate with ``python -m scenarios.report --schema``)."""
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ruralabm.analysis.estimators.tables import markdown_table as _markdown_table
+from ruralabm.model.params import all_parameter_specs
+
+from .formatting import PERCENT, fmt_interval, fmt_value
 from .runner import LABELS, YEARLY_METRICS
+
+
+def markdown_table(df: pd.DataFrame) -> str:
+    """Report tables (cells already formatted text); ``|`` in a cell becomes ``/``."""
+    return _markdown_table(df, pipe="/")
 
 
 def _plt():
@@ -84,8 +94,6 @@ def compare_figures(result, summary: pd.DataFrame, figdir: Path) -> list[Path]:
         for ax, metric in zip(axes.flat, ms):
             d = diffs[diffs["metric"] == metric]
             labels, k = [], 0
-            from .compare import PERCENT
-
             scale = 100.0 if metric in PERCENT else 1.0
             for _, r in d.iterrows():
                 y = "run" if pd.isna(r["year"]) else str(int(r["year"]))
@@ -161,8 +169,6 @@ def compare_figures(result, summary: pd.DataFrame, figdir: Path) -> list[Path]:
 
 
 def _sentence(r, first: str, summary: pd.DataFrame, reps: int) -> str:
-    from .compare import fmt_interval, fmt_value
-
     y = "" if pd.isna(r["year"]) else f" in {int(r['year'])}"
     same = (summary["scenario"] == first) & (summary["metric"] == r["metric"])
     same &= summary["year"].isna() if pd.isna(r["year"]) else (summary["year"] == r["year"])
@@ -175,8 +181,6 @@ def _sentence(r, first: str, summary: pd.DataFrame, reps: int) -> str:
 
 
 def compare_report(result, summary: pd.DataFrame, tables, figures: list[Path], out: Path, command: str | None) -> str:
-    from .compare import markdown_table
-
     p = result.plan
     names = [sc.name for sc in p.scenarios]
     first = names[0]
@@ -350,10 +354,6 @@ SCHEMA_END = "<!-- END PARAMETER TABLE -->"
 
 
 def schema_markdown() -> str:
-    from ruralabm.model.params import all_parameter_specs
-
-    import json
-
     lines, section = [], None
     for spec in all_parameter_specs():
         sec, key = spec["name"].split(".")

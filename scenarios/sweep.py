@@ -1,4 +1,4 @@
-"""``python run.py sweep``: parameter sweeps and global sensitivity analysis, resumable.
+"""``ruralabm sweep``: parameter sweeps and global sensitivity analysis, resumable.
 
 A sweep varies some parameters of one scenario over a design (``grid``, ``lhs`` from
 :mod:`scipy.stats.qmc`, ``sobol`` (Saltelli) or ``morris`` from SALib), runs every design point
@@ -38,7 +38,6 @@ import json
 import math
 import os
 import re
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +49,9 @@ import pandas as pd
 from ruralabm.model.params import ParameterError, Params, parameter_spec
 
 from . import load
-from .cli import git_commit, package_version, positive_int
-from .executor import WorkerCrashed, add_executor_options, executor_from_args, progress_bar, replication_seeds
+from .provenance import git_commit, package_version
+from .executor import SerialExecutor, progress_bar, replication_seeds
+from .report import markdown_table, sweep_figures
 from .runner import METRICS, resolve_metric, summarise_run
 
 DESIGNS = ("grid", "lhs", "sobol", "morris")
@@ -99,7 +99,7 @@ def parse_param(text: str) -> ParamRange:
     kind = spec["type"]
     if kind == "bool":
         raise ParameterError(f"--param {key} is a true/false switch and cannot be swept; "
-                             "compare scenarios instead (python run.py compare --scenarios ...)")
+                             "compare scenarios instead (ruralabm compare --scenarios ...)")
     if kind == "list":
         if key in SUM_TO_ONE:
             raise ParameterError(f"--param {key} must sum to 1 and cannot be swept entry by entry; "
@@ -166,20 +166,8 @@ def build_design(ranges: Sequence[ParamRange], design: str, samples: int, seed: 
 
 def apply_values(params: Params, ranges: Sequence[dict], values: Sequence[float]) -> Params:
     """Set the swept values all at once (cross-field checks see the whole design point)."""
-    sections: dict[str, dict] = {}
-    for r, v in zip(ranges, values):
-        m = re.match(r"^(.*)\[(\d+)\]$", r["name"])
-        key = m.group(1) if m else r["name"]
-        section, _, name = key.partition(".")
-        if m:
-            lst = list(sections.get(section, {}).get(name, params.get(key)))
-            lst[int(m.group(2))] = float(v)
-            value = lst
-        else:
-            value = int(round(v)) if r["integer"] else float(v)
-        sections.setdefault(section, {})[name] = value
-    params.update(sections)
-    return params
+    return params.set_many((r["name"], int(round(v)) if r["integer"] and not r["name"].endswith("]") else float(v))
+                           for r, v in zip(ranges, values))
 
 
 def sweep_task(task: dict) -> dict:
@@ -407,8 +395,6 @@ def sensitivity(sweep: Sweep, means: pd.DataFrame) -> tuple[pd.DataFrame, list[s
 
 def finish(sweep: Sweep) -> list[Path]:
     """Results, point means, sensitivity indices, figures and report (when all chunks are done)."""
-    from .report import sweep_figures
-
     results = sweep.results()
     results.to_parquet(sweep.out / "results.parquet", index=False)
     means = point_means(sweep, results)
@@ -422,8 +408,6 @@ def finish(sweep: Sweep) -> list[Path]:
 
 
 def sweep_report(sweep: Sweep, results: pd.DataFrame, indices: pd.DataFrame, notes: list[str], figs) -> str:
-    from .compare import markdown_table
-
     s = sweep.spec
     failed = results[results["status"] != "ok"]
     lines = [f"# Sweep of scenario `{s['scenario']}` ({s['design']} design)", "",
@@ -557,106 +541,11 @@ def open_sweep(out: Path, spec: dict | None, resume: bool) -> Sweep:
 def run_sweep(spec: dict | None, out: str | Path, *, resume: bool = False, executor=None, progress: bool = False,
               on_chunk=None) -> tuple[Sweep, dict]:
     """Library entry point: create or resume, run what is missing, analyse when complete."""
-    from .executor import SerialExecutor
-
     sweep = open_sweep(Path(out), spec, resume)
     manifest = sweep.run(executor or SerialExecutor(), progress=progress, on_chunk=on_chunk)
     if manifest["complete"]:
         finish(sweep)
     return sweep, manifest
-
-
-def cmd_sweep(args) -> int:
-    explicit = {k: getattr(args, k) for k in ("design", "samples", "reps", "outputs", "year", "chunk_size")
-                if getattr(args, k) is not None}
-    if args.resume:
-        out = Path(args.resume)
-        if args.out and Path(args.out) != out:
-            raise ParameterError(f"give either --out or --resume (resume writes into {out})")
-        stored = _read_stored_spec(out)
-        spec = dict(explicit)  # only what the user asked for explicitly is checked against DIR
-        if "outputs" in spec:
-            spec["outputs"] = list(dict.fromkeys(resolve_metric(o) for o in args.outputs.split(",")))
-        if args.seed is not None:
-            spec["seed"] = args.seed
-        if args.params:
-            spec["params"] = [parse_param(t).to_dict() for t in args.params]
-        if args.scenario or args.overrides or args.households or args.years:
-            sc = load(args.scenario or stored.get("scenario_source", stored["scenario"]),
-                      args.overrides or stored.get("overrides", []))
-            if args.households:
-                sc.params.set("population.n_households", args.households)
-            if args.years:
-                sc.params.set("calendar.end_year", sc.params.calendar.start_year + args.years - 1)
-            spec["base_params"] = json.loads(json.dumps(sc.params.to_dict()))
-        spec = spec or None
-    else:
-        out = Path(args.out or "runs/sweep")
-        spec = make_spec(args.scenario or "mixed", args.params, design=args.design or "lhs", samples=args.samples or 16,
-                         reps=args.reps or 2, seed=0 if args.seed is None else args.seed,
-                         outputs=(args.outputs.split(",") if args.outputs else DEFAULT_OUTPUTS), year=args.year,
-                         households=args.households, years=args.years, overrides=args.overrides,
-                         chunk_size=args.chunk_size)
-    sweep = open_sweep(out, spec, bool(args.resume))
-    s = sweep.spec
-    done = sweep.done_chunks()
-    with executor_from_args(args) as ex:
-        print(f"sweep of {s['scenario']}: {s['design']} design, {sweep.n_points} points x {s['reps']} reps = "
-              f"{sweep.n_runs} runs in {sweep.n_chunks} chunks ({len(done)} already done) on {ex.describe()}; "
-              f"writing {out}", flush=True)
-        try:
-            manifest = sweep.run(ex, progress=args.progress)
-        except WorkerCrashed as exc:
-            print(f"error: {exc}; continue with: python run.py sweep --resume {out}", file=sys.stderr)
-            return 1
-    c = manifest["counts"]
-    print(f"{c['ok']} runs ok, {c['failed']} failed, {c['pending']} pending")
-    if manifest["complete"]:
-        finish(sweep)
-        idx = pd.read_csv(out / "sensitivity.csv") if (out / "sensitivity.csv").stat().st_size > 1 else pd.DataFrame()
-        if not idx.empty:
-            from .compare import text_table
-            print(text_table(idx.map(lambda v: f"{v:.3g}" if isinstance(v, float) else v)))
-        print(f"wrote {out}/report.md, results.parquet, points.csv, sensitivity.csv, figures/")
-    if c["ok"] == 0 and c["failed"] > 0:
-        print(f"error: every run failed; the errors are in {out}/manifest.json", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _read_stored_spec(out: Path) -> dict:
-    try:
-        return json.loads((out / "manifest.json").read_text())["spec"]
-    except (OSError, ValueError, KeyError):
-        raise ParameterError(f"--resume {out}: no sweep there (manifest.json not found or unreadable)") from None
-
-
-def register(sub) -> None:
-    p = sub.add_parser("sweep", help="parameter sweep / sensitivity analysis (grid, lhs, sobol, morris), resumable",
-                       description="Vary parameters of a scenario over a design, run every point, write results "
-                                   "chunk by chunk, and compute sensitivity indices.")
-    p.add_argument("--scenario", default=None, help="scenario name or .toml path (default mixed)")
-    p.add_argument("--param", dest="params", action="append", default=[], metavar="NAME=LOW:HIGH",
-                   help="parameter and range, e.g. shocks.disaster_probability=0.05:0.3; list entries as "
-                        "shocks.price_volatility[1]=0.05:0.3 (repeatable)")
-    p.add_argument("--design", choices=DESIGNS, default=None, help="design (default lhs)")
-    p.add_argument("--samples", type=positive_int, default=None,
-                   help="grid: levels per parameter; lhs: points; sobol: base samples N (N(k+2) points, a power of "
-                        "2 is best); morris: trajectories (N(k+1) points). Default 16")
-    p.add_argument("--reps", type=positive_int, default=None, help="replications per design point (default 2)")
-    p.add_argument("--outputs", default=None,
-                   help=f"comma-separated outputs (default {','.join(DEFAULT_OUTPUTS)}); choose from {', '.join(METRICS)}")
-    p.add_argument("--year", type=int, default=None, help="year the outputs are read at (default: last simulated year)")
-    p.add_argument("--out", default=None, help="output directory (default runs/sweep)")
-    p.add_argument("--resume", metavar="DIR", default=None, help="continue the interrupted sweep in DIR")
-    p.add_argument("--chunk-size", type=positive_int, default=None, help="runs per result file (default ~n_runs/50)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="override a scenario parameter for every run (repeatable)")
-    p.add_argument("--households", type=positive_int, help="number of households (population.n_households)")
-    p.add_argument("--years", type=positive_int, help="number of simulated years from calendar.start_year")
-    p.add_argument("--seed", type=int, default=None, help="master seed (default 0)")
-    add_executor_options(p)
-    p.set_defaults(func=cmd_sweep)
 
 
 __all__ = ["DESIGNS", "ParamRange", "parse_param", "build_design", "make_spec", "open_sweep", "run_sweep", "Sweep",

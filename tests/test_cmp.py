@@ -416,6 +416,80 @@ def test_never_coobserved_equations_have_no_rho():
     assert abs(r.rho["rho_13"] + 0.4) < 4 * r.rho_se["rho_13"]
 
 
+# --------------------------------------------------------------------------------------------
+# units: the optimiser is invariant to rescaling a regressor
+# --------------------------------------------------------------------------------------------
+def _assert_rescaled_fit_equal(df, eqs, scales, **kw):
+    """Fit ``eqs`` on ``df`` and on ``df`` with column c multiplied by scales[c]: both converge,
+    with the same log-likelihood, the coefficients (and SEs) of the rescaled columns divided by
+    the factor, and everything else unchanged."""
+    r0 = cmp.fit(df, eqs, **kw)
+    scaled = df.assign(**{c: df[c] * f for c, f in scales.items()})
+    r1 = cmp.fit(scaled, eqs, **kw)
+    assert r0.converged and r1.converged
+    assert abs(r1.llf - r0.llf) <= 1e-8 * max(1.0, abs(r0.llf))
+    factor = pd.Series(
+        [scales.get(n.split(":", 1)[1], 1.0) if ":" in n else 1.0 for n in r0.params.index], index=r0.params.index
+    )
+    np.testing.assert_allclose(r1.params * factor, r0.params, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(r1.bse * factor, r0.bse, rtol=1e-6)
+    np.testing.assert_allclose(r1.sig, r0.sig, rtol=1e-6)
+    np.testing.assert_allclose(r1.rho, r0.rho, rtol=1e-6, atol=1e-9)
+    assert abs(r1.iterations - r0.iterations) <= 1
+    return r0, r1
+
+
+def test_scale_invariance_probit_and_oprobit():
+    df = _recursive_data(2000, rho=0.5, seed=4)
+    _assert_rescaled_fit_equal(df, [cmp.Equation("d", ["x1", "x2", "z"], "probit")], {"z": 1e4, "x2": 1e-3})
+    rng = np.random.default_rng(17)
+    n = 1200
+    od = pd.DataFrame(rng.normal(size=(n, 2)), columns=["x1", "x2"])
+    od["o"] = np.digitize(0.6 * od.x1 - 0.4 * od.x2 + rng.normal(size=n), [-0.8, 0.1, 1.2]) + 1
+    _assert_rescaled_fit_equal(od, [cmp.Equation("o", ["x1", "x2"], "oprobit")], {"x1": 1e4})
+
+
+def test_scale_invariance_heckman_mroz(mroz, heckman):
+    eqs = [cmp.Equation("lwage", MROZ_OUT, indicator="inlf"), cmp.Equation("inlf", MROZ_SEL, "probit")]
+    r0, r1 = _assert_rescaled_fit_equal(mroz, eqs, {"nwifeinc": 1e4, "expersq": 1e-3})
+    # the published reference is unaffected
+    assert r0.params["lwage:educ"] == pytest.approx(0.108350, rel=1e-4)
+    assert r0.bse["lwage:educ"] == pytest.approx(0.014861, rel=1e-4)
+    assert r1.sig["sig_1"] == pytest.approx(0.663398, rel=1e-4)
+    assert r1.rho["rho_12"] == pytest.approx(0.026607, rel=1e-4)
+    assert r1.llf == pytest.approx(-832.885, rel=1e-4)
+
+
+def test_heckman_with_family_income_in_dollars_converges(mroz):
+    """The reported failure: family income in dollars (faminc, ~2e4) beside dummies and small
+    counts in the selection equation makes the Hessian span about eleven orders of magnitude.
+    The old eigenvalue floor (relative to the largest eigenvalue, in raw units) froze sigma, rho
+    and the intercepts: ConvergenceError after 100 iterations at ll -931.0229, 14 units short of
+    the optimum, while faminc / 10^4 converged (24 iterations). Now both converge, to the same
+    optimum, in the same number of iterations (5)."""
+    eqs = [cmp.Equation("lwage", MROZ_OUT, indicator="inlf"),
+           cmp.Equation("inlf", ["educ", "age", "faminc"], "probit")]
+    r0, r1 = _assert_rescaled_fit_equal(mroz, eqs, {"faminc": 1e-4})
+    assert r0.iterations <= 15
+    assert r0.llf == pytest.approx(-917.0389991978, abs=1e-6)
+    assert r1.params["inlf:faminc"] == pytest.approx(r0.params["inlf:faminc"] * 1e4, rel=1e-6)
+    assert r0.rho["rho_12"] == pytest.approx(-0.842602, abs=1e-5)
+    # faminc beside the usual selection regressors (without nwifeinc, which with faminc in
+    # dollars separates inlf exactly: faminc - 1000 nwifeinc is the wife's earnings)
+    sel = ["educ", "exper", "expersq", "age", "kidslt6", "kidsge6", "faminc"]
+    _assert_rescaled_fit_equal(mroz, [eqs[0], cmp.Equation("inlf", sel, "probit")], {"faminc": 1e-4})
+
+
+def test_scale_invariance_recursive_systems():
+    df = _recursive_data(3000, rho=0.5, seed=9)
+    eqs = [cmp.Equation("d", ["x1", "x2", "z"], "probit"), cmp.Equation("y", ["d", "x1", "x2"], "continuous")]
+    _assert_rescaled_fit_equal(df, eqs, {"x1": 1e4, "z": 1e-4})
+    mdf, meqs = _mixed_system(n=1500, seed=5)
+    _assert_rescaled_fit_equal(mdf, meqs, {"x3": 1e4, "x1": 1e-4, "x4": 1e5})
+    odf, oeqs = _oprobit_system(n=1500, seed=7)
+    _assert_rescaled_fit_equal(odf, oeqs, {"x3": 1e4, "x2": 1e-3})
+
+
 def test_bfgs_fallback_when_newton_step_fails(monkeypatch, mroz, heckman):
     """If the Newton step is unusable the optimiser falls back to BFGS and still converges."""
     calls = {"n": 0}

@@ -91,12 +91,12 @@ def test_psm_did_recovers_effect():
     r = psm_did(panel, "y", "g", "id", "year", ["x1", "x2"])
     pd.testing.assert_frame_equal(panel, before)
     # tolerance: 4 regression standard errors
-    assert abs(r.did - (-0.3)) < 4 * r.se["did"], (r.did, r.se["did"])
+    assert abs(r.did - (-0.3)) < 4 * r.bse["did"], (r.did, r.bse["did"])
     # the unmatched DID is biased by the x-dependent trend (0.6 * difference in mean x1)
     g = panel.g == 1
     post = panel.year == 2016
     naive = (panel.y[g & post].mean() - panel.y[~g & post].mean()) - (panel.y[g & ~post].mean() - panel.y[~g & ~post].mean())
-    assert abs(naive - (-0.3)) > 4 * r.se["did"]
+    assert abs(naive - (-0.3)) > 4 * r.bse["did"]
     text = str(r.summary())
     assert "Before Diff (T-C)" in text and "DID" in text
 
@@ -117,8 +117,8 @@ def test_psm_did_matches_weighted_regression_by_hand():
     assert r.before == pytest.approx(b[2], rel=1e-10)
     assert r.after == pytest.approx(b[2] + b[3], rel=1e-10)
     assert r.did == pytest.approx(b[3], rel=1e-10)
-    assert r.se["did"] == pytest.approx(np.sqrt(V[3, 3]), rel=1e-8)
-    assert r.se["after"] == pytest.approx(np.sqrt(V[2, 2] + V[3, 3] + 2 * V[2, 3]), rel=1e-8)
+    assert r.bse["did"] == pytest.approx(np.sqrt(V[3, 3]), rel=1e-8)
+    assert r.bse["after"] == pytest.approx(np.sqrt(V[2, 2] + V[3, 3] + 2 * V[2, 3]), rel=1e-8)
     # weights: treated 1; controls carry the same baseline weight to the follow-up
     wt = r.weights[panel.g == 1].dropna()
     assert (wt == 1).all()
@@ -150,13 +150,13 @@ def test_psm_did_group_from_dit_and_common_support():
 def test_psm_did_bootstrap_and_options():
     panel = _sim_panel(n=500, seed=10)
     r = psm_did(panel, "y", "g", "id", "year", ["x1", "x2"], se="bootstrap", n_boot=15, seed=1, n_jobs=1)
-    assert r.boot_estimates.shape == (15, 3) and np.all(r.se > 0)
+    assert r.boot_estimates.shape == (15, 3) and np.all(r.bse > 0)
     rr = psm_did(panel, "y", "g", "id", "year", ["x1", "x2"], robust=True)
     rc = psm_did(panel, "y", "g", "id", "year", ["x1", "x2"], cluster="id")
     assert rr.did == rc.did == r.did
     n_units_used = panel.loc[rc.weights.notna(), "id"].nunique()
     assert rc.df_resid == n_units_used - 1  # t(G-1) inference with G clusters in the regression
-    assert not np.isclose(rc.se["did"], rr.se["did"])
+    assert not np.isclose(rc.bse["did"], rr.bse["did"])
     rn = psm_did(panel, "y", "g", "id", "year", ["x1", "x2"], kernel="normal")
     assert np.isfinite(rn.did)
 

@@ -101,7 +101,7 @@ def test_disaster_reaches_only_its_village(small_params):
     assert w.villages.disaster_loss[7] > 0
     assert np.count_nonzero(w.villages.disaster_loss) == 1
     from ruralabm.model.processes.production import produce
-    w.sales[:] = 0
+    w.scratch.sales[:] = 0
     produce(w, slice(None))
     hit = w.households.disaster_loss > 0
     assert np.array_equal(np.flatnonzero(hit), np.flatnonzero(w.households.village_id == 7))
@@ -154,11 +154,11 @@ def test_cooperative_surplus_returned_by_transactions(small_params):
     hh = w.households
     hh.income_dividends[:] = 0.0
     fund_before = o.risk_fund.copy()
-    w.disaster_value[:] = 0.0
+    w.scratch.disaster_value[:] = 0.0
     settle_cooperatives(w, slice(None))
     k = coop[0]
     members = np.flatnonzero((hh.org_id == k) & (hh.participating == 1))
-    sales = w.sales[members]
+    sales = w.scratch.sales[members]
     expected = o.surplus_returned[k] * sales / sales.sum()
     np.testing.assert_allclose(hh.income_dividends[members], expected)
     assert hh.income_dividends[hh.org_type != 1].sum() == 0
@@ -189,7 +189,7 @@ def test_contract_reneging_and_side_selling(small_params):
     # A reneging enterprise still pays the protective floor price, not the collapsed spot price.
     form_gain = np.asarray(p.forms.price_gain)[np.maximum(hh.form, 0)]
     c0 = np.flatnonzero(contracted)
-    assert np.allclose(w.sales[c0] > 0, True)
+    assert np.allclose(w.scratch.sales[c0] > 0, True)
     full = hh.income_farm[c0].copy()
     p.enterprise.floor_price_share = 0.0
     produce(w, slice(None))
@@ -206,7 +206,7 @@ def test_contract_reneging_and_side_selling(small_params):
     w.draws.side_sell_u[:] = 0.5
     produce(w, slice(None))
     assert (hh.side_sold[contracted] == 1).all()
-    assert w.sales[contracted].sum() == 0  # side-sold output does not go through the enterprise
+    assert w.scratch.sales[contracted].sum() == 0  # side-sold output does not go through the enterprise
     # Trust: reneging destroys trust, an honoured contract builds it.
     from ruralabm.model.processes.capitals import update_capitals
     hh.trust[:] = 0.5

@@ -71,3 +71,38 @@ def test_scenario_errors(tmp_path):
 def test_parameter_spec_lookup():
     spec = parameter_spec("cooperative.surplus_returned_share")
     assert spec["low"] == 0.6 and "60%" in spec["source"]
+
+
+def test_set_many_validates_the_set_once_and_is_all_or_nothing():
+    # Each key alone breaks a cross-field check (300 households < 400 villages); together they are valid.
+    sc = scenarios.load("mixed", ["population.n_households=300", "population.n_counties=3"])
+    assert (sc.params.population.n_households, sc.params.population.n_counties) == (300, 3)
+    p = Params()
+    p.set_many({"policy.form_shares[0]": 0.5, "policy.form_shares[1]": 0.0})
+    assert p.policy.form_shares == [0.5, 0.0, 0.25, 0.25]
+    with pytest.raises(ParameterError, match="fewer than the 400 villages"):
+        p.set_many({"population.n_households": 300, "shocks.disaster_probability": 0.5})
+    assert p.population.n_households == Params().population.n_households  # nothing changed
+    assert p.shocks.disaster_probability == Params().shocks.disaster_probability
+    with pytest.raises(ParameterError, match="has 4 entries"):
+        p.set_many({"forms.price_gain[7]": 0.1})
+
+
+def test_per_form_lists_as_tables_by_name():
+    p = Params.from_dict({"policy": {"form_shares": {"agritourism": 1.0}}, "forms": {"price_gain": {"ecommerce": 0.2}}})
+    assert p.policy.form_shares == [0.0, 0.0, 1.0, 0.0]
+    assert p.forms.price_gain == Params().forms.price_gain[:3] + [0.2]
+    with pytest.raises(ParameterError, match="unknown entries"):
+        Params.from_dict({"policy": {"form_shares": {"hub": 1.0}}})
+
+
+def test_world_declares_its_arrays():
+    from ruralabm.model import RuralModel
+    p = Params()
+    p.set_many({"population.n_households": 800, "population.n_counties": 2, "calendar.end_year": 2013})
+    m = RuralModel(p, seed=1, household_agents=False)
+    with pytest.raises(AttributeError):
+        m.world.salse = 0  # a typo is an error, not a new array
+    with pytest.raises(AttributeError):
+        m.world.scratch.sale = 0
+    assert m._households_rec is m.world.recorders.households

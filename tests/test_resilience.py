@@ -130,7 +130,7 @@ def test_indicator_forms_equivalent_and_contribution_mode():
     contrib = index(panel, SPEC, capacity_scores="contribution")
     np.testing.assert_allclose(contrib[["buffering", "self_organisation", "learning"]].sum(axis=1), contrib["resilience"])
     assert "Capacity weights" in str(f1.summary())
-    assert {"weight", "within_weight", "min", "max", "entropy"} <= set(f1.to_frame().columns)
+    assert {"weight", "within_weight", "min", "max", "entropy"} <= set(f1.weight_table().columns)
 
 
 def test_input_not_mutated():

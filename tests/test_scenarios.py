@@ -36,7 +36,7 @@ def test_policy_switches_and_forms():
 def test_calibrated_parameters_are_the_shipped_default():
     import tomllib
 
-    from ruralabm.calibration.cli import DEFAULT_PARAMS
+    from ruralabm.commands.calibrate import DEFAULT_PARAMS
     from ruralabm.model import Params
 
     calibrated = tomllib.loads((scenarios.SCENARIO_DIR / "calibrated.toml").read_text())

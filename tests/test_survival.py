@@ -37,6 +37,83 @@ def test_cox_efron_published_values(rossi):
     assert (r.N, r.n_events) == (432, 114)
 
 
+def _lifelines_km_left(durations, events, weights):
+    """1 - S(t-) from lifelines' Kaplan-Meier: the survival just before each duration."""
+    from lifelines import KaplanMeierFitter
+
+    kmf = KaplanMeierFitter().fit(durations, event_observed=events, weights=weights)
+    before = np.nextafter(np.asarray(durations, dtype=float), -np.inf)
+    return pd.Series(1.0 - np.asarray(kmf.survival_function_at_times(before), dtype=float), index=durations.index)
+
+
+def test_cox_zph_km_matches_r_rossi():
+    """R reference: Fox & Weisberg (2011), "Cox Proportional-Hazards Regression for Survival Data
+    in R" (appendix to An R Companion to Applied Regression, 2nd ed.), Rossi data,
+    ``mod.allison.2 <- coxph(Surv(week, arrest) ~ fin + age + prio)`` (Efron ties, R's default),
+    ``cox.zph(mod.allison.2)`` (transform "km", survival < 3.0, the Grambsch-Therneau test):
+
+    ==========  ========  ========  ======
+                rho       chisq     p
+    ==========  ========  ========  ======
+    fin         -0.00657  0.00507   0.9433
+    age         -0.20976  6.54147   0.0105
+    prio        -0.08004  0.77288   0.3793
+    GLOBAL      NA        7.13046   0.0679
+    ==========  ========  ========  ======
+
+    The right-continuous KM (lifelines' "km") gives 0.000038, 6.29397, 0.81673, 6.89445 instead.
+    """
+    r = cox(load_rossi(), "week", "arrest", ["fin", "age", "prio"], ties="efron", time_transform="km").ph_test
+    np.testing.assert_allclose(r.loc[["fin", "age", "prio"], "rho"], [-0.00657, -0.20976, -0.08004], atol=6e-6)
+    np.testing.assert_allclose(
+        r.loc[["fin", "age", "prio", "global"], "chi2"], [0.00507, 6.54147, 0.77288, 7.13046], atol=6e-6
+    )
+    np.testing.assert_allclose(r.loc[["fin", "age", "prio", "global"], "p"], [0.9433, 0.0105, 0.3793, 0.0679], atol=6e-5)
+
+
+def test_km_time_transform_is_left_continuous_by_hand():
+    """Eight observations with a tied event time, a censoring tied with an event and censoring
+    between events. Kaplan-Meier by hand (n at risk, d events):
+
+    ====  ===  ===  ==========================  =====================
+    t     n    d    S(t) (right-continuous)     S(t-) (left-continuous)
+    ====  ===  ===  ==========================  =====================
+    1     8    1    7/8                         1
+    2     7    1    7/8 * 6/7 = 3/4  (+1 cens.) 7/8
+    3     5    1    3/4 * 4/5 = 3/5             3/4
+    4     4    2    3/5 * 2/4 = 3/10            3/5
+    5     2    0    3/10 (censored)             --
+    6     1    1    0                           3/10
+    ====  ===  ===  ==========================  =====================
+
+    Event times (one row per event) 1, 2, 3, 4, 4, 6, so R's cox.zph "km" times are
+    1 - S(t-) = 0, 1/8, 1/4, 2/5, 2/5, 7/10 (the right-continuous version would be
+    1/8, 1/4, 2/5, 7/10, 7/10, 1: not a constant shift, so the test statistics differ)."""
+    from ruralabm.analysis.survival import _time_transform, ph_test
+
+    t = np.array([4, 1, 6, 2, 5, 2, 4, 3], dtype=float)
+    d = np.array([1, 1, 1, 0, 0, 1, 1, 1], dtype=float)
+    x = np.array([0.3, 1.2, -0.8, 0.5, -1.0, 0.9, -0.2, 0.1])
+    t_ev = np.sort(t[d == 1])
+    np.testing.assert_array_equal(t_ev, [1, 2, 3, 4, 4, 6])
+    g = _time_transform("km", t, d, t_ev)
+    np.testing.assert_allclose(g, [0, 1 / 8, 1 / 4, 2 / 5, 2 / 5, 7 / 10], rtol=0, atol=1e-15)
+    # the test statistic uses exactly these times: Grambsch-Therneau by hand with g
+    df = pd.DataFrame({"t": t, "d": d, "x": x})
+    res = cox(df, "t", "d", ["x"], time_transform="km")
+    beta, V = res.params.to_numpy(), res.cov_params.to_numpy()
+    _, r = _schoenfeld(t, d, x[:, None], beta, "breslow")
+    gc = g - g.mean()
+    scaled = 6 * r @ V + beta
+    chi2 = (gc @ scaled[:, 0]) ** 2 / (6 * V[0, 0] * (gc @ gc))
+    assert res.ph_test.loc["x", "chi2"] == pytest.approx(chi2, rel=1e-12)
+    right = 1 - np.array([7 / 8, 3 / 4, 3 / 5, 3 / 10, 3 / 10, 0.0])
+    gr = right - right.mean()
+    chi2_right = (gr @ scaled[:, 0]) ** 2 / (6 * V[0, 0] * (gr @ gr))
+    assert abs(chi2 - chi2_right) > 1e-3 * chi2  # the definition matters here
+    assert ph_test(t, d, x[:, None], beta, V, ["x"], "breslow", "km").loc["x", "chi2"] == pytest.approx(chi2, rel=1e-12)
+
+
 def test_cox_efron_agrees_with_lifelines(rossi, lifelines_fit):
     r = cox(rossi, "week", "arrest", COV, ties="efron")
     lf = lifelines_fit
@@ -46,7 +123,11 @@ def test_cox_efron_agrees_with_lifelines(rossi, lifelines_fit):
     # proportional-hazards test, per covariate, same time transform
     for tt in ("identity", "km", "log"):
         mine = cox(rossi, "week", "arrest", COV, ties="efron", time_transform=tt).ph_test
-        theirs = proportional_hazard_test(lf, rossi, time_transform=tt).summary
+        # lifelines' own "km" is the right-continuous 1 - S(t); R's cox.zph (and ours) use the
+        # left-continuous 1 - S(t-): give lifelines that transform, computed with its own KM
+        theirs = proportional_hazard_test(
+            lf, rossi, time_transform=_lifelines_km_left if tt == "km" else tt
+        ).summary
         np.testing.assert_allclose(mine.loc[COV, "chi2"], theirs.loc[COV, "test_statistic"], rtol=1e-4)
     # global test: Grambsch-Therneau formula on lifelines' own (Efron) Schoenfeld residuals
     res = lf.compute_residuals(rossi, "schoenfeld")[COV].to_numpy()

@@ -84,8 +84,8 @@ def test_three_steps_by_hand(weighting):
     z = 2300.0
     b, t, vul, n1, n2 = _hand(TINY, "lny", ["edu", "land"], z, weighting)
     r = vulnerability(TINY, "lny", ["edu", "land"], z, variance_weighting=weighting)
-    np.testing.assert_allclose(r.params_mean.to_numpy(), b, rtol=1e-10)
-    np.testing.assert_allclose(r.params_variance.to_numpy(), t, rtol=1e-10)
+    np.testing.assert_allclose(r.mean_table["coef"].to_numpy(), b, rtol=1e-10)
+    np.testing.assert_allclose(r.variance_table["coef"].to_numpy(), t, rtol=1e-10)
     np.testing.assert_allclose(r.vulnerability.to_numpy(), vul, rtol=1e-10)
     assert (r.n_nonpositive_ols, r.n_nonpositive_fgls) == (n1, n2)
     inc = np.mean(TINY["lny"] < np.log(z))
@@ -106,11 +106,11 @@ def test_nonpositive_variances_counted_and_handled():
     r = vulnerability(df, "lny", ["x"], 3000.0)
     assert r.n_nonpositive_ols == n1 and r.n_nonpositive_fgls == n2
     assert r.n_floored == n2
-    np.testing.assert_allclose(r.params_mean.to_numpy(), b, rtol=1e-10)
+    np.testing.assert_allclose(r.mean_table["coef"].to_numpy(), b, rtol=1e-10)
     np.testing.assert_allclose(r.vulnerability.to_numpy(), vul, rtol=1e-10)
     assert np.all(r.fitted_variance > 0) and np.isfinite(r.vulnerability).all()
     assert (r.raw_fitted_variance <= 0).sum() == n2
-    assert r.to_frame()["variance_floored"].sum() == n2
+    assert r.household_frame()["variance_floored"].sum() == n2
     # a user floor applies to every variance below it
     r2 = vulnerability(df, "lny", ["x"], 3000.0, min_variance=0.5)
     assert r2.fitted_variance.min() == pytest.approx(0.5)
@@ -128,7 +128,7 @@ def test_several_lines_and_column_lines():
         assert r.incidence[name] == single.incidence["vul"]
     # higher line, higher vulnerability
     assert np.all(r.vulnerability["usd31"] >= r.vulnerability["national"])
-    frame = r.to_frame()
+    frame = r.household_frame()
     assert {"vul_national", "high_usd31", "low_usd19", "fitted_mean", "fitted_variance"} <= set(frame.columns)
     # a per-row line column equal to a scalar gives the same answer
     df = TINY.assign(z=2300.0)

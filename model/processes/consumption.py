@@ -9,13 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..world import World
-from .coping import subsistence_need
+from .coping import income_sum, subsistence_need
 
 
 def consume_save_invest(world: World, idx) -> None:
     hh, e = world.households, world.params.economy
-    income = (hh.income_farm[idx] + hh.income_wage[idx] + hh.income_business[idx]
-              + hh.income_transfers[idx] + hh.income_dividends[idx])
+    income = income_sum(hh, idx)
     hh.income_total[idx] = income
     need = subsistence_need(world, idx)
     consumption = np.where(income >= need,
@@ -35,7 +34,7 @@ def consume_save_invest(world: World, idx) -> None:
     excess = excess - repay
     invest = e.investment_share * excess
     # Buy a machine when the budget allows and the farm is big enough to use one.
-    buys_machine = (invest >= e.machine_price) & (hh.machine[idx] < np.floor(hh.land_area[idx] / 8.0))
+    buys_machine = (invest >= e.machine_price) & (hh.machine[idx] < np.floor(hh.land_area[idx] / e.mu_per_machine))
     hh.machine[idx] += buys_machine.astype(np.int16)
     hh.productive_assets[idx] += invest - buys_machine * e.machine_price
     hh.investment[idx] = invest

@@ -9,6 +9,17 @@ import numpy as np
 from ..world import World
 
 
+def income_sum(hh, idx) -> np.ndarray:
+    """Total income: farm + wage + business + transfers + dividends (in this order)."""
+    return (hh.income_farm[idx] + hh.income_wage[idx] + hh.income_business[idx]
+            + hh.income_transfers[idx] + hh.income_dividends[idx])
+
+
+def collateral(e, productive_assets, machine, housing) -> np.ndarray:
+    """Collateral value of physical assets: productive assets and machines in full, a share of housing."""
+    return productive_assets + machine * e.machine_price + e.collateral_housing_share * housing
+
+
 def subsistence_need(world: World, idx) -> np.ndarray:
     hh = world.households
     return world.params.economy.subsistence_per_capita * hh.famsize[idx] + hh.medical_cost[idx]
@@ -16,19 +27,18 @@ def subsistence_need(world: World, idx) -> np.ndarray:
 
 def cope(world: World, idx) -> None:
     hh, e = world.households, world.params.economy
-    income = (hh.income_farm[idx] + hh.income_wage[idx] + hh.income_business[idx]
-              + hh.income_transfers[idx] + hh.income_dividends[idx])
+    income = income_sum(hh, idx)
     gap = np.maximum(0.0, subsistence_need(world, idx) - income)
 
     drawdown = np.minimum(gap, hh.savings[idx])
     gap = gap - drawdown
     ties = hh.network_ties[idx]
-    network = e.network_transfer_share * hh.trust[idx] * ties / (ties + 5.0) * gap
+    network = e.network_transfer_share * hh.trust[idx] * ties / (ties + e.ties_half_saturation) * gap
     gap = gap - network
     member = hh.participating[idx] == 1
-    # Membership gives access to group lending, which doubles the collateral value of assets.
-    assets = hh.productive_assets[idx] + hh.machine[idx] * e.machine_price + 0.2 * hh.housing[idx]
-    limit = e.credit_limit_assets * assets * np.where(member, 2.0, 1.0)
+    # Membership gives access to group lending, which multiplies the collateral-based limit.
+    assets = collateral(e, hh.productive_assets[idx], hh.machine[idx], hh.housing[idx])
+    limit = e.credit_limit_assets * assets * np.where(member, e.group_lending_multiplier, 1.0)
     borrow = np.minimum(gap, np.maximum(0.0, limit - hh.debt[idx]))
     gap = gap - borrow
     sale = np.minimum(gap, (1.0 - e.distress_sale_discount) * hh.productive_assets[idx])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..enums import form_trait, org_type_trait
 from ..world import World
 
 
@@ -13,8 +14,8 @@ def learn(world: World, idx) -> None:
     participating = hh.participating[idx] == 1
     org_type = hh.org_type[idx]
     form = np.maximum(hh.form[idx], 0)
-    p_org = np.where(org_type == 1, p.cooperative.training_probability,
-                     np.where(org_type == 2, p.enterprise.training_probability, 0.0))
+    p_org = np.where(org_type_trait("collective_marketing")[org_type], p.cooperative.training_probability,
+                     np.where(org_type_trait("contract_farming")[org_type], p.enterprise.training_probability, 0.0))
     trained_org = participating & (d.org_training_u[idx] < p_org)
     county = hh.county_id[idx]
     p_county = world.counties.training_slots[county] / np.maximum(world.county_households[county], 1)
@@ -29,13 +30,15 @@ def learn(world: World, idx) -> None:
 
     # Technology diffusion: own skills, neighbours' adoption (spillover) and the organisation's push.
     share = world.villages.adoption_share[hh.village_id[idx]]
-    push = np.where(participating & ((org_type == 2) | (form == 1)), 0.25, 0.0)
+    pushed = participating & (org_type_trait("technology_push")[org_type] | form_trait("technology_push")[form])
+    push = np.where(pushed, lp.technology_push, 0.0)
     p_adopt = np.clip(lp.base_adoption + lp.peer_effect * share + lp.skill_effect * hh.skills[idx] + push, 0.0, 1.0)
     adopted = hh.tech_adopted[idx] == 1
     adopt = ~adopted & (d.adoption_u[idx] < p_adopt)
-    abandon = adopted & ~(participating & (push > 0)) & (d.disadoption_u[idx] < lp.disadoption_probability)
+    abandon = adopted & ~pushed & (d.disadoption_u[idx] < lp.disadoption_probability)
     hh.tech_adopted[idx] = np.where(adopt, 1, np.where(abandon, 0, hh.tech_adopted[idx]))
-    info = hh.info_access[idx] + np.where(participating & (form == 3), 0.10, 0.0) + np.where(participating, 0.02, 0.0)
+    info = (hh.info_access[idx] + np.where(participating & form_trait("information")[form], lp.form_information_gain, 0.0)
+            + np.where(participating, lp.member_information_gain, 0.0))
     hh.info_access[idx] = np.clip(info, 0.0, 1.0)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..enums import org_type_trait
 from ..world import World
 
 
@@ -14,11 +15,12 @@ def open_and_close(world: World, orgs) -> None:
         o.active[orgs] = 0
         return
     alive = (o.enabled[orgs] == 1) & (o.failed_year[orgs] == 0)
-    is_coop = o.org_type[orgs] == 1
+    can_fail = org_type_trait("can_fail")[o.org_type[orgs]]
     was_active = o.active[orgs] == 1
     # Failure risk rises as management quality falls (average quality gives the base rate).
-    risk = np.clip(cp.failure_probability * (1.0 + 2.0 * (cp.management_quality_mean - o.management_quality[orgs])), 0, 1)
-    fails = alive & is_coop & was_active & (world.draws.failure_u[orgs] < risk)
+    risk = np.clip(cp.failure_probability * (1.0 + cp.failure_quality_sensitivity
+                                             * (cp.management_quality_mean - o.management_quality[orgs])), 0, 1)
+    fails = alive & can_fail & was_active & (world.draws.failure_u[orgs] < risk)
     o.failed_year[orgs] = np.where(fails, world.year, o.failed_year[orgs])
     o.active[orgs] = (alive & ~fails).astype(np.int8)
 
@@ -26,7 +28,7 @@ def open_and_close(world: World, orgs) -> None:
 def set_contracts(world: World, orgs) -> None:
     """Enterprises fix contract prices and decide whether to renege when spot falls below them."""
     o, ep = world.organisations, world.params.enterprise
-    is_ent = o.org_type[orgs] == 2
+    is_ent = org_type_trait("contract_farming")[o.org_type[orgs]]
     contract = 1.0 + ep.contract_premium
     o.contract_price[orgs] = np.where(is_ent, contract, 0.0)
     spot = world.price[o.product[orgs]]
@@ -47,10 +49,11 @@ def accept_applicants(world: World, orgs) -> None:
         return
     members = (hh.participating == 1) & (hh.org_id >= 0)
     counts = np.bincount(hh.org_id[members], minlength=o.n)
-    applicants = np.flatnonzero(np.isin(world.applied_org, orgs))
+    scratch = world.scratch
+    applicants = np.flatnonzero(np.isin(scratch.applied_org, orgs))
     if applicants.size:
-        org_of = world.applied_org[applicants]
-        score = world.application_score[applicants]
+        org_of = scratch.applied_org[applicants]
+        score = scratch.application_score[applicants]
         forced = hh.forced[applicants] == 1
         # Rank within organisation: forced first, then by score (descending), then by id.
         order = np.lexsort((applicants, -score, ~forced, org_of))
@@ -75,11 +78,12 @@ def settle_cooperatives(world: World, orgs) -> None:
     disaster."""
     hh, o, cp = world.households, world.organisations, world.params.cooperative
     orgs = np.atleast_1d(np.arange(o.n)[orgs])
-    coop = orgs[o.org_type[orgs] == 1]
-    member = (hh.participating == 1) & (hh.org_type == 1) & np.isin(hh.org_id, coop)
+    collective = org_type_trait("collective_marketing")
+    coop = orgs[collective[o.org_type[orgs]]]
+    member = (hh.participating == 1) & collective[hh.org_type] & np.isin(hh.org_id, coop)
     ids = np.flatnonzero(member)
     org_of = hh.org_id[ids]
-    sales = world.sales[ids]
+    sales = world.scratch.sales[ids]
     total_sales = np.bincount(org_of, weights=sales, minlength=o.n)
     surplus = cp.margin * total_sales
     returned = cp.surplus_returned_share * surplus
@@ -88,8 +92,8 @@ def settle_cooperatives(world: World, orgs) -> None:
     o.risk_fund[coop] += cp.risk_fund_share * (surplus[coop] - returned[coop])
     share = np.divide(sales, total_sales[org_of], out=np.zeros_like(sales), where=total_sales[org_of] > 0)
     dividend = returned[org_of] * share
-    # Risk fund pays half of members' disaster losses, pro rata if the fund cannot cover them.
-    claims = 0.5 * world.disaster_value[ids]
+    # The risk fund pays a share of members' disaster losses, pro rata if it cannot cover them.
+    claims = cp.risk_fund_cover * world.scratch.disaster_value[ids]
     total_claims = np.bincount(org_of, weights=claims, minlength=o.n)
     paid_ratio = np.divide(np.minimum(o.risk_fund, total_claims), total_claims,
                            out=np.zeros(o.n), where=total_claims > 0)
@@ -101,8 +105,21 @@ def settle_cooperatives(world: World, orgs) -> None:
 def record_enterprise_outcomes(world: World, orgs) -> None:
     hh, o = world.households, world.organisations
     orgs = np.atleast_1d(np.arange(o.n)[orgs])
-    ent = orgs[o.org_type[orgs] == 2]
-    contracted = (hh.participating == 1) & (hh.org_type == 2) & np.isin(hh.org_id, ent)
+    contracts = org_type_trait("contract_farming")
+    ent = orgs[contracts[o.org_type[orgs]]]
+    contracted = (hh.participating == 1) & contracts[hh.org_type] & np.isin(hh.org_id, ent)
     ids = np.flatnonzero(contracted)
-    o.sales[ent] = np.bincount(hh.org_id[ids], weights=world.sales[ids], minlength=o.n)[ent]
+    o.sales[ent] = np.bincount(hh.org_id[ids], weights=world.scratch.sales[ids], minlength=o.n)[ent]
     o.side_sellers[ent] = np.bincount(hh.org_id[ids], weights=hh.side_sold[ids], minlength=o.n)[ent].astype(np.int32)
+
+
+def index_enterprises(world: World) -> None:
+    """Which active enterprise contracts each (county, product): the lowest-numbered one."""
+    o = world.organisations
+    world.enterprise_for[:] = -1
+    ent = np.flatnonzero(org_type_trait("contract_farming")[o.org_type] & (o.active == 1))
+    # np.unique keeps the first (lowest-numbered) enterprise of each (county, product).
+    n_products = world.enterprise_for.shape[1]
+    _, first = np.unique(o.county_id[ent].astype(np.int64) * n_products + o.product[ent], return_index=True)
+    ent = ent[first]
+    world.enterprise_for[o.county_id[ent], o.product[ent]] = ent

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..enums import form_trait
 from ..world import World
+from .coping import collateral
+from .production import land_quality_factor
 
 POVERTY_LINES = ("line_1_9", "line_national", "line_3_1")
 GDP_TO_INCOME = 1.6
 
 
-def household_outcomes(world: World) -> dict[str, np.ndarray]:
-    """Derived household variables of this year (computed from state, not stored as state)."""
-    p, hh = world.params, world.households
+def poverty_and_capitals(p, hh) -> dict[str, np.ndarray]:
+    """Income per capita, poverty under the three lines and the five capital composites: the
+    first columns of :func:`household_outcomes`, and all the yearly reporters need."""
     e = p.economy
     famsize = hh.famsize.astype(np.float64)
     income_pc = hh.income_total / famsize
@@ -22,14 +25,25 @@ def household_outcomes(world: World) -> dict[str, np.ndarray]:
         out[f"poor_{line.removeprefix('line_')}"] = (income_pc < getattr(p.poverty, line)).astype(np.int8)
     health_factor = hh.health / 5.0
     out["human_capital"] = (hh.labour + hh.twork) * health_factor * (1.0 + hh.skills)
-    out["natural_capital"] = hh.land_area * (0.7 + 0.6 * hh.land_quality)
+    out["natural_capital"] = hh.land_area * land_quality_factor(e, hh.land_quality)
     physical = hh.productive_assets + hh.machine * e.machine_price + hh.housing
     out["physical_capital"] = physical
     out["financial_capital"] = hh.savings - hh.debt
     ties = hh.network_ties
     # Membership itself is not social capital (treatment would enter its own outcome); its effect
     # runs through ties and trust.
-    out["social_capital"] = 0.6 * ties / (ties + 5.0) + 0.4 * hh.trust
+    out["social_capital"] = 0.6 * ties / (ties + e.ties_half_saturation) + 0.4 * hh.trust
+    return out
+
+
+def household_outcomes(world: World) -> dict[str, np.ndarray]:
+    """Derived household variables of this year (computed from state, not stored as state)."""
+    p, hh = world.params, world.households
+    e = p.economy
+    famsize = hh.famsize.astype(np.float64)
+    out = poverty_and_capitals(p, hh)
+    physical = out["physical_capital"]
+    ties = hh.network_ties
     # Raw resilience indicators (direction: + more resilient, - less). The entropy-weight index
     # itself is built in analysis.resilience, as the applied literature does.
     out["buffer_savings_pc"] = hh.savings / famsize
@@ -44,7 +58,7 @@ def household_outcomes(world: World) -> dict[str, np.ndarray]:
     out["selforg_ties"] = ties
     out["selforg_trust"] = hh.trust
     out["selforg_membership_years"] = hh.membership_years.astype(np.float64)
-    credit = e.credit_limit_assets * (hh.productive_assets + hh.machine * e.machine_price + 0.2 * hh.housing)
+    credit = e.credit_limit_assets * collateral(e, hh.productive_assets, hh.machine, hh.housing)
     out["selforg_credit_access"] = credit
     out["learn_skills"] = hh.skills
     out["learn_tech_adopted"] = hh.tech_adopted
@@ -79,7 +93,8 @@ def county_outcomes(world: World, income_pc: np.ndarray) -> None:
     nonfarm = np.bincount(hh.county_id, weights=hh.income_wage + hh.income_business, minlength=c.n)
     c.upgrading_index[:] = 10.0 * nonfarm / np.maximum(income, 1.0)
     c.primary_secondary[:] = 10.0 * np.bincount(hh.county_id, weights=hh.machine, minlength=c.n) / np.maximum(c.population, 1)
-    tourism = np.where((hh.participating == 1) & (hh.form >= 2), hh.income_business, 0.0)
+    tertiary = (hh.participating == 1) & form_trait("tertiary_income")[np.maximum(hh.form, 0)]
+    tourism = np.where(tertiary, hh.income_business, 0.0)
     c.primary_tertiary[:] = np.bincount(hh.county_id, weights=tourism, minlength=c.n) / np.maximum(c.population, 1) / 100.0
     # The paper's control is GDP per capita; rural GDP per capita runs at about 1.6x rural
     # disposable income per capita (China Statistical Yearbook, poor counties 2014-2019).
@@ -94,3 +109,17 @@ def county_outcomes(world: World, income_pc: np.ndarray) -> None:
     c.exit_date[:] = np.where(crossing, world.year + 1 + fraction * 0.999, c.exit_date)
     c.exited[:] = np.where(crossing, 1, c.exited)
     world.headcount_last = headcount
+
+
+def record_outcomes(world: World) -> None:
+    """Year end: county outcomes, one row of every panel, and this year's income as next year's
+    'last year'."""
+    hh, rec = world.households, world.recorders
+    income_pc = hh.income_total / hh.famsize
+    county_outcomes(world, income_pc)
+    t = world.record_index
+    rec.households.record(t, world.year, hh)
+    rec.counties.record(t, world.year, world.counties)
+    rec.organisations.record(t, world.year, world.organisations)
+    world.income_last = hh.income_total.copy()
+    world.income_pc_last = income_pc

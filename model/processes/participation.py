@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from ..enums import Form, OrgType, org_type_trait
 from ..world import World
-from .production import normal_revenue
+from .production import form_business_income, normal_revenue
 
 # Centring points: Table 1 means of the CLDS paper. base_rate is the probability of a household
 # at these means that is not registered poor and expects no gain (those two terms stay uncentred
@@ -20,7 +21,7 @@ from .production import normal_revenue
 CENTRE = {"distance": 19.08, "subsidy": 0.5413, "machine": 0.4289, "job": 0.8656, "age": 51.88, "health": 3.631, "edu": 4.659, "hroad": 63.80}
 
 
-def expected_gain(world: World, idx, org_type: int, form: np.ndarray) -> np.ndarray:
+def expected_gain(world: World, idx, org_type: OrgType, form: np.ndarray) -> np.ndarray:
     """Expected yearly income gain (yuan) of joining an organisation of the given type and form,
     net of the membership cost."""
     p, hh = world.params, world.households
@@ -28,7 +29,7 @@ def expected_gain(world: World, idx, org_type: int, form: np.ndarray) -> np.ndar
     price_gain = np.asarray(p.forms.price_gain)[form]
     yield_gain = np.asarray(p.forms.yield_gain)[form]
     business = np.asarray(p.forms.business_income)[form]
-    if org_type == 1:
+    if org_type_trait("collective_marketing")[org_type]:
         c = p.cooperative
         gain = revenue * (c.marketing_premium + price_gain + yield_gain
                           + c.input_discount * p.economy.input_cost_share
@@ -36,13 +37,14 @@ def expected_gain(world: World, idx, org_type: int, form: np.ndarray) -> np.ndar
     else:
         e = p.enterprise
         gain = revenue * (e.contract_premium + price_gain + yield_gain + e.technology_yield_gain)
-    return gain + business * (0.5 + hh.skills[idx]) - p.participation.membership_cost
+    return gain + form_business_income(p, business, hh.skills[idx]) - p.participation.membership_cost
 
 
 def decide(world: World, idx) -> None:
     hh, o, pp, d = world.households, world.organisations, world.params.participation, world.draws
     n_sel = np.arange(hh.n)[idx]
-    world.applied_org[idx] = -1
+    scratch = world.scratch
+    scratch.applied_org[idx] = -1
     forced_out = hh.forced[idx] == -1
     forced_in = hh.forced[idx] == 1
 
@@ -62,11 +64,13 @@ def decide(world: World, idx) -> None:
     hh.cooperative_in_village[idx] = coop_ok
     ent = world.enterprise_for[hh.county_id[idx], hh.product[idx]]
     ent_ok = (ent >= 0) & (hh.distance[idx] <= world.params.enterprise.reach_km)
-    income = np.maximum(world.income_last[idx], 1000.0)
+    income = np.maximum(world.income_last[idx], pp.income_floor)
     # Net gains can be negative (costs above benefits); the log keeps the scale relative to income.
-    gain_coop = np.log(np.maximum(1.0 + expected_gain(world, idx, 1, o.form[np.maximum(coop, 0)]) / income, 0.05))
-    gain_ent = np.log(np.maximum(1.0 + expected_gain(world, idx, 2, o.form[np.maximum(ent, 0)]) / income, 0.05))
-    prefer_coop = coop_ok & (~ent_ok | (gain_coop - gain_ent + 0.2 * d.org_choice_z[idx] > 0))
+    gain_coop = np.log(np.maximum(1.0 + expected_gain(world, idx, OrgType.COOPERATIVE, o.form[np.maximum(coop, 0)]) / income,
+                                  pp.gain_ratio_floor))
+    gain_ent = np.log(np.maximum(1.0 + expected_gain(world, idx, OrgType.ENTERPRISE, o.form[np.maximum(ent, 0)]) / income,
+                                 pp.gain_ratio_floor))
+    prefer_coop = coop_ok & (~ent_ok | (gain_coop - gain_ent + pp.org_choice_noise * d.org_choice_z[idx] > 0))
     chosen = np.where(prefer_coop, coop, np.where(ent_ok, ent, -1))
     gain = np.where(prefer_coop, gain_coop, gain_ent)
 
@@ -85,12 +89,12 @@ def decide(world: World, idx) -> None:
              + d.participation_eps[idx])
     still_member = hh.participating[idx] == 1
     applies = ~still_member & (chosen >= 0) & ((score > 0) | forced_in) & ~forced_out
-    world.applied_org[idx] = np.where(applies, chosen, -1)
-    world.application_score[idx] = score
+    scratch.applied_org[idx] = np.where(applies, chosen, -1)
+    scratch.application_score[idx] = score
 
 
 def _drop(hh, rows) -> None:
     hh.participating[rows] = 0
     hh.org_id[rows] = -1
-    hh.org_type[rows] = 0
-    hh.form[rows] = -1
+    hh.org_type[rows] = OrgType.NONE
+    hh.form[rows] = Form.NONE

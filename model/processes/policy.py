@@ -1,29 +1,20 @@
-"""County policy and budget: prices and disasters of the year, budgets, training slots,
-infrastructure investment, and re-assessment of the low-income subsidy."""
+"""County policy and budget: budgets, training slots, infrastructure investment, and
+re-assessment of the low-income subsidy. (Prices and disasters are shock processes of their own:
+``prices``, ``disasters``.)"""
 from __future__ import annotations
 
 import numpy as np
 
 from ..world import World
+from .disasters import strike_disasters
+from .prices import realise_prices
 
 
 def market_and_weather(world: World) -> None:
-    """Realise this year's product prices (log-AR(1), grain floor) and village disasters."""
-    p, d = world.params.shocks, world.draws
-    world.log_price = p.price_persistence * world.log_price + np.asarray(p.price_volatility) * d.price_innovation
-    price = np.exp(world.log_price)
-    price[0] = max(price[0], p.grain_price_floor)
-    world.price = price
-
-    v, c = world.villages, world.counties
-    loss = np.asarray(p.disaster_yield_loss)
-    cum = np.cumsum(p.disaster_class_probabilities)[:-1]
-    village_loss = np.where(d.village_disaster_u < p.disaster_probability,
-                            loss[np.searchsorted(cum, d.village_class_u, side="right")], 0.0)
-    county_loss = np.where(d.county_disaster_u < p.county_disaster_probability,
-                           loss[np.searchsorted(cum, d.county_class_u, side="right")], 0.0)
-    # A county-wide disaster hits every village of the county; losses do not add up beyond the worst.
-    v.disaster_loss[:] = np.maximum(village_loss, county_loss[v.county_id])
+    """This year's prices and disasters: the two world-level shock processes in schedule order
+    (kept for callers that realise both at once; the schedule runs them separately)."""
+    realise_prices(world)
+    strike_disasters(world)
 
 
 def county_budgets(world: World, counties) -> None:

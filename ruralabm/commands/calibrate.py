@@ -8,11 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from ruralabm.model.params import ParameterError
+from .common import add_executor_options, executor_from_args, positive_int, single_thread_blas
 
-from ruralabm.scenarios.cli import positive_int
-from ruralabm.scenarios.executor import WorkerCrashed, add_executor_options, executor_from_args
-
+# The parameters and search boxes of the shipped calibration (docs/calibration.md).
 DEFAULT_PARAMS = [
     "participation.subsidy_effect=0:8",
     "cooperative.villages_share=0.3:1",
@@ -25,18 +23,12 @@ DEFAULT_PARAMS = [
 ]
 
 
-def _single_thread_blas() -> None:
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(1)
-    except Exception:  # pragma: no cover
-        pass
+def run_calibrate(args) -> int:
+    from ruralabm.calibration import report, search
+    from ruralabm.model.params import ParameterError
+    from ruralabm.scenarios.executor import WorkerCrashed
 
-
-def cmd_calibrate(args) -> int:
-    from . import report, search
-
-    _single_thread_blas()
+    single_thread_blas()
     if args.resume is None and args.out is None:
         raise ParameterError("give --out DIR (or --resume DIR)")
     overrides = {"scenario": args.scenario, "households": args.households, "clds_n": args.clds_n,
@@ -72,10 +64,10 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
-def cmd_report(args) -> int:
-    from . import report
+def run_report(args) -> int:
+    from ruralabm.calibration import report
 
-    _single_thread_blas()
+    single_thread_blas()
     with executor_from_args(args) as ex:
         rep = report.make_report(Path(args.dir), ex, jacobian=not args.no_jacobian, report_reps=args.report_reps,
                                  scenario_out=Path(args.scenario_out) if args.scenario_out else None,
@@ -114,11 +106,11 @@ def register(sub) -> None:
     p.add_argument("--no-report", action="store_true", help="search only")
     _report_options(p)
     add_executor_options(p)
-    p.set_defaults(func=cmd_calibrate)
+    p.set_defaults(func=run_calibrate)
 
     p = sub.add_parser("calibration-report", help="fit report, standard errors, identification table and scenario "
                                                   "file of a calibration directory")
     p.add_argument("dir", help="calibration directory (the --out of calibrate)")
     _report_options(p)
     add_executor_options(p)
-    p.set_defaults(func=cmd_report)
+    p.set_defaults(func=run_report)

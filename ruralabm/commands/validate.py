@@ -1,41 +1,21 @@
-"""Subcommands ``validate`` (estimator validation against known truth) and ``replicate``
-(the papers' tables re-run on simulated data)."""
+"""Subcommands ``validate`` (estimator validation against known truth) and ``replicate`` (the
+papers' tables re-run on simulated data)."""
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
-from ruralabm.model.params import ParameterError
+from ruralabm.analysis.specs import DEFAULT_ESTIMATORS, ESTIMATORS, LINE_NAMES, OUTCOMES, PRESETS  # no pandas or scipy
 
-from ruralabm.scenarios.cli import positive_int
-from ruralabm.scenarios.executor import add_executor_options, executor_from_args
-
-
-def _single_thread_blas() -> None:
-    # Small least-squares problems are ~50x slower with a multi-threaded BLAS on 2 cores.
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(1)
-    except Exception:  # pragma: no cover - optional
-        pass
+from .common import (add_executor_options, add_overrides_option, executor_from_args, floats, names, positive_int,
+                     single_thread_blas)
 
 
-def _floats(text: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} must be comma-separated numbers, e.g. 0,0.5,1") from None
-
-
-def _names(text: str) -> list[str]:
-    return [v.strip() for v in text.split(",") if v.strip()]
-
-
-def cmd_validate(args) -> int:
+def run_validate(args) -> int:
     from ruralabm.analysis import validation as v
+    from ruralabm.model.params import ParameterError
 
-    _single_thread_blas()
+    single_thread_blas()
     if args.resume:
         out = Path(args.resume)
         cfg = v.load_config(out)
@@ -68,10 +48,10 @@ def cmd_validate(args) -> int:
     return 0
 
 
-def cmd_replicate(args) -> int:
+def run_replicate(args) -> int:
     from ruralabm.analysis import replicate as r
 
-    _single_thread_blas()
+    single_thread_blas()
     out = Path(args.out or f"runs/replicate-{args.paper}")
     t0 = time.perf_counter()
     result = r.replicate(args.paper, scenario=args.scenario, overrides=list(args.overrides), households=args.households,
@@ -82,28 +62,25 @@ def cmd_replicate(args) -> int:
 
 
 def register(sub) -> None:
-    from ruralabm.analysis import validation as v
-
     p = sub.add_parser("validate", help="Monte Carlo validation of the papers' estimators against the known truth",
                        description="Replicate worlds with counterfactual twins, draw CLDS-like samples, apply each "
                                    "estimator as the papers did and compare with the true ATT.")
     p.add_argument("--scenario", default="mixed", help="scenario name or .toml path (default mixed)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="override one parameter (repeatable)")
-    p.add_argument("--preset", default="none", choices=list(v.PRESETS),
+    add_overrides_option(p)
+    p.add_argument("--preset", default="none", choices=list(PRESETS),
                    help="validation setting applied on top of the scenario: none (default), identified "
                         "(selection on observables can hold), instrument (identified + a strong cooperative instrument)")
     p.add_argument("--reps", type=positive_int, default=None, help="replications per setting (default 20)")
-    p.add_argument("--outcome", type=_names, default=["vulnerability"],
-                   help=f"comma-separated outcomes from {', '.join(v.OUTCOMES)} (default vulnerability)")
-    p.add_argument("--estimators", type=_names, default=list(v.DEFAULT_ESTIMATORS),
-                   help=f"comma-separated, from {', '.join(v.ESTIMATORS)} (default {','.join(v.DEFAULT_ESTIMATORS)})")
-    p.add_argument("--selection-on-unobservables", dest="selection", type=_floats, default=[0.0, 0.5, 1.0],
+    p.add_argument("--outcome", type=names, default=["vulnerability"],
+                   help=f"comma-separated outcomes from {', '.join(OUTCOMES)} (default vulnerability)")
+    p.add_argument("--estimators", type=names, default=list(DEFAULT_ESTIMATORS),
+                   help=f"comma-separated, from {', '.join(ESTIMATORS)} (default {','.join(DEFAULT_ESTIMATORS)})")
+    p.add_argument("--selection-on-unobservables", dest="selection", type=floats, default=[0.0, 0.5, 1.0],
                    help="comma-separated values of participation.selection_on_unobservables (default 0,0.5,1)")
-    p.add_argument("--design", type=_names, default=["paper"],
+    p.add_argument("--design", type=names, default=["paper"],
                    help="comma-separated designs: paper (CLDS as written), clean (baseline covariates, "
                         "first-year joiners) (default paper)")
-    p.add_argument("--line", default="national", choices=list(v.LINES), help="poverty line (default national)")
+    p.add_argument("--line", default="national", choices=list(LINE_NAMES), help="poverty line (default national)")
     p.add_argument("--households", type=positive_int, default=40_000, help="households simulated (default 40000)")
     p.add_argument("--sample", type=positive_int, default=6124,
                    help="households in the survey (capped at the eligible number; default 6124)")
@@ -117,15 +94,14 @@ def register(sub) -> None:
     p.add_argument("--resume", metavar="DIR", help="continue the validation stored in DIR (its settings are used)")
     p.add_argument("--no-figures", action="store_true", help="do not draw the figures")
     add_executor_options(p)
-    p.set_defaults(func=cmd_validate)
+    p.set_defaults(func=run_validate)
 
     p = sub.add_parser("replicate", help="the papers' tables on simulated data, beside the published numbers and the truth",
                        description="Re-run a paper's specification on a simulated survey and print each cell beside "
                                    "the published number and the simulated truth.")
     p.add_argument("paper", choices=["clds", "cao", "counties"], help="which paper")
     p.add_argument("--scenario", default="mixed", help="scenario name or .toml path (default mixed)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="override one parameter (repeatable)")
+    add_overrides_option(p)
     p.add_argument("--households", type=positive_int, default=None,
                    help="households simulated (default: clds 45000, cao 20000, counties 40000)")
     p.add_argument("--sample", type=positive_int, default=None,
@@ -133,4 +109,4 @@ def register(sub) -> None:
     p.add_argument("--batches", type=positive_int, default=10, help="twin batches for the truth (default 10)")
     p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     p.add_argument("--out", default=None, help="output directory (default runs/replicate-PAPER)")
-    p.set_defaults(func=cmd_replicate)
+    p.set_defaults(func=run_replicate)

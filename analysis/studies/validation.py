@@ -1,0 +1,596 @@
+"""Estimator validation by Monte Carlo on simulated worlds with known truth.
+
+One *replication* simulates a world (one seed), its counterfactual twins
+(:func:`model.truth.counterfactual_twins`), draws a CLDS-like two-wave survey sample and applies
+each estimator exactly as the papers did. The truth for each estimate is the ATT of the same
+outcome over the *sampled* treated households (factual minus direct twin), so estimate and
+truth refer to the same people. Over replications this gives, per estimator and setting: the
+mean true ATT, mean estimate, bias with its Monte Carlo standard error, RMSE, coverage of the
+95% confidence interval and the rejection rate of a zero effect (:func:`summarise`).
+
+Designs (how the survey and the treatment are defined; see docs/validation.md):
+
+``paper``  the CLDS paper as written: households poor in the pre wave, ``T`` = participating in
+           the post wave, matching on the post-wave covariates (which participation itself can
+           change: machines, subsidy, training).
+``clean``  a design in which selection on observables can hold: households with an
+           organisation within reach in the policy's first year, ``T`` = joined in that year and
+           the outcome of that year (so no later joiner sits among the controls), matching on
+           the *baseline* (pre-wave) values of the covariates plus baseline poverty status.
+
+Presets (``PRESETS``): ``identified`` neutralises the model's channels that no survey covariate
+captures (spillovers, expected gain, subsidy re-assessment, capacity rationing) and restores
+overlap; ``instrument`` adds a strong, valid cooperative instrument.
+
+Outcomes (``OUTCOMES``): vulnerability under the chosen poverty line (VEP as in the paper, on X;
+``vulnerability-participating``: the variant with participation among the VEP regressors),
+poverty, income per capita, log income, consumption, and the resilience index and its three
+capacities (entropy weights fixed on the factual pre-policy wave of the whole population).
+
+Estimators (``ESTIMATORS``): ``psm-nn1``, ``psm-nn4``, ``psm-radius``, ``psm-kernel`` (Table 4
+settings), ``did`` (two-way FE, Table 2 without covariates), ``did-cov`` (with the time-varying
+covariates), ``psm-did`` (kernel PSM-DID, Table 5) and ``cmp`` (probit participation with the
+instrument + linear outcome equation, Cao et al.; instrument ``cooperative_in_village``).
+
+Everything runs through :mod:`scenarios.executor`; each replication is written to its own JSON
+file as soon as it finishes, so an interrupted run resumes where it stopped (:func:`run`).
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr
+
+from ruralabm.model import RuralModel
+from ruralabm.model.enums import PRODUCTS, OrgType
+from ruralabm.model.params import ParameterError, Params
+from ruralabm.model.processes.outcomes import RESILIENCE_INDICATORS
+from ruralabm.model.truth import counterfactual_twins
+from ruralabm.scenarios import load
+from ruralabm.scenarios.executor import make_executor, progress_bar, replication_seeds
+
+from ..estimators import cmp as cmp_mod
+from ..estimators import did, psm, vep
+from ..estimators.errors import EstimationError
+from ..estimators.resilience import fit_index
+from ..estimators.tables import markdown_table
+from ..specs import (CLDS_POST, CLDS_PRE, CLDS_SAMPLE, DEFAULT_ESTIMATORS, DESIGNS, ESTIMATORS, INSTRUMENT,
+                     LINE_PARAMS, LN_INCOME_FLOOR, OUTCOMES, POOR_COLUMNS, PRESETS, RESILIENCE_COLUMNS, poverty_lines)
+from .papers import PSM_METHODS, VUL_COLUMNS, add_vulnerability
+from .survey import CLDS_COVARIATES, clds_sample
+
+LINES = LINE_PARAMS  # paper's line name -> attribute of params.poverty
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration
+
+
+@dataclass
+class ValidationConfig:
+    """Everything that defines a validation run (stored in the manifest for --resume)."""
+
+    scenario: str = "mixed"
+    overrides: list = field(default_factory=list)       # "section.key=value" strings
+    preset: str = "none"
+    selection: list = field(default_factory=lambda: [0.0, 0.5, 1.0])
+    designs: list = field(default_factory=lambda: ["paper"])
+    outcomes: list = field(default_factory=lambda: ["vulnerability"])
+    estimators: list = field(default_factory=lambda: list(DEFAULT_ESTIMATORS))
+    line: str = "national"
+    households: int = 40_000
+    sample: int = CLDS_SAMPLE
+    eligible: str = "auto"        # "poor" (poor in the pre wave), "all", or "auto": poor for the paper design, all for clean
+    pre: int = CLDS_PRE
+    post: int = CLDS_POST
+    batches: int = 10
+    restrict_access: bool = True  # clean design: only households with an organisation within reach
+    master_seed: int = 0
+    reps: int = 20
+
+    def check(self) -> None:
+        bad = [d for d in self.designs if d not in DESIGNS]
+        if bad:
+            raise ParameterError(f"unknown design(s) {bad}; choose from {', '.join(DESIGNS)}")
+        bad = [o for o in self.outcomes if o not in OUTCOMES]
+        if bad:
+            raise ParameterError(f"unknown outcome(s) {bad}; choose from {', '.join(OUTCOMES)}")
+        bad = [e for e in self.estimators if e not in ESTIMATORS]
+        if bad:
+            raise ParameterError(f"unknown estimator(s) {bad}; choose from {', '.join(ESTIMATORS)}")
+        if self.line not in LINES:
+            raise ParameterError(f"--line {self.line!r}: choose from {', '.join(LINES)}")
+        if self.preset not in PRESETS:
+            raise ParameterError(f"--preset {self.preset!r}: choose from {', '.join(PRESETS)}")
+        if self.eligible not in ("auto", "poor", "all"):
+            raise ParameterError(f"--eligible {self.eligible!r}: choose 'auto', 'poor' or 'all'")
+        if not self.selection:
+            raise ParameterError("--selection-on-unobservables needs at least one value")
+        for s in self.selection:
+            if not (0.0 <= float(s) <= 5.0):
+                raise ParameterError(f"--selection-on-unobservables {s} is out of range: allowed [0, 5]")
+        if self.post <= self.pre:
+            raise ParameterError(f"post wave {self.post} must come after the pre wave {self.pre}")
+        for name in ("households", "sample", "batches", "reps"):
+            if int(getattr(self, name)) < 1:
+                raise ParameterError(f"--{name} = {getattr(self, name)} must be at least 1")
+
+    def params_for(self, selection: float) -> Params:
+        """The scenario's parameters with overrides, preset, selection and sizes applied."""
+        sc = load(self.scenario, list(self.overrides))
+        p = sc.params
+        for key, value in PRESETS[self.preset].items():
+            p.set(key, value)
+        p.set("participation.selection_on_unobservables", float(selection))
+        p.set("population.n_households", int(self.households))
+        # Years after the last wave needed (post + 1, for next-year poverty) cannot change the
+        # waves: every draw is keyed by (seed, process, year), so the run is cut there.
+        last = self.post + 1
+        if p.calendar.end_year > last:
+            p.set("calendar.end_year", last)
+        if p.calendar.start_year > self.pre or p.calendar.end_year < last:
+            raise ParameterError(f"the scenario's calendar {p.calendar.start_year}-{p.calendar.end_year} must cover "
+                                 f"the waves {self.pre} and {self.post} and the year after ({last})")
+        if not (self.pre < p.calendar.policy_start_year <= self.post):
+            raise ParameterError(f"the policy start year {p.calendar.policy_start_year} must lie after the pre wave "
+                                 f"{self.pre} and not after the post wave {self.post}")
+        return p
+
+    def tasks(self) -> list[dict]:
+        """One task per (selection setting, replication); seeds shared across settings (CRN)."""
+        seeds = replication_seeds(self.master_seed, self.reps)
+        out = []
+        for s in self.selection:
+            params = self.params_for(s).to_dict()
+            for rep, seed in enumerate(seeds):
+                out.append({"params": params, "seed": int(seed), "rep": rep, "selection": float(s),
+                            "config": asdict(self)})
+        return out
+
+
+def setting_label(selection: float) -> str:
+    return f"sel{float(selection):g}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Derived columns and truth
+
+
+def _ln_income(panel: pd.DataFrame) -> pd.DataFrame:
+    panel["ln_income"] = np.log(np.maximum(panel["income_per_capita"].to_numpy(), LN_INCOME_FLOOR))
+    return panel
+
+
+class ResilienceDeriver:
+    """``derive`` hook for the twins: adds the resilience index and its capacities.
+
+    The entropy weights and normalisation bounds are fitted once, on the *first* panel it sees
+    (the factual run: ``counterfactual_twins`` derives the factual panel before any twin), on
+    the rows chosen by ``base`` (a function of the panel returning a boolean mask), and are then
+    applied unchanged to every twin panel.
+    """
+
+    def __init__(self, base: Callable[[pd.DataFrame], np.ndarray]):
+        self.base = base
+        self.index = None
+
+    def __call__(self, panel: pd.DataFrame) -> pd.DataFrame:
+        panel = _ln_income(panel)
+        if self.index is None:
+            self.index = fit_index(panel.loc[self.base(panel)], RESILIENCE_INDICATORS)
+        scores = self.index.transform(panel)
+        for col in RESILIENCE_COLUMNS:
+            panel[col] = scores[col].to_numpy()
+        return panel
+
+
+def organisation_access(params: Params, seed: int) -> np.ndarray:
+    """Per household: an organisation is within reach in the policy's first year (its village
+    has a cooperative, or a leading enterprise of its county contracts its product and the
+    village is within reach). Computed from the world as built (no simulation needed):
+    organisations are placed at construction and all open in the first policy year."""
+    m = RuralModel(params.copy(), seed=seed, household_agents=False)
+    w = m.world
+    hh, o, v = w.households, w.organisations, w.villages
+    coop = (v.cooperative_id[hh.village_id] >= 0) & bool(params.policy.cooperatives)
+    ent = np.zeros(hh.n, dtype=bool)
+    if params.policy.enterprises:
+        is_ent = np.flatnonzero(o.org_type == int(OrgType.ENTERPRISE))
+        offered = np.zeros((w.counties.n, len(PRODUCTS)), dtype=bool)
+        offered[o.county_id[is_ent], o.product[is_ent]] = True
+        ent = offered[hh.county_id, hh.product] & (hh.distance <= params.enterprise.reach_km)
+    return coop | ent
+
+
+@dataclass
+class SampleTruth:
+    """Potential outcomes of the sampled households, wide: one row per household."""
+
+    y1: pd.DataFrame  # index household_id, columns (outcome, year)
+    y0: pd.DataFrame
+
+
+def sample_truth(potential: pd.DataFrame, ids: np.ndarray) -> SampleTruth:
+    pot = potential[potential["household_id"].isin(ids)]
+    y1 = pot.pivot_table(index="household_id", columns=["outcome", "year"], values="y1", observed=True)
+    y0 = pot.pivot_table(index="household_id", columns=["outcome", "year"], values="y0", observed=True)
+    return SampleTruth(y1, y0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Samples
+
+
+def design_waves(cfg: "ValidationConfig", design: str, policy_start: int) -> tuple[int, int]:
+    """(pre, post) waves of a design: the configured waves for ``paper``; for ``clean`` the pre
+    wave and the policy's first year (treatment = joining in that year, outcome of that year,
+    so no later joiner sits among the controls)."""
+    return (cfg.pre, cfg.post) if design == "paper" else (cfg.pre, policy_start)
+
+
+def build_sample(panel: pd.DataFrame, cfg: ValidationConfig, design: str, seed: int,
+                 access: np.ndarray | None = None, policy_start: int = 2015) -> tuple[pd.DataFrame, list[str]]:
+    """The survey sample of one design and the covariates its estimators use.
+
+    Returns the two-wave sample (household_id, year, T, P, PT, covariates...) and the list of
+    covariate columns for matching, DID with covariates and CMP.
+    """
+    pre, post = design_waves(cfg, design, policy_start)
+    column = "poor_national"
+    poor_only = cfg.eligible == "poor" or (cfg.eligible == "auto" and design == "paper")
+    if not poor_only or design == "clean":
+        panel = panel.copy()
+        keep = np.ones(len(panel), dtype=np.int8)
+        if poor_only:
+            keep &= panel["poor_national"].to_numpy(dtype=np.int8)
+        if design == "clean" and access is not None and cfg.restrict_access:
+            keep &= access[panel["household_id"].to_numpy()].astype(np.int8)
+        panel["_eligible"] = keep
+        column = "_eligible"
+    n_elig = int(panel.loc[panel["year"] == pre, column].sum())
+    n = min(int(cfg.sample), n_elig)
+    if n < 50:
+        raise EstimationError(f"only {n_elig} eligible households in {pre}; simulate more households")
+    sample = clds_sample(panel, n=n, pre=pre, post=post, seed=seed, poverty_column=column)
+    covariates = list(CLDS_COVARIATES)
+    if design == "clean":
+        base = sample.loc[sample["year"] == pre].set_index("household_id")
+        for c in CLDS_COVARIATES + ["poor_national"]:
+            sample[f"{c}_base"] = sample["household_id"].map(base[c]).to_numpy()
+        # Pre-wave poverty decides registration as poor in the policy's first year, which
+        # enters the participation decision: a decision-relevant pre-treatment covariate.
+        covariates = [f"{c}_base" for c in CLDS_COVARIATES + ["poor_national"]]
+    sample = sample.drop(columns=["_eligible"], errors="ignore").reset_index(drop=True)
+    return sample, covariates
+
+
+# ---------------------------------------------------------------------------------------------
+# Estimators
+
+
+def _usable(data: pd.DataFrame, covariates: Sequence[str]) -> list[str]:
+    return [c for c in covariates if data[c].nunique() > 1]
+
+
+def apply_estimator(name: str, sample: pd.DataFrame, y: str, covariates: Sequence[str], waves: tuple[int, int],
+                    time_varying: Sequence[str] = ()) -> tuple[float, float]:
+    """(estimate, standard error) of the effect of T on ``y`` in the post wave, as the papers do."""
+    pre_wave, post_wave = waves
+    post = sample[sample["year"] == post_wave]
+    if name.startswith("psm-"):
+        method = name.removeprefix("psm-")
+        if method == "did":
+            fit = did.psm_did(sample, y, "T", "household_id", "year", _usable(post, covariates),
+                              baseline=pre_wave, followup=post_wave)
+            return float(fit.params["did"]), float(fit.bse["did"])
+        res = psm.match(post, "T", y, _usable(post, covariates), **PSM_METHODS[method], compute_balance=False)
+        return float(res.att), float(res.se)
+    if name in ("did", "did-cov"):
+        cov = list(time_varying) if name == "did-cov" else None
+        fit = did.twfe(sample, y, "PT", "household_id", "year", covariates=cov)
+        return float(fit.params["PT"]), float(fit.bse["PT"])
+    if name == "cmp":
+        cov = _usable(post, covariates)
+        eqs = [cmp_mod.Equation("T", cov + [INSTRUMENT], "probit"),
+               cmp_mod.Equation(y, ["T"] + cov, "continuous")]
+        fit = cmp_mod.fit(post, eqs, vce="robust")
+        key = f"{y}:T"
+        return float(fit.params[key]), float(fit.bse[key])
+    raise EstimationError(f"unknown estimator {name!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# One replication
+
+
+def _outcome_column(outcome: str, line: str) -> str:
+    return {"vulnerability": "Vul", "vulnerability-participating": "VulP", "poverty": POOR_COLUMNS[line],
+            "income": "income_per_capita", "ln_income": "ln_income", "consumption": "consumption"}.get(outcome, outcome)
+
+
+def replicate(task: dict) -> dict:
+    """One replication: world + twins + samples + every estimator. Returns ``{"rows": [...]}``.
+
+    A top-level function of a small picklable task (for :mod:`scenarios.executor`).
+    """
+    t0 = time.perf_counter()
+    cfg = ValidationConfig(**task["config"])
+    params = Params.from_dict(task["params"])
+    seed = int(task["seed"])
+    line_col = POOR_COLUMNS[cfg.line]
+    lines = poverty_lines(params)
+    want_res = any(o in RESILIENCE_COLUMNS for o in cfg.outcomes)
+    want_vul = any(o.startswith("vulnerability") for o in cfg.outcomes)
+    truth_outcomes = ["income_per_capita", "ln_income", "consumption", line_col]
+    if want_res:
+        truth_outcomes += list(RESILIENCE_COLUMNS)
+    if want_vul:
+        truth_outcomes += list(CLDS_COVARIATES) + ["participating"]
+    truth_outcomes = list(dict.fromkeys(truth_outcomes))
+    pre = cfg.pre
+    policy_start = params.calendar.policy_start_year
+    waves = {d: design_waves(cfg, d, policy_start) for d in cfg.designs}
+    years = sorted({y for w in waves.values() for y in (w[0], w[1], w[1] + 1)})
+    derive = ResilienceDeriver(lambda p: (p["year"] == pre).to_numpy()) if want_res else _ln_income
+    tw = counterfactual_twins(params, seed, outcomes=truth_outcomes, years=years,
+                              batches=cfg.batches, derive=derive, keep_factual=True)
+    panel = tw.factual_panel
+    access = organisation_access(params, seed) if ("clean" in cfg.designs and cfg.restrict_access) else None
+    t_sim = time.perf_counter() - t0
+    rows = []
+    for design in cfg.designs:
+        sample, covariates = build_sample(panel, cfg, design, seed, access, policy_start)
+        post_year = waves[design][1]
+        post_ids = sample.loc[(sample["year"] == post_year), ["household_id", "T"]]
+        treated_ids = post_ids.loc[post_ids["T"] == 1, "household_id"].to_numpy()
+        truth = sample_truth(tw.potential, treated_ids)
+        time_varying = [v for v in covariates if sample.groupby("household_id")[v].nunique().max() > 1]
+        for outcome in cfg.outcomes:
+            y = _outcome_column(outcome, cfg.line)
+            data = sample
+            truth_alt = np.nan
+            if outcome.startswith("vulnerability"):
+                vep_cov = list(CLDS_COVARIATES) + (["participating"] if outcome.endswith("participating") else [])
+                data = add_vulnerability(sample, lines, vep_cov)
+                data[y] = data[VUL_COLUMNS[cfg.line]]
+                # Truth: the probability of being poor next year, factual minus direct twin.
+                d = truth.y1[(line_col, post_year + 1)] - truth.y0[(line_col, post_year + 1)]
+                true_att = float(d.mean())
+                truth_alt = _vep_twin_truth(data, truth, vep_cov, post_year, lines[cfg.line])
+            else:
+                d = truth.y1[(y, post_year)] - truth.y0[(y, post_year)]
+                true_att = float(d.mean())
+            for est in cfg.estimators:
+                row = {"rep": task["rep"], "seed": seed, "selection": task["selection"], "design": design,
+                       "outcome": outcome, "estimator": est, "truth": true_att, "truth_vep_twin": truth_alt,
+                       "n_treated": int(len(treated_ids)), "n": int(post_ids.shape[0]), "post_year": post_year}
+                te = time.perf_counter()
+                try:
+                    est_v, se_v = apply_estimator(est, data, y, covariates, waves[design], time_varying)
+                    row.update(estimate=est_v, se=se_v, error=None)
+                except Exception as exc:  # noqa: BLE001 - a failed estimator is recorded, not fatal
+                    row.update(estimate=np.nan, se=np.nan, error=f"{type(exc).__name__}: {exc}"[:300])
+                row["seconds"] = time.perf_counter() - te
+                rows.append(row)
+    return {"rows": rows, "seconds_simulation": t_sim, "seconds": time.perf_counter() - t0}
+
+
+def _vep_twin_truth(data: pd.DataFrame, truth: SampleTruth, vep_cov: list[str], post_year: int, line: float) -> float:
+    """Mean over the treated of :func:`vep_twin_differences`."""
+    return float(vep_twin_differences(data, truth, vep_cov, post_year, line).mean())
+
+
+def vep_twin_differences(data: pd.DataFrame, truth: SampleTruth, vep_cov: list[str], post_year: int,
+                         line: float) -> pd.Series:
+    """Twin difference of VEP-predicted vulnerability, per treated household: the post-wave VEP
+    coefficients fitted on the factual sample, applied to each treated household's factual and
+    direct-twin covariates (``participating`` is 0 in the twin)."""
+    post = data[data["year"] == post_year]
+    usable = [c for c in vep_cov if post[c].nunique() > 1]
+    fit = vep.vulnerability(post, "ln_income", usable, line)
+    b = fit.mean_table["coef"].to_numpy()
+    th = fit.variance_table["coef"].to_numpy()
+    floor = fit.variance_floor
+
+    def vul(frame: pd.DataFrame) -> np.ndarray:
+        X = np.column_stack([np.ones(len(frame))] + [frame[c].to_numpy(dtype=float) for c in usable])
+        s2 = np.maximum(X @ th, floor)
+        return ndtr((np.log(line) - X @ b) / np.sqrt(s2))
+
+    x1 = pd.DataFrame({c: truth.y1[(c, post_year)] for c in usable})
+    x0 = pd.DataFrame({c: truth.y0[(c, post_year)] for c in usable})
+    return pd.Series(vul(x1) - vul(x0), index=x1.index, name="vep_twin_difference")
+
+
+# ---------------------------------------------------------------------------------------------
+# Running, storing, resuming
+
+
+def _rep_path(out: Path, task: dict) -> Path:
+    return out / "reps" / setting_label(task["selection"]) / f"rep-{task['rep']:04d}.json"
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return None if not np.isfinite(o) else float(o)
+    raise TypeError(type(o))
+
+
+def _clean(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def run(cfg: ValidationConfig, out: Path, executor=None, progress: bool = False, log=print) -> pd.DataFrame:
+    """Run (or resume) a validation into ``out``; returns the per-replication rows.
+
+    ``out/manifest.json`` holds the configuration; ``out/reps/<setting>/rep-NNNN.json`` one
+    replication each, written as it completes. Existing replication files are kept and skipped,
+    so calling again with the same configuration (or more ``reps``) resumes.
+    """
+    cfg.check()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = out / "manifest.json"
+    if manifest.exists():
+        old = json.loads(manifest.read_text())["config"]
+        mine = asdict(cfg)
+        diff = [k for k in mine if k not in ("reps",) and old.get(k) != mine[k]]
+        if diff:
+            raise ParameterError(f"{out} holds a validation with a different configuration ({', '.join(diff)}); "
+                                 f"use --resume {out} to continue it, or another --out")
+    manifest.write_text(json.dumps({"config": asdict(cfg), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+                                   indent=2))
+    tasks = cfg.tasks()
+    todo = [t for t in tasks if not _rep_path(out, t).exists()]
+    if len(todo) < len(tasks):
+        log(f"resuming: {len(tasks) - len(todo)} of {len(tasks)} replications already done")
+    failures = []
+    if todo:
+        own = executor is None
+        ex = executor or make_executor("serial")
+        bar = progress_bar(len(todo), "validating", progress)
+        try:
+            for i, outcome in ex.run(replicate, todo):
+                task = todo[i]
+                bar.update(1)
+                if not outcome.ok:
+                    failures.append((task, outcome.error))
+                    log(f"replication {task['rep']} ({setting_label(task['selection'])}) failed: {outcome.error}")
+                    continue
+                path = _rep_path(out, task)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                value = outcome.value
+                value["rows"] = [{k: _clean(v) for k, v in r.items()} for r in value["rows"]]
+                tmp = path.with_suffix(".tmp")
+                tmp.write_text(json.dumps(value, default=_json_default))
+                tmp.replace(path)  # atomic: a file exists only when complete
+        finally:
+            bar.close()
+            if own:
+                ex.shutdown()
+    return load_rows(out)
+
+
+def load_rows(out: Path) -> pd.DataFrame:
+    """All replication rows stored under ``out``."""
+    rows = []
+    for path in sorted(Path(out).glob("reps/*/rep-*.json")):
+        rows.extend(json.loads(path.read_text())["rows"])
+    frame = pd.DataFrame(rows)
+    for c in ("estimate", "se", "truth", "truth_vep_twin"):
+        if c in frame:
+            frame[c] = pd.to_numeric(frame[c], errors="coerce")
+    return frame
+
+
+def load_config(out: Path) -> ValidationConfig:
+    path = Path(out) / "manifest.json"
+    if not path.exists():
+        raise ParameterError(f"--resume {out}: no manifest.json there (not a validation directory)")
+    return ValidationConfig(**json.loads(path.read_text())["config"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Summary
+
+
+def summarise(rows: pd.DataFrame, z: float = 1.959963984540054) -> pd.DataFrame:
+    """Per (design, selection, outcome, estimator): true ATT, mean estimate, bias, its Monte
+    Carlo SE, RMSE, 95% CI coverage of the replication's truth, rejection rate of zero."""
+    keys = ["design", "selection", "outcome", "estimator"]
+    out = []
+    for key, g in rows.groupby(keys, sort=False):
+        ok = g[np.isfinite(g["estimate"])]
+        err = ok["estimate"] - ok["truth"]
+        r = len(ok)
+        se_ok = ok[np.isfinite(ok["se"]) & (ok["se"] > 0)]
+        cover = (np.abs(se_ok["estimate"] - se_ok["truth"]) <= z * se_ok["se"]).mean() if len(se_ok) else np.nan
+        reject = (np.abs(se_ok["estimate"] / se_ok["se"]) > z).mean() if len(se_ok) else np.nan
+        out.append(dict(zip(keys, key)) | {
+            "reps": r,
+            "failed": int(len(g) - r),
+            "true_att": g["truth"].mean(),
+            "true_vep_twin": g["truth_vep_twin"].mean() if "truth_vep_twin" in g else np.nan,
+            "mean_estimate": ok["estimate"].mean(),
+            "bias": err.mean(),
+            "mc_se_bias": err.std(ddof=1) / math.sqrt(r) if r > 1 else np.nan,
+            "rmse": math.sqrt(np.mean(err**2)) if r else np.nan,
+            "sd_estimate": ok["estimate"].std(ddof=1) if r > 1 else np.nan,
+            "mean_se": ok["se"].mean(),
+            "coverage": cover,
+            "reject_zero": reject,
+        })
+    return pd.DataFrame(out)
+
+
+def format_summary(summary: pd.DataFrame) -> str:
+    cols = ["design", "selection", "outcome", "estimator", "reps", "true_att", "mean_estimate", "bias", "mc_se_bias",
+            "rmse", "coverage", "reject_zero"]
+    show = summary[[c for c in cols if c in summary]].copy()
+    return show.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+
+
+def to_markdown(frame: pd.DataFrame, floatfmt: str = ".4f") -> str:
+    """A GitHub Markdown table (floats in ``floatfmt``, missing values empty)."""
+    return markdown_table(frame, floatfmt)
+
+
+def write_report(rows: pd.DataFrame, out: Path, figures: bool = True) -> pd.DataFrame:
+    """summary.csv, summary.md, rows.csv and (optionally) figures of the estimate distributions."""
+    out = Path(out)
+    summary = summarise(rows)
+    summary.to_csv(out / "summary.csv", index=False)
+    rows.to_csv(out / "rows.csv", index=False)
+    (out / "summary.md").write_text(to_markdown(summary) + "\n")
+    if figures:
+        plot_distributions(rows, out / "figures")
+    return summary
+
+
+def plot_distributions(rows: pd.DataFrame, folder: Path) -> list[Path]:
+    """One figure per (design, outcome): a panel per estimator (rows) x selection (columns),
+    histogram of the estimates with the mean truth (solid) and the mean estimate (dashed)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for (design, outcome), g in rows.groupby(["design", "outcome"], sort=False):
+        ests = list(dict.fromkeys(g["estimator"]))
+        sels = sorted(g["selection"].unique())
+        fig, axes = plt.subplots(len(ests), len(sels), figsize=(3.2 * len(sels), 1.9 * len(ests)), squeeze=False,
+                                 sharex="row")
+        for i, est in enumerate(ests):
+            for j, s in enumerate(sels):
+                ax = axes[i][j]
+                cell = g[(g["estimator"] == est) & (g["selection"] == s)]
+                vals = cell["estimate"].dropna()
+                if len(vals):
+                    ax.hist(vals, bins=min(20, max(5, len(vals) // 2)), color="0.7")
+                    ax.axvline(cell["estimate"].mean(), color="C0", ls="--", lw=1)
+                ax.axvline(cell["truth"].mean(), color="C3", lw=1.5)
+                ax.tick_params(labelsize=7)
+                if i == 0:
+                    ax.set_title(f"selection {s:g}", fontsize=8)
+                if j == 0:
+                    ax.set_ylabel(est, fontsize=8)
+        fig.suptitle(f"{outcome} ({design} design): estimates vs truth (red)", fontsize=9)
+        fig.tight_layout()
+        path = folder / f"{design}-{outcome}.png"
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        paths.append(path)
+    return paths
