@@ -409,15 +409,6 @@ class DaskExecutor(Executor):
             raise WorkerCrashed(f"a Dask task was lost ({type(exc).__name__}: {exc}); "
                                 "finished results are kept, resume to redo the rest") from exc
 
-    def map(self, fn, tasks):
-        futures = [self.submit(fn, t) for t in tasks]
-        try:
-            for f in futures:
-                yield f.result()
-        finally:
-            for f in futures:
-                f.cancel()
-
     def describe(self) -> str:
         where = "LocalCluster" if self.address == "local" else self.address
         return f"dask {where} ({self.workers} worker thread{'s' if self.workers != 1 else ''})"

@@ -163,6 +163,23 @@ class EstimationResults:
         return self.summary().as_html()
 
 
+class TableResults(EstimationResults):
+    """A result whose coefficient table (``self.table``, columns ``coef`` and ``se``) is the
+    source of ``params`` and ``bse``; ``N`` is the papers' name for ``nobs``."""
+
+    @property
+    def params(self) -> pd.Series:
+        return self.table["coef"]
+
+    @property
+    def bse(self) -> pd.Series:
+        return self.table["se"]
+
+    @property
+    def N(self) -> int:  # noqa: N802 - the papers' notation
+        return self.nobs
+
+
 def _fmt_fact(v: object) -> str:
     if isinstance(v, (float, np.floating)):
         return f"{v:.4f}" if np.isfinite(v) else "nan"

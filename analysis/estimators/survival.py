@@ -57,7 +57,7 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from .common import check_design, numeric_block, require_columns
 from .errors import ConvergenceError, EstimationError
-from .results import EstimationResults, Summary, coef_table
+from .results import Summary, TableResults, coef_table
 
 __all__ = ["ols", "cox", "OLSResult", "CoxResult", "ph_test"]
 
@@ -69,7 +69,7 @@ _TRANSFORMS = ("identity", "km", "rank", "log")
 
 
 @dataclass
-class OLSResult(EstimationResults):
+class OLSResult(TableResults):
     """OLS fit: ``params``, ``bse``, ``table`` (coef, se, t, p, CI, stars), R^2, N.
 
     ``model`` is the underlying statsmodels results object (for anything not surfaced here).
@@ -86,18 +86,6 @@ class OLSResult(EstimationResults):
     cov_type: str
     outcome: str
     model: object = field(repr=False, default=None)
-
-    @property
-    def params(self) -> pd.Series:
-        return self.table["coef"]
-
-    @property
-    def bse(self) -> pd.Series:
-        return self.table["se"]
-
-    @property
-    def N(self) -> int:  # noqa: N802
-        return self.nobs
 
     def _inference_df(self):
         return self.df_resid
@@ -168,7 +156,7 @@ def ols(data: pd.DataFrame, outcome: str, covariates: Sequence[str], robust: boo
 
 
 @dataclass
-class CoxResult(EstimationResults):
+class CoxResult(TableResults):
     """Cox proportional-hazards fit.
 
     ``table``: coef, se, z, p, CI, stars, then hr, hr_se (delta method), hr_ci_low, hr_ci_high.
@@ -189,20 +177,8 @@ class CoxResult(EstimationResults):
     model: object = field(repr=False, default=None)
 
     @property
-    def params(self) -> pd.Series:
-        return self.table["coef"]
-
-    @property
-    def bse(self) -> pd.Series:
-        return self.table["se"]
-
-    @property
     def hazard_ratios(self) -> pd.Series:
         return self.table["hr"]
-
-    @property
-    def N(self) -> int:  # noqa: N802
-        return self.nobs
 
     @property
     def lr_chi2(self) -> float:
