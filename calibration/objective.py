@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ruralabm.analysis.estimators.resilience import fit_index
+from ruralabm.analysis.studies.campaign import exit_years
 from ruralabm.analysis.specs import CAO_COVARIATES, CLDS_COVARIATES, CLDS_PRE, LINE_NAMES, REGIONS, poverty_lines
 from ruralabm.analysis.studies.papers import (cao_statistics, clds_statistics, county_statistics,
                                               drop_separating_covariates)
@@ -394,10 +395,9 @@ def simulate_statistics(task: Mapping[str, Any]) -> dict:
     if need["counties"]:
         t0 = time.perf_counter()
         exits = model.county_exits()
-        cp = model.county_panel()
-        last = cp[cp["year"] == cp["year"].max()]
-        exit_year = np.floor(last["exit_date"].to_numpy())
-        exited = last["exited"].to_numpy() == 1
+        # Official exits count counties by batch (assessment) year; the announcement follows a year later.
+        exit_year = exit_years(model)
+        exited = exit_year > 0
         for year in settings["exit_years"]:
             stats[f"counties.exit_share.{year}"] = float(np.mean(exited & (exit_year == year)))
         stats[f"counties.not_exited.{max(settings['exit_years'])}"] = float(

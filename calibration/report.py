@@ -154,7 +154,7 @@ def convergence_figure(history: pd.DataFrame, path: Path) -> Path:
     ax.legend(frameon=False)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, metadata={"Software": None})
     plt.close(fig)
     return path
 
@@ -239,13 +239,47 @@ def _check_not_circular(base: str, scenario_out: Path) -> None:
             f"or write the scenario elsewhere")
 
 
+def check_scenario_out(scenario_out: Path, overwrite: bool = False) -> None:
+    """Refuse to replace a shipped scenario file (every shipped policy scenario builds on
+    ``calibrated``) unless ``overwrite``; refuse a path that cannot be written."""
+    path = Path(scenario_out)
+    if path.suffix != ".toml":
+        raise ParameterError(f"--scenario-out {scenario_out}: a scenario file must end in .toml")
+    if path.exists() and path.is_dir():
+        raise ParameterError(f"--scenario-out {scenario_out} is a directory; give a .toml file path")
+    if path.exists() and path.resolve().parent == SCENARIO_DIR.resolve() and not overwrite:
+        raise ParameterError(f"--scenario-out {scenario_out} is the shipped scenario '{path.stem}', which other "
+                             "scenarios build on; write it elsewhere, or pass --overwrite to replace it")
+    from ruralabm.scenarios.outputs import check_writable
+    check_writable(path.parent, "--scenario-out folder")
+
+
+def check_finished(out: Path) -> None:
+    """A calibration directory whose search finished (history.csv and result.json)."""
+    out = Path(out)
+    missing = [f for f in ("history.csv", "result.json") if not (out / f).exists()]
+    if missing:
+        raise ParameterError(f"calibration-report {out}: {', '.join(missing)} missing: the search has not finished; "
+                             f"continue it with ruralabm calibrate --resume {out}")
+    try:
+        json.loads((out / "result.json").read_text())["best"]
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise ParameterError(f"{out / 'result.json'} is corrupted; evaluations.jsonl is intact: run ruralabm calibrate "
+                             f"--resume {out} to rewrite it from the stored evaluations") from None
+
+
 def make_report(out: Path, executor, jacobian: bool = True, report_reps: int | None = None,
                 scenario_out: Path | None = None, markdown: Path | None = None, progress: bool = True,
-                figure: Path | None = None) -> dict:
+                figure: Path | None = None, overwrite_scenario: bool = False) -> dict:
     """Everything the issue asks of a finished calibration, written to ``out`` (and optionally
-    the scenario file and the markdown report elsewhere)."""
+    the scenario file and the markdown report elsewhere). A shipped scenario file is replaced
+    only with ``overwrite_scenario``."""
     out = Path(out)
     cal = load_calibration(out)
+    check_finished(out)
+    if scenario_out is not None:
+        check_scenario_out(Path(scenario_out), overwrite_scenario)
+        _check_not_circular(cal.settings["scenario"], Path(scenario_out))
     history = pd.read_csv(out / "history.csv")
     result = json.loads((out / "result.json").read_text())
     best = result["best"]
@@ -276,8 +310,8 @@ def make_report(out: Path, executor, jacobian: bool = True, report_reps: int | N
     text = scenario_text(cal, best, J, fit, ses)
     (out / "calibrated.toml").write_text(text)
     if scenario_out is not None:
-        _check_not_circular(cal.settings["scenario"], Path(scenario_out))
-        Path(scenario_out).write_text(text)
+        from ruralabm.scenarios.outputs import atomic_write_text
+        atomic_write_text(Path(scenario_out), text)
         load_scenario(Path(scenario_out))  # the file must load like any scenario
     params = pd.DataFrame({"parameter": cal.space.names, "low": cal.space.low, "high": cal.space.high,
                            "calibrated": [best[n] for n in cal.space.names],

@@ -287,19 +287,64 @@ class _BudgetSpent(Exception):
     pass
 
 
-def start(params: list[str], targets: str | None, budget: int, reps: int, seed: int, out: Path | None,
+def read_config(out: Path, what: str = "--resume") -> CalibrationConfig:
+    """The configuration stored in a calibration directory (one-line errors naming the file)."""
+    out = Path(out)
+    cfg_path = out / CONFIG
+    if not out.is_dir():
+        raise ParameterError(f"{what} {out}: no such directory (give the --out of `ruralabm calibrate`)")
+    if not cfg_path.exists():
+        from ruralabm.scenarios.outputs import read_owner
+        owner = read_owner(out)
+        held = f"the results of `ruralabm {owner['command']}`" if owner else "no calibration"
+        raise ParameterError(f"{what} {out}: no {CONFIG} there; it holds {held} (not a calibration directory)")
+    try:
+        return CalibrationConfig.from_json(json.loads(cfg_path.read_text()))
+    except (OSError, ValueError, TypeError, UnicodeDecodeError):
+        n = 0
+        if (out / EVALS).exists():
+            with (out / EVALS).open() as fh:
+                n = sum(1 for line in fh if line.strip())
+        raise ParameterError(f"{cfg_path} is corrupted (not a calibration configuration); {out / EVALS} "
+                             f"({n} stored replications) is intact: rerun the original calibrate command with a "
+                             f"new --out and copy {EVALS} into it to reuse them") from None
+
+
+RESUMABLE_SETTINGS = ("params", "targets", "reps", "seed", "settings", "global_share")
+
+
+def start(params: list[str], targets: str | None, budget: int | None, reps: int, seed: int, out: Path | None,
           executor, resume: Path | None = None, progress: bool = True, settings_overrides: dict | None = None,
-          global_share: float = 0.6, log=print) -> tuple[Calibration, dict]:
-    """Create (or resume) a calibration in ``out`` and run it."""
+          global_share: float = 0.6, log=print, requested: dict | None = None, overwrite: bool = False
+          ) -> tuple[Calibration, dict]:
+    """Create (or resume) a calibration in ``out`` and run it.
+
+    A resume takes every setting from the directory's config.json; ``requested`` (settings given
+    explicitly, e.g. on the command line) must agree with it, except a larger ``budget``, which
+    extends the calibration (and is logged as such). ``budget`` None or 0 on resume keeps the
+    stored budget."""
+    from ruralabm.scenarios.outputs import atomic_write_text, claim, clear, record
+
     if resume is not None:
         out = Path(resume)
-        cfg_path = out / CONFIG
-        if not cfg_path.exists():
-            raise ParameterError(f"--resume {out}: no {CONFIG} there (not a calibration directory)")
-        config = CalibrationConfig.from_json(json.loads(cfg_path.read_text()))
-        if budget and budget > config.budget:
-            config.budget = int(budget)  # a resumed run may be extended
+        config = read_config(out)
+        claim(out, "calibrate", None, resume=True)
+        diffs = [k for k, v in (requested or {}).items() if k in RESUMABLE_SETTINGS and getattr(config, k) != v]
+        if diffs:
+            raise ParameterError(f"--resume {out}: a resume takes its settings from {CONFIG}; "
+                                 f"{', '.join(diffs)} differ from the stored calibration (only a larger --budget "
+                                 "may be given, to extend it)")
+        if budget:
+            if budget < config.budget:
+                raise ParameterError(f"--resume {out}: --budget {budget} is smaller than the stored budget "
+                                     f"{config.budget}; a resume can only extend a calibration")
+            if budget > config.budget:
+                if log:
+                    log(f"extending the calibration from {config.budget} to {budget} parameter vectors")
+                config.budget = int(budget)
+                atomic_write_text(out / CONFIG, json.dumps(config.to_json(), indent=2))
     else:
+        budget = 200 if budget is None else budget
         if budget < 2:
             raise ParameterError(f"--budget = {budget} must be at least 2 parameter vectors")
         if reps < 1:
@@ -314,11 +359,21 @@ def start(params: list[str], targets: str | None, budget: int, reps: int, seed: 
                                    created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
         if out is not None:
             out = Path(out)
-            if (out / CONFIG).exists():
-                raise ParameterError(f"--out {out} already holds a calibration; use --resume {out} or another --out")
+            from ruralabm.scenarios.outputs import read_owner
+            owned = {k: getattr(config, k) for k in RESUMABLE_SETTINGS}
+            owner = read_owner(out) if out.is_dir() else None
+            if owner is not None and owner["command"] == "calibrate" and not overwrite:
+                raise ParameterError(f"--out {out} already holds a calibration; use --resume {out}, another --out, "
+                                     "or --overwrite to replace it")
+            mode = claim(out, "calibrate", owned, overwrite=overwrite)
+            if (out / CONFIG).exists() and mode != "overwrite":
+                raise ParameterError(f"--out {out} already holds a calibration; use --resume {out}, another --out, "
+                                     "or --overwrite to replace it")
+            if mode == "overwrite":
+                clear(out)
             out.mkdir(parents=True, exist_ok=True)
-    if out is not None:
-        (Path(out) / CONFIG).write_text(json.dumps(config.to_json(), indent=2))
+            atomic_write_text(out / CONFIG, json.dumps(config.to_json(), indent=2))
+            record(out, "calibrate", owned)
     cal = Calibration(config, out, executor, progress=progress, log=log)
     result = cal.run()
     return cal, result
@@ -327,5 +382,5 @@ def start(params: list[str], targets: str | None, budget: int, reps: int, seed: 
 def load(out: Path) -> Calibration:
     """A finished (or interrupted) calibration directory, without an executor."""
     out = Path(out)
-    config = CalibrationConfig.from_json(json.loads((out / CONFIG).read_text()))
+    config = read_config(out, what="calibration directory")
     return Calibration(config, out, executor=None, progress=False, log=None)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .draws import draw_year
+from .enums import ORG_TYPE_OFFSET, OrgType
 from .params import FORMS, ORGANISATION_TYPES, PRODUCTS, REGIONS, ParameterError, Params, parameter_spec
 from .population import build_households, build_organisations, build_places
 from .processes.outcomes import household_outcomes
@@ -17,6 +18,7 @@ from .recorder import PanelRecorder
 from .reporters import make_datacollector, year_summary
 from .scenario_files import scenario_params
 from .schedule import SCHEDULE
+from .state import check_memory
 from .world import World, build_world
 
 UNOBSERVABLE_COLUMNS = ("entrepreneurial_drive",)
@@ -81,13 +83,15 @@ class RuralModel(mesa.Model):
 
     def __init__(self, params: Params | None = None, seed: int = 0, *, scenario=None, household_agents: bool = True,
                  per_agent: bool = False, participation_override=None, **overrides):
-        super().__init__(seed=seed)
+        # Checked before Mesa's own seeding, which raises numpy's error for a negative seed.
         if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
             raise ParameterError(f"seed = {seed!r} is not allowed: must be a non-negative integer")
+        super().__init__(seed=seed)
         if per_agent and not household_agents:
             raise ParameterError("per_agent = True needs household_agents = True")
         self.params = _resolve_params(params, scenario, overrides)
         self.params.validate()
+        check_memory(self.params, "RuralModel")  # refuse before allocating arrays that cannot fit
         self.master_seed = int(seed)
         self.per_agent = per_agent
         p = self.params
@@ -112,8 +116,8 @@ class RuralModel(mesa.Model):
         from ruralabm.agents import Cooperative, County, Household, LeadingEnterprise  # façades import the model package
 
         County.create_rows(self, range(counties.n))
-        Cooperative.create_rows(self, np.flatnonzero(organisations.org_type == 1).tolist())
-        LeadingEnterprise.create_rows(self, np.flatnonzero(organisations.org_type == 2).tolist())
+        Cooperative.create_rows(self, np.flatnonzero(organisations.org_type == OrgType.COOPERATIVE).tolist())
+        LeadingEnterprise.create_rows(self, np.flatnonzero(organisations.org_type == OrgType.ENTERPRISE).tolist())
         # Household façades are built in bulk on first use (_ensure_households), eagerly only for
         # the per-agent path, which steps them every year.
         self._households_pending = bool(household_agents)
@@ -335,6 +339,15 @@ class RuralModel(mesa.Model):
         from .panels import PanelStream
         return PanelStream(self, out_dir)
 
+    def _recorded_frame(self, name: str, id_column: str) -> pd.DataFrame:
+        """One row per unit-year of the ``name`` recorder: the id, the year and every column."""
+        rec = self._recorder(name)
+        t, n = rec.recorded, rec.n
+        data = {id_column: np.tile(np.arange(n), t), "year": np.repeat(rec.years[:t].astype(np.int16), n)}
+        for c in rec.columns:
+            data[c] = rec.flat(c)
+        return pd.DataFrame(data)
+
     @property
     def censor_date(self) -> float:
         """``calendar.censor_date``, or the end of the last simulated year if that is earlier:
@@ -345,12 +358,7 @@ class RuralModel(mesa.Model):
 
     def county_panel(self) -> pd.DataFrame:
         """One row per county-year, with exit dates and censoring at :attr:`censor_date`."""
-        rec = self._recorder("counties")
-        t, n = rec.recorded, rec.n
-        data = {"county_id": np.tile(np.arange(n), t), "year": np.repeat(rec.years[:t].astype(np.int16), n)}
-        for c in rec.columns:
-            data[c] = rec.flat(c)
-        df = pd.DataFrame(data)
+        df = self._recorded_frame("counties", "county_id")
         df["exit_observed"] = (df["exit_date"] <= self.censor_date).astype(np.int8)
         df["region"] = pd.Categorical.from_codes(df["region"], REGIONS)
         return df
@@ -389,13 +397,8 @@ class RuralModel(mesa.Model):
 
     def organisations_panel(self) -> pd.DataFrame:
         """One row per organisation-year (cooperatives and leading enterprises)."""
-        rec = self._recorder("organisations")
-        t, n = rec.recorded, rec.n
-        data = {"org_id": np.tile(np.arange(n), t), "year": np.repeat(rec.years[:t].astype(np.int16), n)}
-        for c in rec.columns:
-            data[c] = rec.flat(c)
-        df = pd.DataFrame(data)
-        df["org_type"] = pd.Categorical.from_codes(df["org_type"] - 1, ORGANISATION_TYPES)
+        df = self._recorded_frame("organisations", "org_id")
+        df["org_type"] = pd.Categorical.from_codes(df["org_type"] - ORG_TYPE_OFFSET, ORGANISATION_TYPES)
         df["form"] = pd.Categorical.from_codes(df["form"], FORMS)
         return df
 

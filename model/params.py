@@ -459,6 +459,129 @@ class CountyParams:
                                  "State Council: 2% (3% in the west)", keys=REGIONS)
     budget_per_capita: float = param(300.0, "yuan per resident-year", 0.0, 1e6, "County discretionary budget (recorded as the county's budget; training and infrastructure are funded by their own lines in [policy]).",
                                      "assumption: recorded only; no process uses it")
+    # --- industrial structure and its causal channels (all off at the Params() defaults) -----------
+    structure_channels: bool = param(False, "switch", doc="County industrial structure is a state with causal channels: machinery power (primary-secondary integration) and agricultural services (primary-tertiary) evolve with investment and organisations and feed farm productivity, local jobs and incomes; resource endowment (GDP per capita) raises wages and budgets. Off: the old descriptive indices (machines per 10 residents, tourism income).",
+                                     source="Liu (seed 003), section 3.1: machinery power per capita and output of agricultural services per capita as the integration indices; on in scenarios/calibrated.toml")
+    endowment_sd: float = param(0.0, "sd of log GDP per capita", 0.0, 2.0,
+                                "Dispersion of the counties' resource endowment (a county factor multiplying local wages and budgets; GDP per capita follows incomes).",
+                                "assumption: GDP per capita of poor counties varies by a factor of about 2 between quartiles (county statistical bulletins, seed 003's data source); 0.3 in scenarios/calibrated.toml")
+    ethnic_endowment_gap: float = param(0.0, "log points", 0.0, 2.0,
+                                        "Ethnic-minority areas start poorer: their endowment factor is lower by this many log points.",
+                                        "assumption: rural incomes in the eight ethnic provinces ran 10-20% below the poor-area average (Poverty Monitoring Report of Rural China 2016); 0.15 in scenarios/calibrated.toml")
+    ethnic_support: float = param(0.0, "share", 0.0, 5.0,
+                                  "Ethnic-minority areas receive more support: targeted transfers and campaign support per registered-poor person are higher by this share.",
+                                  "assumption: extra central transfers to ethnic and 'three regions, three prefectures' areas (State Council 2017 deep-poverty plan); 0.3 in scenarios/calibrated.toml")
+    endowment_wage_elasticity: float = param(0.0, "elasticity", 0.0, 2.0,
+                                             "Elasticity of local non-farm wages to the county endowment factor.",
+                                             "assumption: local wages track local GDP per capita less than one for one; 0.5 in scenarios/calibrated.toml")
+    endowment_budget_elasticity: float = param(0.0, "elasticity", 0.0, 3.0,
+                                               "Elasticity of the county training and infrastructure budgets to the endowment factor.",
+                                               "assumption: county own revenue scales with GDP per capita; 1.0 in scenarios/calibrated.toml")
+    machinery_power_mean: float = param(1.0, "kW per resident", 0.0, 100.0,
+                                        "Mean agricultural machinery power per resident in the policy start year (the primary-secondary integration index).",
+                                        "China Statistical Yearbook 2015: about 1.1e9 kW over about 600 million rural residents (1.8 kW); poor counties lower, about 1 kW")
+    machinery_power_sd: float = param(0.35, "sd of log", 0.0, 3.0,
+                                      "Dispersion of machinery power per resident across counties (correlated with the endowment).",
+                                      "assumption: mechanisation differs by a factor of 2 between plains and mountain counties")
+    machinery_growth: float = param(0.02, "share per year", -0.5, 1.0,
+                                    "Trend growth of machinery power per resident.",
+                                    "China Statistical Yearbook: total machinery power grew about 2% a year 2014-2019 while rural population fell")
+    machinery_org_growth: float = param(0.15, "share per year per member share", 0.0, 10.0,
+                                        "Extra growth of machinery power and processing capacity per share of the county's households in technology-push or contract organisations (investment follows the organisations present).",
+                                        "assumption: leading enterprises and technology cooperatives invest in machinery services and processing")
+    machinery_farm_gain: float = param(0.0, "share per kW per resident", 0.0, 2.0,
+                                       "Farm productivity gain per kW per resident above machinery_power_mean (primary-secondary integration raises yields and labour productivity).",
+                                       "assumption: output elasticity of machinery power about 0.1-0.2 in Chinese county production functions; 0.2 in scenarios/calibrated.toml")
+    machinery_job_gain: float = param(0.0, "share per kW per resident", 0.0, 2.0,
+                                      "Local non-farm earnings gain per kW per resident above the mean (processing capacity creates local jobs).",
+                                      "assumption: agro-processing jobs rise with processing capacity; 0.15 in scenarios/calibrated.toml")
+    services_mean: float = param(1.0, "100 yuan per resident", 0.0, 1e4,
+                                 "Mean output of agricultural services per resident in the policy start year (primary-tertiary integration index).",
+                                 "assumption: agricultural services output of a few hundred yuan per resident in poor counties")
+    services_sd: float = param(0.5, "sd of log", 0.0, 3.0, "Dispersion of agricultural services output across counties.",
+                               "assumption")
+    services_org_growth: float = param(0.3, "share per year per member share", 0.0, 10.0,
+                                       "Growth of agricultural services per share of households in tertiary-income forms (agritourism, e-commerce).",
+                                       "assumption: services grow where tourism and online-sales organisations operate")
+    services_gain: float = param(0.0, "share per unit", 0.0, 2.0,
+                                 "Non-farm business income gain per unit of services output above the mean, once matured.",
+                                 "assumption: a slower, smaller payoff than primary-secondary integration (seed 003, conclusion); 0.05 in scenarios/calibrated.toml")
+    services_maturity: float = param(6.0, "years", 0.5, 50.0,
+                                     "Years after the policy start for the services channel to pay off in full (linear ramp).",
+                                     "seed 003: the tertiary industry 'has a long development cycle'; assumption on the length")
+
+
+@dataclass
+class CampaignParams:
+    exit_rule: str = param("threshold", "rule", doc="How counties leave the poor-county list: 'threshold' (the old rule: the simulated headcount crosses the regional threshold) or 'campaign' (provincial plans, application, third-party assessment survey, 2020 deadline).",
+                           source="State Council 2016 opinions on poor-county exit; 'campaign' in scenarios/calibrated.toml", choices=("threshold", "campaign"))
+    plan_shares: list = param([0.034, 0.150, 0.340, 0.413, 0.063], "shares of poor counties", 0.0, 1.0,
+                              "Provincial plans: share of counties scheduled to exit in each year from plan_first_year (the provinces rank their counties by measured incidence in the policy start year, least poor first). A POLICY INPUT: the per-year exit shares it produces are not a reproduced pattern.",
+                              "provinces' published exit plans; shares = the official 2016-2020 exits 28/125/283/344/52 of 832")
+    plan_first_year: int = param(2016, "year", 1950, 2150, "Assessment year of the first planned batch.",
+                                 "official: the first 28 counties exited for 2016")
+    deadline_year: int = param(2020, "year", 1950, 2150, "Every remaining county is assessed in this year (the deadline binds).",
+                               "Central Committee and State Council 2015 decision: all poor counties out by 2020")
+    incidence_income_sd: float = param(0.25, "sd of log income", 0.0, 3.0,
+                                       "Survey weights: each simulated household stands for many real ones whose per-capita market incomes (all but transfers) scatter lognormally around its own with this sd; the county incidence is the weighted share of those real residents below the line (0: the simulated headcount).",
+                                       "assumption: within-cell income dispersion of rural households (CLDS log-income residual sd about 0.8, of which about half is within county-profile cells)")
+    assessment_persons: int = param(800, "persons", 10, 1_000_000,
+                                    "Persons sampled by the third-party exit assessment survey of one county.",
+                                    "assumption: several hundred households per county in the 2016-2020 third-party evaluations")
+    design_effect: float = param(2.0, "ratio", 1.0, 20.0,
+                                 "Design effect of the clustered assessment sample (variance relative to simple random sampling); represents misidentification and satisfaction-rate errors too.",
+                                 "assumption: village-cluster sampling, design effect about 2")
+    application_margin: float = param(0.9, "share of the threshold", 0.1, 2.0,
+                                      "In its plan year or later a county applies when its own monitored incidence (the survey-weighted incidence of the year) is below this share of the threshold; in the deadline year it applies whatever its incidence.",
+                                      "assumption: counties applied early only when well below the bar (a failed assessment was costly)")
+    plan_support: float = param(0.0, "yuan per registered-poor person-year", 0.0, 1e5,
+                                "Support concentrated on a county's registered poor from the year before its plan year on (and continued after exit: 'no policy withdrawn on exit').",
+                                "assumption: provinces concentrated poverty funds on the counties due to exit (provincial battle plans); central special poverty funds rose from 46 bn (2015) to 146 bn yuan (2020); 600 in scenarios/calibrated.toml")
+    floor_start_year: int = param(2019, "year", 1950, 2150,
+                                  "From this year, lagging counties (not yet exited) cover their remaining registered poor by the social-security floor.",
+                                  "State Council 2019-2020: 'doudi' social-security coverage and listed supervision of the 52 remaining counties")
+    floor_share: float = param(0.0, "share of the national line", 0.0, 3.0,
+                               "The floor: registered-poor persons in lagging counties are topped up to this share of the national line (0: no floor).",
+                               "MCA 2019: rural dibao standard above the national poverty line in all provinces; 1.05 in scenarios/calibrated.toml")
+    monitoring_year: int = param(2150, "year", 1950, 2150,
+                                 "From this year the floor of lagging counties also covers households found poor by the dynamic monitoring (not only the registered poor); 2150: never.",
+                                 "State Council Leading Group, March 2020: monitoring and assistance of households at risk of (re)falling into poverty; 2020 in scenarios/calibrated.toml")
+    announce_lag: list = param([0.15, 0.6], "years after the assessment year", 0.0, 1.0,
+                               "Announcement date of an exit: uniformly between these fractions of the year after the assessment year.",
+                               "provincial announcements of 2016-2019 batches fell between February and August of the following year", keys=("earliest", "latest"))
+    assessment_replicate: int = param(0, "replicate index", 0, 1_000_000,
+                                      "Replicate of the assessment-survey draws: 0 is the model's own; another index re-draws only the assessment samples and announcement dates (to measure how much the sampling error moves a county's exit year).",
+                                      "assumption: measurement device, no behavioural content")
+    deadline_announce: float = param(0.89, "fraction of the deadline year", 0.0, 1.0,
+                                     "Announcement date of the deadline batch, within the deadline year.",
+                                     "the last 52 counties were announced on 23 November 2020")
+
+
+@dataclass
+class RegistrationParams:
+    rule: str = param("ever_poor", "rule", doc="Who is on the poverty register that targeted transfers follow: 'ever_poor' (the old rule: every household once below the national line after the policy start, never removed) or 'assessment' (the 2014 'archiving and carding' campaign: a noisy assessment within county quotas, yearly additions, exit after verified above-line income, support continued for support_years after exit). Process: model/processes/registration.py.",
+                     source="State Council LGOP 2014 work plan for registration ('jian dang li ka'); 'assessment' in scenarios/calibrated.toml", choices=("ever_poor", "assessment"))
+    assessment_error: float = param(0.5, "sd of log-income noise", 0.0, 5.0,
+                                    "Noise of the registration assessment (village democratic appraisal of visible living conditions, not a measurement of income): households are ranked by income per capita x exp(sd z).",
+                                    "assumption: cruder than the dibao means test (policy.subsidy_targeting_error = 0.4); registration and income poverty differ in both directions (LGOP 89 m registered vs NBS 70 m poor, 2014)")
+    quota_multiple: float = param(1.1, "registered persons per estimated poor person", 0.0, 10.0,
+                                  "Scale control: each county registers up to this multiple of its income-poor persons of the year before the campaign, the lowest-assessed households first.",
+                                  "LGOP 2014: quotas ('scale control') allocated down from the NBS estimate of the rural poor; assumption: about 10% allowance above it (89 m registered vs 82.5 m NBS poor in 2013)")
+    exclusion_error: float = param(0.1, "probability", 0.0, 1.0,
+                                   "Chance that the assessment of a year does not reach a household (away, not applying, not nominated): it cannot enter the register that year whatever its assessment.",
+                                   "assumption: exclusion errors of the 2014 campaign (later 'look-back' reviews added missed households)")
+    entry_review: bool = param(True, "switch", doc="After the campaign year, households assessed (same noise) below the national line enter the register each year (the yearly 'dynamic adjustment').",
+                               source="LGOP: yearly dynamic adjustment of the register from 2015")
+    exit_income_multiple: float = param(1.0, "multiple of the national line", 0.0, 10.0,
+                                        "A registered household exits when its verified income per capita of the year before is at least this multiple of the national line.",
+                                        "State Council 2016 opinions on exit: household income stably above the national line, verified and publicised; verification taken as exact (household income survey)")
+    exit_min_years: int = param(1, "years", 0, 100, "Years on the register before a household can exit.",
+                                "assumption: exits verified from the year after registration (first exits in 2016 in the model; officially 2015 onwards)")
+    support_years: int = param(10, "years", 0, 100,
+                               "Targeted transfers continue for this many years after a household exits the register ('support continues after exit').",
+                               "State Council 2016 opinions on the exit mechanism ('exit without withdrawing policies') and the 2021 "
+                               "No. 1 Document's five-year transition period to 2025: households that exited from 2016 kept their "
+                               "support through 2025; assumption: 10 years, so no household simulated to 2022 loses it on exit")
 
 
 @dataclass
@@ -488,6 +611,8 @@ class Params:
     capitals: CapitalParams = field(default_factory=CapitalParams)
     policy: PolicyParams = field(default_factory=PolicyParams)
     county: CountyParams = field(default_factory=CountyParams)
+    campaign: CampaignParams = field(default_factory=CampaignParams)
+    registration: RegistrationParams = field(default_factory=RegistrationParams)
     poverty: PovertyParams = field(default_factory=PovertyParams)
 
     # --- construction and validation -------------------------------------------------
@@ -592,10 +717,19 @@ class Params:
             "forms.ties_gain": (self.forms.ties_gain, len(FORMS)),
             "policy.form_shares": (self.policy.form_shares, len(FORMS)),
             "county.exit_threshold": (self.county.exit_threshold, len(REGIONS)),
+            "campaign.plan_shares": (self.campaign.plan_shares, 5),
+            "campaign.announce_lag": (self.campaign.announce_lag, 2),
         }
         for name, (value, n) in lengths.items():
             if len(value) != n:
                 raise ParameterError(f"{name} = {value!r} must have {n} entries")
+        cp = self.campaign
+        if not cp.announce_lag[0] <= cp.announce_lag[1]:
+            raise ParameterError(f"campaign.announce_lag = {cp.announce_lag!r}: earliest must not be after latest")
+        if cp.deadline_year < cp.plan_first_year:
+            raise ParameterError(f"campaign.deadline_year = {cp.deadline_year} is before campaign.plan_first_year = {cp.plan_first_year}")
+        if sum(cp.plan_shares) > 1.0 + 1e-9:
+            raise ParameterError(f"campaign.plan_shares = {cp.plan_shares!r} must sum to at most 1 (the rest are planned for the deadline)")
         for name in ("shocks.disaster_class_probabilities", "policy.form_shares"):
             total = sum(self.get(name))
             if abs(total - 1.0) > 1e-9:

@@ -143,7 +143,28 @@ def build_places(params: Params, seed: int) -> tuple[VillageState, CountyState]:
     villages.lamp[:] = (u_lamp > 1.0 - TABLE1["lamp"][0]).astype(np.int8)
     villages.product[:] = np.searchsorted(np.cumsum([0.5, 0.2, 0.2, 0.1])[:-1], rng.random(n_villages), side="right")
     villages.cooperative_id[:] = -1
+    init_county_structure(params, seed, counties)
     return villages, counties
+
+
+def init_county_structure(params: Params, seed: int, counties: CountyState) -> None:
+    """Endowment, machinery power and agricultural services at the start, from their own stream
+    (``counties``; drawn whatever the parameters, so no other draw moves). The endowment is a
+    mean-one lognormal, lower in ethnic-minority areas; machinery power and services are
+    correlated with it."""
+    cp, n = params.county, counties.n
+    rng = stream(seed, "counties")
+    z_endow, z_machine, z_services = rng.standard_normal(n), rng.standard_normal(n), rng.standard_normal(n)
+    sd = cp.endowment_sd
+    counties.endowment[:] = np.exp(sd * z_endow - sd * sd / 2 - cp.ethnic_endowment_gap * counties.ethnic_minority)
+    m = cp.machinery_power_sd
+    counties.machinery_power[:] = cp.machinery_power_mean * np.exp(m * (0.6 * z_endow + 0.8 * z_machine) - m * m / 2)
+    s = cp.services_sd
+    counties.ag_services[:] = cp.services_mean * np.exp(s * (0.4 * z_endow + np.sqrt(0.84) * z_services) - s * s / 2)
+    counties.farm_factor[:] = 1.0
+    counties.wage_factor[:] = 1.0
+    counties.business_factor[:] = 1.0
+    counties.assessed_incidence[:] = np.nan
 
 
 def build_households(params: Params, seed: int, villages: VillageState, counties: CountyState) -> HouseholdState:

@@ -25,6 +25,9 @@ PROCESSES = {
     "demography": 11,
     "policy": 12,
     "survey": 13,
+    "counties": 14,   # county structure at set-up (year 0)
+    "campaign": 15,   # exit assessment surveys and announcement dates (per year)
+    "registration": 16,  # poverty-register assessment noise and exclusion (per year)
 }
 
 

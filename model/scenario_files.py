@@ -34,6 +34,8 @@ def _resolve_path(name_or_path: str | Path) -> Path:
     if path.suffix == ".toml" or path.exists():
         if not path.exists():
             raise ParameterError(f"scenario file '{text}' does not exist")
+        if path.is_dir():
+            raise ParameterError(f"scenario '{text}' is a directory; give a scenario name or a .toml file")
         return path
     candidate = SCENARIO_DIR / f"{text}.toml"
     if not candidate.exists():
@@ -60,6 +62,22 @@ def _read(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ParameterError(f"scenario file '{path}' is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ParameterError(f"scenario file '{path}' is not UTF-8 text (binary or another encoding); "
+                             "a scenario is a UTF-8 TOML file") from None
+    except IsADirectoryError:
+        raise ParameterError(f"scenario '{path}' is a directory; give a .toml file") from None
+    except OSError as exc:
+        raise ParameterError(f"scenario file '{path}' cannot be read: {exc.strerror or exc}") from None
+
+
+# The scenario a user file without ``extends`` builds on: the calibrated parameters are the
+# default everywhere (README). Shipped files name their parent; ``uncalibrated`` is the root.
+USER_DEFAULT_PARENT = "calibrated"
+
+
+def is_shipped(path: Path) -> bool:
+    return path.resolve().parent == SCENARIO_DIR.resolve()
 
 
 def read_chain(name_or_path: str | Path) -> list[tuple[Path, dict[str, Any]]]:
@@ -75,7 +93,11 @@ def read_chain(name_or_path: str | Path) -> list[tuple[Path, dict[str, Any]]]:
         chain.append((path, data))
         parent = data.get("extends")
         if parent is None:
-            break
+            if is_shipped(path):
+                break
+            # a user file without extends builds on the calibrated parameters
+            path = SCENARIO_DIR / f"{USER_DEFAULT_PARENT}.toml"
+            continue
         if not isinstance(parent, str):
             raise ParameterError(f"{path}: extends = {parent!r} must be a scenario name")
         path = _resolve_parent(parent, path)

@@ -13,15 +13,17 @@ docs/architecture.md, "Adding a shock type").
 """
 from __future__ import annotations
 
-from .processes import (capitals, consumption, coping, disasters, health, learning, organisations, outcomes,
-                        participation, policy, prices, production)
+from .processes import (capitals, consumption, coping, counties, disasters, health, learning, organisations,
+                        outcomes, participation, policy, prices, production, registration)
 
 SCHEDULE = [
     # 1. shocks of the year that are known before decisions; county policy and budget
     ("prices", "world", prices.realise_prices),
     ("disasters", "world", disasters.strike_disasters),
     ("county_budgets", "county", policy.county_budgets),
+    ("county_structure", "world", counties.county_structure),  # structure indices and their channels
     ("subsidy_review", "household", policy.subsidy_review),
+    ("registration", "world", registration.review_register),  # the poverty register (rule 'assessment')
     # 2. organisations recruit and contract
     ("open_and_close", "organisation", organisations.open_and_close),
     ("set_contracts", "organisation", organisations.set_contracts),
@@ -34,6 +36,7 @@ SCHEDULE = [
     ("produce", "household", production.produce),
     ("settle_cooperatives", "organisation", organisations.settle_cooperatives),
     ("record_enterprise_outcomes", "organisation", organisations.record_enterprise_outcomes),
+    ("campaign_support", "household", counties.campaign_support),  # exit-campaign support and the floor
     # 5. coping
     ("cope", "household", coping.cope),
     # 6. consumption, saving, investment
@@ -43,7 +46,8 @@ SCHEDULE = [
     ("village_adoption", "world", learning.village_adoption),
     # 8. depreciation and capital updates
     ("update_capitals", "household", capitals.update_capitals),
-    # 9. outcomes recorded
+    # 9. outcomes: the exit campaign's assessment, then the record
+    ("county_campaign", "world", counties.county_campaign),
     ("record_outcomes", "world", outcomes.record_outcomes),
 ]
 

@@ -144,6 +144,19 @@ COUNTY_VARIABLES = {
     "primary_tertiary": ("float64", "primary-tertiary integration: tourism and e-commerce income per resident, 100 yuan"),
     "exited": ("int8", "has exited the poor-county list (1/0)"),
     "exit_date": ("float64", "decimal year of exit, NaN if not (yet)"),
+    # industrial structure with causal channels (county.structure_channels) and the exit campaign
+    "endowment": ("float64", "county endowment factor (mean one): multiplies local wages and budgets"),
+    "machinery_power": ("float64", "agricultural machinery power (and processing capacity), kW per resident"),
+    "ag_services": ("float64", "output of agricultural services, 100 yuan per resident"),
+    "farm_factor": ("float64", "this year's farm productivity multiplier from primary-secondary integration"),
+    "wage_factor": ("float64", "this year's local non-farm earnings multiplier (endowment, processing jobs)"),
+    "business_factor": ("float64", "this year's business income multiplier (matured agricultural services)"),
+    "poverty_incidence": ("float64", "survey-weighted poverty incidence (share of represented residents below the line)"),
+    "plan_year": ("int16", "assessment year the provincial plan schedules, 0 if none"),
+    "applied": ("int8", "applied for exit this year (1/0)"),
+    "assessed_incidence": ("float64", "incidence measured by this year's third-party assessment, NaN if none"),
+    "failed_assessments": ("int16", "assessments failed so far"),
+    "exit_year": ("int16", "assessment year of the exit (the official batch year), 0 if not (yet)"),
 }
 
 ORGANISATION_VARIABLES = {
@@ -178,3 +191,49 @@ class CountyState(ArrayState):
 
 class OrganisationState(ArrayState):
     spec = ORGANISATION_VARIABLES
+
+
+# Bytes per household besides the state and its recorder: the year's pre-drawn random numbers
+# and the processes' float64 temporaries (measured: about 1 KB at 100,000 households).
+HOUSEHOLD_WORKING_BYTES = 1024
+# Columns the household panel derives on top of the recorded ones (float64 each, per year).
+PANEL_DERIVED_COLUMNS = 24
+
+
+def household_bytes() -> int:
+    """Bytes of one household's state arrays (model/state.py specs)."""
+    return int(sum(np.dtype(d).itemsize for d, _ in HOUSEHOLD_VARIABLES.values()))
+
+
+def estimate_bytes(n_households: int, n_years: int, panel: bool = False) -> int:
+    """Memory a run needs: the state, its (years x households) recorder buffers, working arrays
+    and, with ``panel``, the household panel DataFrame built from the buffers."""
+    per = household_bytes() * (1 + n_years) + HOUSEHOLD_WORKING_BYTES
+    if panel:
+        per += (household_bytes() + 8 * PANEL_DERIVED_COLUMNS) * n_years
+    return int(n_households) * per
+
+
+def check_memory(params, what: str = "the run", panel: bool = False, copies: int = 1,
+                 available: int | None = None) -> None:
+    """Raise ParameterError, before anything is allocated, if the run's arrays cannot fit in the
+    memory available (MemAvailable of /proc/meminfo; nothing is checked where it is unknown)."""
+    from .params import ParameterError
+
+    if available is None:
+        try:
+            with open("/proc/meminfo") as fh:
+                available = next((int(line.split()[1]) * 1024 for line in fh if line.startswith("MemAvailable:")),
+                                 None)
+        except (OSError, ValueError):
+            available = None
+    if available is None:
+        return
+    n = int(params.population.n_households)
+    years = int(params.calendar.end_year) - int(params.calendar.start_year) + 1
+    need = estimate_bytes(n, years, panel) * max(1, int(copies))
+    if need > available:
+        per = f" ({copies} at once)" if copies > 1 else ""
+        raise ParameterError(
+            f"{what}: {n:,} households x {years} years need about {need / 2**30:.1f} GiB of memory{per}, "
+            f"but only {available / 2**30:.1f} GiB is available; simulate fewer households or years")

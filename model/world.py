@@ -68,6 +68,10 @@ class World:
     # log price of each product relative to normal (AR(1) state) and this year's price index
     log_price: np.ndarray = None
     price: np.ndarray = None
+    # poverty register (processes/registration.py, rule 'assessment'): year each household entered
+    # the register (0 never or exited), last year of support continued after exit (0 none)
+    register_since: np.ndarray = None
+    support_until: np.ndarray = None
 
     def __post_init__(self):
         if self.log_price is None:
@@ -95,4 +99,6 @@ def build_world(params: Params, seed: int, households: HouseholdState, villages:
     return World(params=params, seed=seed, households=households, villages=villages, counties=counties,
                  organisations=organisations, scratch=YearScratch.empty(households.n), recorders=recorders,
                  county_households=np.bincount(households.county_id, minlength=counties.n),
-                 enterprise_for=np.full((counties.n, len(PRODUCTS)), -1, dtype=np.int64))
+                 enterprise_for=np.full((counties.n, len(PRODUCTS)), -1, dtype=np.int64),
+                 register_since=np.zeros(households.n, dtype=np.int16),
+                 support_until=np.zeros(households.n, dtype=np.int16))

@@ -30,6 +30,7 @@ from ruralabm.analysis.estimators.tables import text_table as _text_table
 from ruralabm.model.params import ParameterError, parameter_spec
 
 from . import load, report
+from .outputs import claim, record, staged
 from .provenance import git_commit, package_version
 from .executor import SerialExecutor, progress_bar, replication_seeds
 from .formatting import PERCENT, YUAN, fmt_interval, fmt_value  # noqa: F401  (PERCENT, YUAN: kept importable here)
@@ -52,6 +53,13 @@ class ComparePlan:
     years_of_interest: list[int]
     tasks: list[dict] = field(default_factory=list)
     keys: list[tuple[str, int]] = field(default_factory=list)  # (scenario, rep) of each task
+    warnings: list[str] = field(default_factory=list)  # degenerate design: printed and stated in the report
+
+    def settings(self) -> dict:
+        """What determines the results (recorded in the output directory, compared on reuse)."""
+        return {"scenarios": [{"name": sc.name, "parameters": sc.params.to_dict()} for sc in self.scenarios],
+                "reps": self.reps, "seed": self.seed, "years_of_interest": self.years_of_interest,
+                "save_panels": any("panel_dir" in t for t in self.tasks)}
 
 
 def default_years_of_interest(params) -> list[int]:
@@ -109,8 +117,14 @@ def plan(scenario_names: Sequence[str] = DEFAULT_SCENARIOS, *, reps: int = DEFAU
         if bad:
             raise ParameterError(f"--years-of-interest {bad} not simulated in scenario '{sc.name}'; "
                                  f"simulated years are {c.start_year}-{c.end_year}")
+    if seed < 0:
+        raise ParameterError(f"--seed = {seed} is not allowed: must be a non-negative integer")
+    from ruralabm.model.state import check_memory
+    for sc in scs:
+        check_memory(sc.params, what=f"scenario '{sc.name}'")
     seeds = replication_seeds(seed, reps)
-    p = ComparePlan(scenarios=scs, reps=reps, seed=seed, seeds=seeds, years_of_interest=yoi)
+    p = ComparePlan(scenarios=scs, reps=reps, seed=seed, seeds=seeds, years_of_interest=yoi,
+                    warnings=design_warnings(scs, reps))
     for r, s in enumerate(seeds):  # replication-major: partial progress covers every scenario
         for sc in scs:
             task = {"params": sc.params.to_dict(), "seed": s, "quantile_years": yoi}
@@ -119,6 +133,25 @@ def plan(scenario_names: Sequence[str] = DEFAULT_SCENARIOS, *, reps: int = DEFAU
             p.tasks.append(task)
             p.keys.append((sc.name, r))
     return p
+
+
+def design_warnings(scs, reps: int) -> list[str]:
+    """Designs that run but cannot show what a comparison is for."""
+    out = []
+    if reps < 2:
+        out.append(f"--reps {reps}: one replication gives no intervals, so no difference can be judged against "
+                   "noise; use --reps 2 or more (the default is 40)")
+    if len(scs) < 2:
+        out.append("only one scenario: there is nothing to compare it with; levels only")
+    for sc in scs:
+        c = sc.params.calendar
+        if c.policy_start_year > c.end_year:
+            out.append(f"scenario '{sc.name}' ends in {c.end_year}, before the policy starts in "
+                       f"{c.policy_start_year}: its policy never acts and every difference is zero by construction")
+        elif c.policy_start_year == c.end_year:
+            out.append(f"scenario '{sc.name}': the policy starts in the last simulated year ({c.end_year}); "
+                       "only that year can show an effect")
+    return list(dict.fromkeys(out))
 
 
 @dataclass
@@ -132,29 +165,83 @@ class CompareResult:
     wall_seconds: float
 
 
-def execute(p: ComparePlan, executor, progress: bool = True) -> CompareResult:
-    """Run every (scenario, replication) on ``executor``; collect compact summaries."""
-    t0 = time.perf_counter()
-    runs, exits, quants, failures = [], [], [], []
-    bar = progress_bar(len(p.tasks), "compare", progress)
+def _part_path(parts_dir: Path, name: str, rep: int) -> Path:
+    return Path(parts_dir) / name / f"rep-{rep:04d}.pkl"
+
+
+def _load_part(path: Path):
+    """A stored run summary, or None if the file is missing, truncated or not a run summary
+    (it is then redone)."""
+    import pickle
+
     try:
-        for i, outcome in executor.run(run_task, p.tasks):
+        with open(path, "rb") as fh:
+            value = pickle.load(fh)
+    except FileNotFoundError:
+        return None
+    except Exception:  # noqa: BLE001 - a truncated or foreign file: redo that run
+        return None
+    if not isinstance(value, dict) or not {"metrics", "exits", "resilience_quantiles"} <= set(value):
+        return None
+    return value
+
+
+def _write_part(path: Path, value) -> None:
+    import os
+    import pickle
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        pickle.dump(value, fh, protocol=4)
+    os.replace(tmp, path)  # atomic: a part exists only when complete
+
+
+def execute(p: ComparePlan, executor, progress: bool = True, parts_dir: str | Path | None = None,
+            log=None) -> CompareResult:
+    """Run every (scenario, replication) on ``executor``; collect compact summaries.
+
+    With ``parts_dir`` every run's summary is stored there as soon as it finishes
+    (``NAME/rep-NNNN.pkl``, written atomically) and runs already stored are not redone, so an
+    interrupted comparison continues where it stopped. Results are assembled in plan order, so
+    they do not depend on the order in which runs finish."""
+    t0 = time.perf_counter()
+    values: dict[int, dict] = {}
+    failures = []
+    if parts_dir is not None:
+        for i, (name, rep) in enumerate(p.keys):
+            v = _load_part(_part_path(parts_dir, name, rep))
+            if v is not None:
+                values[i] = v
+        if values and log is not None:
+            log(f"resuming: {len(values)} of {len(p.tasks)} runs already done")
+    todo = [i for i in range(len(p.tasks)) if i not in values]
+    bar = progress_bar(len(todo), "compare", progress)
+    try:
+        for j, outcome in executor.run(run_task, [p.tasks[i] for i in todo]):
+            i = todo[j]
             name, rep = p.keys[i]
-            seed = p.seeds[rep]
             bar.update(1)
             if not outcome.ok:
                 failures.append((name, rep, outcome.error))
                 continue
-            out = outcome.value
-            runs.append(out["metrics"].assign(scenario=name, rep=rep, seed=seed))
-            e = out["exits"]
-            exits.append(pd.DataFrame({"scenario": name, "rep": rep, "county_id": np.arange(len(e["exit_date"])),
-                                       "exit_date": e["exit_date"], "exited": e["exited"], "duration": e["duration"]}))
-            for y, q in out["resilience_quantiles"].items():
-                quants.append(pd.DataFrame({"scenario": name, "rep": rep, "year": y,
-                                            "q": np.linspace(0, 1, len(q)), "value": q}))
+            values[i] = outcome.value
+            if parts_dir is not None:
+                _write_part(_part_path(parts_dir, name, rep), outcome.value)
     finally:
         bar.close()
+    runs, exits, quants = [], [], []
+    for i in sorted(values):
+        name, rep = p.keys[i]
+        seed = p.seeds[rep]
+        out = values[i]
+        runs.append(out["metrics"].assign(scenario=name, rep=rep, seed=seed))
+        e = out["exits"]
+        exits.append(pd.DataFrame({"scenario": name, "rep": rep, "county_id": np.arange(len(e["exit_date"])),
+                                   "exit_date": e["exit_date"], "exited": e["exited"], "duration": e["duration"]}))
+        for y, q in sorted(out["resilience_quantiles"].items()):
+            quants.append(pd.DataFrame({"scenario": name, "rep": rep, "year": y,
+                                        "q": np.linspace(0, 1, len(q)), "value": q}))
     if not runs:
         raise ParameterError("every run failed; first error: " + (failures[0][2] if failures else "none"))
     order = {sc.name: k for k, sc in enumerate(p.scenarios)}
@@ -162,8 +249,11 @@ def execute(p: ComparePlan, executor, progress: bool = True) -> CompareResult:
     runs_df = pd.concat(runs, ignore_index=True)[cols]
     runs_df = runs_df.sort_values(["scenario", "rep", "metric", "year"], key=lambda s: s.map(order) if s.name == "scenario" else s,
                                   kind="stable").reset_index(drop=True)
-    exits_df = pd.concat(exits, ignore_index=True).sort_values(["scenario", "rep", "county_id"], key=lambda s: s.map(order) if s.name == "scenario" else s).reset_index(drop=True)
+    exits_df = pd.concat(exits, ignore_index=True).sort_values(["scenario", "rep", "county_id"], key=lambda s: s.map(order) if s.name == "scenario" else s, kind="stable").reset_index(drop=True)
     q_df = (pd.concat(quants, ignore_index=True) if quants else pd.DataFrame(columns=["scenario", "rep", "year", "q", "value"]))
+    if len(q_df):
+        q_df = q_df.sort_values(["scenario", "rep", "year", "q"], key=lambda s: s.map(order) if s.name == "scenario" else s,
+                                kind="stable").reset_index(drop=True)
     return CompareResult(p, runs_df, exits_df, q_df, sorted(failures, key=lambda f: (order[f[0]], f[1])),
                          executor.describe(), time.perf_counter() - t0)
 
@@ -286,7 +376,15 @@ def text_table(df: pd.DataFrame) -> str:
 
 
 def write(result: CompareResult, summary: pd.DataFrame, out: Path, command: str | None = None) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
+    """Write the result set into ``out``: every file goes to a temporary folder first and is
+    renamed into place, so an interruption leaves the earlier set (or none), never half of one."""
+    out = Path(out)
+    with staged(out) as tmp:
+        written = _write_files(result, summary, tmp, command)
+    return [out / f.relative_to(tmp) for f in written]
+
+
+def _write_files(result: CompareResult, summary: pd.DataFrame, out: Path, command: str | None = None) -> list[Path]:
     figures = out / "figures"
     figures.mkdir(exist_ok=True)
     p = result.plan
@@ -313,7 +411,7 @@ def write(result: CompareResult, summary: pd.DataFrame, out: Path, command: str 
         "scenarios": [{"name": sc.name, "description": sc.description, "source": sc.source, "extends_chain": sc.chain,
                        "parameters": sc.params.to_dict()} for sc in p.scenarios],
         "reps": p.reps, "master_seed": p.seed, "replication_seeds": p.seeds,
-        "years_of_interest": p.years_of_interest,
+        "years_of_interest": p.years_of_interest, "warnings": p.warnings,
         "backend": result.backend, "wall_seconds": round(result.wall_seconds, 2),
         "failures": [{"scenario": s, "rep": r, "error": e} for s, r, e in result.failures],
         "package_version": package_version(), "git_commit": git_commit(), "numpy_version": np.__version__,
@@ -327,15 +425,42 @@ def write(result: CompareResult, summary: pd.DataFrame, out: Path, command: str 
 
 def run_compare(scenario_names=DEFAULT_SCENARIOS, *, reps=DEFAULT_REPS, households=DEFAULT_HOUSEHOLDS, years=None,
                 seed=0, overrides=(), years_of_interest=None, out: str | Path | None = DEFAULT_OUT, executor=None,
-                progress=False, save_panels=False, command=None):
-    """Library entry point: plan, execute (serial unless an executor is given), summarise, write."""
+                progress=False, save_panels=False, command=None, overwrite=False):
+    """Library entry point: plan, execute (serial unless an executor is given), summarise, write.
+
+    With ``out`` the directory is claimed first (:func:`scenarios.outputs.claim`): results of
+    another command or other settings there are refused unless ``overwrite``; the same
+    comparison there continues from its stored runs."""
     out_path = Path(out) if out is not None else None
     p = plan(scenario_names, reps=reps, households=households, years=years, seed=seed, overrides=overrides,
              years_of_interest=years_of_interest,
              panels_dir=(out_path / "panels") if (save_panels and out_path is not None) else None)
     ex = executor or SerialExecutor()
-    result = execute(p, ex, progress=progress)
+    parts = None
+    if out_path is not None:
+        parts = prepare_out(p, out_path, overwrite=overwrite, args=None)
+    result = execute(p, ex, progress=progress, parts_dir=parts)
     summary = summarise(result)
     if out_path is not None:
         write(result, summary, out_path, command)
     return result, summary
+
+
+def prepare_out(p: ComparePlan, out: Path, *, overwrite: bool = False, resume: bool = False,
+                args: dict | None = None) -> Path:
+    """Claim ``out`` for this comparison (before any run); returns the folder of the per-run parts."""
+    from .outputs import clear
+
+    mode = claim(out, "compare", p.settings(), overwrite=overwrite, resume=resume)
+    if mode == "resume":
+        from .outputs import describe_differences, read_owner
+        stored = read_owner(out).get("settings")
+        mine = json.loads(json.dumps(p.settings(), default=str))
+        if stored is not None and stored != mine:
+            raise ParameterError(f"--resume {out}: the stored comparison no longer resolves to the same settings "
+                                 f"({describe_differences(stored, mine)} changed, e.g. an edited scenario file); "
+                                 "its runs are kept; use a new --out")
+    if mode == "overwrite":
+        clear(out)
+    record(out, "compare", p.settings(), args=args)
+    return Path(out) / "parts"

@@ -15,6 +15,9 @@ from ruralabm.model.params import all_parameter_specs
 from .formatting import PERCENT, fmt_interval, fmt_value
 from .runner import LABELS, YEARLY_METRICS
 
+# PNG text chunks: no "Software" (matplotlib's version), so figures are byte-identical across runs.
+PNG_METADATA = {"Software": None}
+
 
 def markdown_table(df: pd.DataFrame) -> str:
     """Report tables (cells already formatted text); ``|`` in a cell becomes ``/``."""
@@ -81,7 +84,7 @@ def compare_figures(result, summary: pd.DataFrame, figdir: Path) -> list[Path]:
                  f"dotted line = policy start", fontsize=10)
     fig.tight_layout()
     paths.append(figdir / "trajectories.png")
-    fig.savefig(paths[-1], dpi=110)
+    fig.savefig(paths[-1], dpi=110, metadata=PNG_METADATA)
     plt.close(fig)
 
     # 2. paired differences at the years of interest (forest plot)
@@ -112,7 +115,7 @@ def compare_figures(result, summary: pd.DataFrame, figdir: Path) -> list[Path]:
         fig.suptitle(f"Paired differences from {names[0]} with 95% intervals (intervals crossing 0 = noise)", fontsize=10)
         fig.tight_layout()
         paths.append(figdir / "differences.png")
-        fig.savefig(paths[-1], dpi=110)
+        fig.savefig(paths[-1], dpi=110, metadata=PNG_METADATA)
         plt.close(fig)
 
     # 3. distribution of the resilience index
@@ -135,7 +138,7 @@ def compare_figures(result, summary: pd.DataFrame, figdir: Path) -> list[Path]:
         fig.suptitle("Distribution of the household resilience index (quantiles averaged over replications)", fontsize=10)
         fig.tight_layout()
         paths.append(figdir / "resilience_distribution.png")
-        fig.savefig(paths[-1], dpi=110)
+        fig.savefig(paths[-1], dpi=110, metadata=PNG_METADATA)
         plt.close(fig)
 
     # 4. county exit curves (Kaplan-Meier, counties of all replications pooled)
@@ -163,7 +166,7 @@ def compare_figures(result, summary: pd.DataFrame, figdir: Path) -> list[Path]:
         ax.legend(fontsize=8)
         fig.tight_layout()
         paths.append(figdir / "county_exits.png")
-        fig.savefig(paths[-1], dpi=110)
+        fig.savefig(paths[-1], dpi=110, metadata=PNG_METADATA)
         plt.close(fig)
     return paths
 
@@ -203,6 +206,8 @@ def compare_report(result, summary: pd.DataFrame, tables, figures: list[Path], o
         + (f"; {len(result.failures)} run(s) failed (see compare.json)." if result.failures else "."),
         "",
     ]
+    for w in getattr(p, "warnings", []):
+        lines.insert(len(lines) - 1, f"- **Warning:** {w}.")
     # findings
     diffs = summary[(summary["scenario"] != first) & summary["diff"].notna()].copy()
     if len(names) > 1 and not diffs.empty:
@@ -218,13 +223,20 @@ def compare_report(result, summary: pd.DataFrame, tables, figures: list[Path], o
             key = dist[(dist["scenario"] == name) & ((dist["year"] == last) | dist["year"].isna())]
             lines.append(f"**{name} vs {first}** ({last} and county exits):")
             lines.append("")
-            if key.empty:
+            mine = rest[rest["scenario"] == name]
+            undetermined = mine[mine["distinguishable"].isna()]
+            if p.reps < 2 or (len(mine) and len(undetermined) == len(mine)):
+                lines.append(f"- no interval: with {p.reps} replication(s) no difference can be judged against "
+                             "noise (run --reps 2 or more).")
+            elif key.empty:
                 lines.append(f"- no difference distinguishable from noise in {last}.")
             for _, r in key.iterrows():
                 lines.append(f"- {_sentence(r, first, summary, p.reps)}")
             nz = noise[(noise["scenario"] == name)]
+            others = dist[(dist["scenario"] == name)].drop(key.index, errors="ignore")
             if nz.empty:
-                lines.append("- every other difference after the policy start is distinguishable from noise too.")
+                if len(others):
+                    lines.append("- every other difference after the policy start is distinguishable from noise too.")
             else:
                 items = ", ".join(f"{r['label']}" + ("" if pd.isna(r["year"]) else f" ({int(r['year'])})")
                                   for _, r in nz.iterrows())
@@ -318,7 +330,7 @@ def sweep_figures(design: pd.DataFrame, point_means: pd.DataFrame, indices: pd.D
                  + ")", fontsize=9)
     fig.tight_layout()
     paths.append(figdir / "response.png")
-    fig.savefig(paths[-1], dpi=110)
+    fig.savefig(paths[-1], dpi=110, metadata=PNG_METADATA)
     plt.close(fig)
     # index bar charts
     if indices is not None and not indices.empty:
@@ -341,7 +353,7 @@ def sweep_figures(design: pd.DataFrame, point_means: pd.DataFrame, indices: pd.D
         fig.suptitle("Sensitivity indices (error bars: 95% bootstrap intervals)", fontsize=9)
         fig.tight_layout()
         paths.append(figdir / "sensitivity.png")
-        fig.savefig(paths[-1], dpi=110)
+        fig.savefig(paths[-1], dpi=110, metadata=PNG_METADATA)
         plt.close(fig)
     return paths
 

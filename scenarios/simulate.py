@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,19 +11,31 @@ import pandas as pd
 from ruralabm.model import RuralModel
 from ruralabm.model.params import ParameterError
 
+from .outputs import claim, record, replace_dir, staging_dir
 from .provenance import git_commit, package_version
 
 
-def simulate(scenario, seed: int, out: Path | None, progress: bool = True):
-    """Run one simulation; write panels (Parquet) and run.json to ``out`` if given."""
-    if seed < 0:
+def simulate(scenario, seed: int, out: Path | None, progress: bool = True, overwrite: bool = False):
+    """Run one simulation; write panels (Parquet) and run.json to ``out`` if given.
+
+    ``out`` is claimed before the run (:func:`scenarios.outputs.claim`: another command's results,
+    or another simulation's, are refused unless ``overwrite``). The files are written into a
+    temporary sibling folder and renamed to ``out`` when complete, replacing the earlier set as
+    a whole: an interrupted run leaves the earlier results as they were."""
+    if not isinstance(seed, int) or seed < 0:
         raise ParameterError(f"--seed = {seed} is not allowed: must be a non-negative integer")
+    settings = {"scenario": scenario.name, "parameters": scenario.params.to_dict(), "seed": seed}
+    if out is not None:
+        out = Path(out)
+        claim(out, "simulate", settings, overwrite=overwrite)
     # Household façades are built only if something asks for them (simulate does not).
     model = RuralModel(scenario.params, seed=seed)
     if out is None:
         model.run(progress=progress)
-    else:
-        with model.stream_panels(out) as panels:  # each year's rows are written while the next runs
+        return model
+    stage = staging_dir(out)
+    try:
+        with model.stream_panels(stage) as panels:  # each year's rows are written while the next runs
             model.run(progress=progress)
         files = panels.files
         meta = {
@@ -36,7 +49,12 @@ def simulate(scenario, seed: int, out: Path | None, progress: bool = True):
             "numpy_version": np.__version__,
             "files": files,
         }
-        (out / "run.json").write_text(json.dumps(meta, indent=2))
+        (stage / "run.json").write_text(json.dumps(meta, indent=2))
+        record(stage, "simulate", settings)
+        replace_dir(stage, out)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
     return model
 
 

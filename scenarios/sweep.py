@@ -49,6 +49,7 @@ import pandas as pd
 from ruralabm.model.params import ParameterError, Params, parameter_spec
 
 from . import load
+from .outputs import atomic_write_text, claim, clear, read_owner, record, staged
 from .provenance import git_commit, package_version
 from .executor import SerialExecutor, progress_bar, replication_seeds
 from .report import markdown_table, sweep_figures
@@ -186,10 +187,7 @@ def sweep_task(task: dict) -> dict:
 # The sweep on disk
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+_atomic_write = atomic_write_text
 
 
 class Sweep:
@@ -208,6 +206,7 @@ class Sweep:
         self.chunk_size = spec["chunk_size"]
         self.n_chunks = math.ceil(self.n_runs / self.chunk_size)
         self._chunk_failures: dict[int, dict[int, str]] = {}
+        self._valid: dict[int, tuple[int, int]] = {}  # chunk -> (mtime, size) when checked complete
 
     # layout
     @property
@@ -239,11 +238,43 @@ class Sweep:
                              "chunk": ids // self.chunk_size})
 
     def done_chunks(self) -> set[int]:
+        """Chunks whose file exists and is complete: a Parquet file with one row per run of the
+        chunk and the columns of the manifest's spec. A truncated or foreign file is not done
+        (it is redone, and replaced, by :meth:`run`)."""
         done = set()
         for k in range(self.n_chunks):
-            if self.chunk_path(k).exists():
+            if self.chunk_path(k).exists() and self._chunk_valid(k):
                 done.add(k)
         return done
+
+    def expected_columns(self) -> list[str]:
+        return (["run_id", "point", "rep", "seed", "status", "error"] + [r.name for r in self.ranges]
+                + list(self.spec["outputs"]))
+
+    def _chunk_valid(self, k: int) -> bool:
+        path = self.chunk_path(k)
+        try:
+            stamp = path.stat().st_mtime_ns, path.stat().st_size
+        except OSError:
+            return False
+        if self._valid.get(k) == stamp:
+            return True
+        try:
+            import pyarrow.parquet as pq
+            meta = pq.read_metadata(path)
+            names = set(meta.schema.names)
+            ok = meta.num_rows == len(self.chunk_runs(k)) and set(self.expected_columns()) <= names
+            if ok:
+                ids = pq.read_table(path, columns=["run_id"]).column("run_id").to_pylist()
+                ok = ids == list(self.chunk_runs(k))
+        except Exception:  # noqa: BLE001 - truncated, garbage or unreadable: redo the chunk
+            ok = False
+        if ok:
+            self._valid[k] = stamp
+        else:
+            self._valid.pop(k, None)
+            self._chunk_failures.pop(k, None)
+        return ok
 
     def task(self, run_id: int) -> dict:
         point, rep = self.run_point_rep(run_id)
@@ -257,6 +288,7 @@ class Sweep:
         self.design_frame().to_csv(self.out / "design.csv", index=False)
         self.runs_frame().drop(columns="chunk").to_csv(self.out / "runs.csv", index=False)
         self.write_manifest(created=True)
+        record(self.out, "sweep", self.spec)
 
     def write_manifest(self, created: bool = False) -> dict:
         done = self.done_chunks()
@@ -273,7 +305,10 @@ class Sweep:
                 failed[str(rid)] = err
         old = {}
         if not created and self.manifest_path.exists():
-            old = json.loads(self.manifest_path.read_text())
+            try:
+                old = json.loads(self.manifest_path.read_text())
+            except (OSError, ValueError):
+                old = {}
         counts = {s: int((status == s).sum()) for s in ("ok", "failed", "pending")}
         manifest = {
             "kind": "ruralabm-sweep",
@@ -396,15 +431,37 @@ def sensitivity(sweep: Sweep, means: pd.DataFrame) -> tuple[pd.DataFrame, list[s
 def finish(sweep: Sweep) -> list[Path]:
     """Results, point means, sensitivity indices, figures and report (when all chunks are done)."""
     results = sweep.results()
-    results.to_parquet(sweep.out / "results.parquet", index=False)
     means = point_means(sweep, results)
-    means.to_csv(sweep.out / "points.csv", index=False)
     indices, notes = sensitivity(sweep, means)
-    indices.to_csv(sweep.out / "sensitivity.csv", index=False)
-    figs = sweep_figures(sweep.design_frame(), means, indices if sweep.spec["design"] in ("sobol", "morris") else None,
-                         sweep.spec, sweep.out / "figures")
-    (sweep.out / "report.md").write_text(sweep_report(sweep, results, indices, notes, figs))
+    notes = design_notes(sweep.spec) + notes
+    with staged(sweep.out) as tmp:  # written aside, renamed into place when all are written
+        results.to_parquet(tmp / "results.parquet", index=False)
+        means.to_csv(tmp / "points.csv", index=False)
+        indices.to_csv(tmp / "sensitivity.csv", index=False)
+        figs = sweep_figures(sweep.design_frame(), means,
+                             indices if sweep.spec["design"] in ("sobol", "morris") else None, sweep.spec, tmp / "figures")
+        (tmp / "report.md").write_text(sweep_report(sweep, results, indices, notes, figs))
+    figs = [sweep.out / "figures" / f.name for f in figs]
     return [sweep.out / f for f in ("results.parquet", "points.csv", "sensitivity.csv", "report.md")] + figs
+
+
+def design_notes(spec: dict) -> list[str]:
+    """Warnings about designs too small to give meaningful indices (printed and in the report)."""
+    k = len(spec["params"])
+    n = spec["samples"]
+    notes = []
+    if spec["design"] == "sobol" and n < 64:
+        notes.append(f"warning: Sobol with --samples {n} (N = {n}, {n * (k + 2)} points): the indices and their "
+                     "bootstrap intervals are not meaningful below N = 64 or so (use a power of 2, 256 or more "
+                     "for stable total indices)")
+    if spec["design"] == "sobol" and n & (n - 1):
+        notes.append(f"warning: Sobol with --samples {n}, not a power of 2: the Saltelli sequence loses its balance")
+    if spec["design"] == "morris" and n < 4:
+        notes.append(f"warning: Morris with {n} trajectories: mu* and sigma need about 10 or more to be meaningful")
+    if spec["design"] in ("lhs", "grid") and design_size(spec["design"], n, k) < 5:
+        notes.append(f"warning: only {design_size(spec['design'], n, k)} design points: rank correlations are "
+                     "not meaningful below 5 or so")
+    return notes
 
 
 def sweep_report(sweep: Sweep, results: pd.DataFrame, indices: pd.DataFrame, notes: list[str], figs) -> str:
@@ -502,17 +559,41 @@ def _differences(stored: dict, requested: dict) -> list[str]:
     return diffs
 
 
-def open_sweep(out: Path, spec: dict | None, resume: bool) -> Sweep:
+def check_sweep_memory(spec: dict) -> None:
+    """Refuse a sweep whose largest run cannot fit in memory (a swept n_households or end year
+    counts at the top of its range)."""
+    from ruralabm.model.state import check_memory
+
+    p = Params.from_dict(spec["base_params"])
+    n = p.population.n_households
+    end = p.calendar.end_year
+    for r in spec["params"]:
+        if r["name"] == "population.n_households":
+            n = max(n, int(math.ceil(r["high"])))
+        if r["name"] == "calendar.end_year":
+            end = max(end, int(math.ceil(r["high"])))
+    from types import SimpleNamespace
+    big = SimpleNamespace(population=SimpleNamespace(n_households=n),
+                          calendar=SimpleNamespace(start_year=p.calendar.start_year, end_year=end))
+    check_memory(big, what="the sweep's largest run", panel=True)
+
+
+def open_sweep(out: Path, spec: dict | None, resume: bool, overwrite: bool = False) -> Sweep:
     """Start a new sweep in ``out`` or reopen one to resume (checking the design matches)."""
     manifest_path = out / "manifest.json"
     if resume:
         if not manifest_path.exists():
             raise ParameterError(f"--resume {out}: no sweep there (manifest.json not found)")
+        claim(out, "sweep", None, resume=True)
         try:
             manifest = json.loads(manifest_path.read_text())
             stored = manifest["spec"]
-        except (ValueError, KeyError):
-            raise ParameterError(f"--resume {out}: manifest.json is not a sweep manifest") from None
+            Sweep(out, stored)  # the spec must describe a sweep
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            n = len(list((out / "chunks").glob("chunk-*.parquet"))) if (out / "chunks").is_dir() else 0
+            raise ParameterError(f"--resume {out}: {manifest_path} is corrupted or not a sweep manifest; the {n} "
+                                 f"chunk file(s) in {out}/chunks are kept: run the original sweep command with a "
+                                 f"new --out and copy them into its chunks/ to reuse them") from None
         if manifest.get("kind") != "ruralabm-sweep" or manifest.get("format") != FORMAT:
             raise ParameterError(f"--resume {out}: manifest.json is not a ruralabm sweep manifest (format {FORMAT})")
         if spec is not None:
@@ -530,18 +611,26 @@ def open_sweep(out: Path, spec: dict | None, resume: bool) -> Sweep:
                 raise ParameterError(f"--resume {out}: design.csv does not match the design this version generates "
                                      "from the manifest (different SALib/scipy?); start a new --out")
         return sweep
-    if manifest_path.exists():
-        raise ParameterError(f"--out {out} already holds a sweep (manifest.json); continue it with --resume {out} "
-                             "or choose another --out")
+    owner = read_owner(out) if out.is_dir() else None
+    if owner is not None and owner["command"] == "sweep" and not overwrite:
+        raise ParameterError(f"--out {out} already holds a sweep (manifest.json); continue it with --resume {out}, "
+                             "choose another --out, or pass --overwrite to replace it")
+    mode = claim(out, "sweep", spec, overwrite=overwrite)
+    if manifest_path.exists() and mode != "overwrite":
+        raise ParameterError(f"--out {out} already holds a sweep (manifest.json); continue it with --resume {out}, "
+                             "choose another --out, or pass --overwrite to replace it")
+    check_sweep_memory(spec)
+    if mode == "overwrite":
+        clear(out)
     sweep = Sweep(out, spec)
     sweep.initialise()
     return sweep
 
 
 def run_sweep(spec: dict | None, out: str | Path, *, resume: bool = False, executor=None, progress: bool = False,
-              on_chunk=None) -> tuple[Sweep, dict]:
+              on_chunk=None, overwrite: bool = False) -> tuple[Sweep, dict]:
     """Library entry point: create or resume, run what is missing, analyse when complete."""
-    sweep = open_sweep(Path(out), spec, resume)
+    sweep = open_sweep(Path(out), spec, resume, overwrite=overwrite)
     manifest = sweep.run(executor or SerialExecutor(), progress=progress, on_chunk=on_chunk)
     if manifest["complete"]:
         finish(sweep)

@@ -55,6 +55,7 @@ from ruralabm.model.processes.outcomes import RESILIENCE_INDICATORS
 from ruralabm.model.truth import counterfactual_twins
 from ruralabm.scenarios import load
 from ruralabm.scenarios.executor import make_executor, progress_bar, replication_seeds
+from ruralabm.scenarios.outputs import atomic_write_text, claim, clear, record, staged
 
 from ..estimators import cmp as cmp_mod
 from ..estimators import did, psm, vep
@@ -431,7 +432,8 @@ def _clean(v):
     return v
 
 
-def run(cfg: ValidationConfig, out: Path, executor=None, progress: bool = False, log=print) -> pd.DataFrame:
+def run(cfg: ValidationConfig, out: Path, executor=None, progress: bool = False, log=print, *,
+        overwrite: bool = False, resume: bool = False) -> pd.DataFrame:
     """Run (or resume) a validation into ``out``; returns the per-replication rows.
 
     ``out/manifest.json`` holds the configuration; ``out/reps/<setting>/rep-NNNN.json`` one
@@ -440,18 +442,28 @@ def run(cfg: ValidationConfig, out: Path, executor=None, progress: bool = False,
     """
     cfg.check()
     out = Path(out)
+    settings = {k: v for k, v in asdict(cfg).items() if k != "reps"}
+    mode = claim(out, "validate", settings, overwrite=overwrite, resume=resume)
+    if mode == "overwrite":
+        clear(out)
     out.mkdir(parents=True, exist_ok=True)
     manifest = out / "manifest.json"
     if manifest.exists():
-        old = json.loads(manifest.read_text())["config"]
+        old = load_config(out).__dict__
         mine = asdict(cfg)
         diff = [k for k in mine if k not in ("reps",) and old.get(k) != mine[k]]
         if diff:
             raise ParameterError(f"{out} holds a validation with a different configuration ({', '.join(diff)}); "
                                  f"use --resume {out} to continue it, or another --out")
-    manifest.write_text(json.dumps({"config": asdict(cfg), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-                                   indent=2))
     tasks = cfg.tasks()
+    done = [t for t in tasks if _rep_path(out, t).exists()]
+    for t in done:
+        _read_rep(_rep_path(out, t), out)  # a corrupted replication file is reported before anything is written
+    if not manifest.exists() or load_config(out).__dict__ != asdict(cfg):
+        atomic_write_text(manifest, json.dumps({"config": asdict(cfg),
+                                                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+                                               indent=2))
+    record(out, "validate", settings)
     todo = [t for t in tasks if not _rep_path(out, t).exists()]
     if len(todo) < len(tasks):
         log(f"resuming: {len(tasks) - len(todo)} of {len(tasks)} replications already done")
@@ -486,7 +498,7 @@ def load_rows(out: Path) -> pd.DataFrame:
     """All replication rows stored under ``out``."""
     rows = []
     for path in sorted(Path(out).glob("reps/*/rep-*.json")):
-        rows.extend(json.loads(path.read_text())["rows"])
+        rows.extend(_read_rep(path, out)["rows"])
     frame = pd.DataFrame(rows)
     for c in ("estimate", "se", "truth", "truth_vep_twin"):
         if c in frame:
@@ -494,11 +506,37 @@ def load_rows(out: Path) -> pd.DataFrame:
     return frame
 
 
+def _read_rep(path: Path, out: Path) -> dict:
+    """One stored replication; a truncated or garbage file is a one-line error naming it."""
+    try:
+        value = json.loads(Path(path).read_text())
+        if not isinstance(value, dict) or not isinstance(value.get("rows"), list):
+            raise ValueError("no rows")
+        return value
+    except (OSError, ValueError, UnicodeDecodeError):
+        raise ParameterError(f"{path} is corrupted (truncated or not a replication file); the other replications in "
+                             f"{out}/reps are intact: delete that file and run validate --resume {out} to redo "
+                             "only that replication") from None
+
+
 def load_config(out: Path) -> ValidationConfig:
     path = Path(out) / "manifest.json"
     if not path.exists():
         raise ParameterError(f"--resume {out}: no manifest.json there (not a validation directory)")
-    return ValidationConfig(**json.loads(path.read_text())["config"])
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict) or "config" not in data:
+            held = "a sweep's" if isinstance(data, dict) and data.get("kind") == "ruralabm-sweep" else "another"
+            raise ParameterError(f"--resume {out}: {path} is {held} manifest, not a validation's; give the --out "
+                                 "of an interrupted `ruralabm validate`")
+        return ValidationConfig(**data["config"])
+    except (OSError, ValueError, TypeError, UnicodeDecodeError) as exc:
+        if isinstance(exc, ParameterError):
+            raise
+        n = len(list(Path(out).glob("reps/*/rep-*.json")))
+        raise ParameterError(f"{path} is corrupted (not a validation manifest); the {n} replication file(s) in "
+                             f"{out}/reps are intact: rerun the original validate command with a new --out and copy "
+                             "reps/ into it to reuse them") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -550,11 +588,12 @@ def write_report(rows: pd.DataFrame, out: Path, figures: bool = True) -> pd.Data
     """summary.csv, summary.md, rows.csv and (optionally) figures of the estimate distributions."""
     out = Path(out)
     summary = summarise(rows)
-    summary.to_csv(out / "summary.csv", index=False)
-    rows.to_csv(out / "rows.csv", index=False)
-    (out / "summary.md").write_text(to_markdown(summary) + "\n")
-    if figures:
-        plot_distributions(rows, out / "figures")
+    with staged(out) as tmp:  # written aside, renamed into place when all are written
+        summary.to_csv(tmp / "summary.csv", index=False)
+        rows.to_csv(tmp / "rows.csv", index=False)
+        (tmp / "summary.md").write_text(to_markdown(summary) + "\n")
+        if figures:
+            plot_distributions(rows, tmp / "figures")
     return summary
 
 
@@ -590,7 +629,7 @@ def plot_distributions(rows: pd.DataFrame, folder: Path) -> list[Path]:
         fig.suptitle(f"{outcome} ({design} design): estimates vs truth (red)", fontsize=9)
         fig.tight_layout()
         path = folder / f"{design}-{outcome}.png"
-        fig.savefig(path, dpi=90)
+        fig.savefig(path, dpi=90, metadata={"Software": None})
         plt.close(fig)
         paths.append(path)
     return paths

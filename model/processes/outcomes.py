@@ -100,6 +100,14 @@ def county_outcomes(world: World, income_pc: np.ndarray) -> None:
     # disposable income per capita (China Statistical Yearbook, poor counties 2014-2019).
     c.resource_endowment[:] = income / np.maximum(c.population, 1) / 10_000.0 * GDP_TO_INCOME
 
+    if p.county.structure_channels:
+        # The paper's indices from the structure state: machinery power per resident (kW) and
+        # agricultural services output per resident (100 yuan).
+        c.primary_secondary[:] = c.machinery_power
+        c.primary_tertiary[:] = c.ag_services
+    world.headcount_last = headcount
+    if p.campaign.exit_rule != "threshold":
+        return  # exits come from the campaign (processes/counties.py::county_campaign)
     threshold = np.asarray(p.county.exit_threshold)[c.region]
     crossing = (c.exited == 0) & (headcount < threshold) & world.policy_active
     # Fraction of the way from last year's headcount down to the threshold: a county that just
@@ -108,7 +116,6 @@ def county_outcomes(world: World, income_pc: np.ndarray) -> None:
     fraction = np.clip((previous - threshold) / drop, 0.0, 1.0)
     c.exit_date[:] = np.where(crossing, world.year + 1 + fraction * 0.999, c.exit_date)
     c.exited[:] = np.where(crossing, 1, c.exited)
-    world.headcount_last = headcount
 
 
 def record_outcomes(world: World) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..world import World
+from .counties import budget_factor
 from .disasters import strike_disasters
 from .prices import realise_prices
 
@@ -25,10 +26,11 @@ def county_budgets(world: World, counties) -> None:
         c.training_slots[counties] = 0
         return
     cidx = np.atleast_1d(np.arange(c.n)[counties])
-    c.training_slots[cidx] = np.floor(pp.training_budget_per_capita * c.population[cidx] / pp.training_cost)
+    scale = budget_factor(world, cidx)
+    c.training_slots[cidx] = np.floor(pp.training_budget_per_capita * scale * c.population[cidx] / pp.training_cost)
     # The infrastructure budget is spread evenly over the county's villages.
     points = np.zeros(c.n)
-    points[cidx] = (pp.infrastructure_budget_per_capita * c.population[cidx]
+    points[cidx] = (pp.infrastructure_budget_per_capita * scale * c.population[cidx]
                     / world.params.population.villages_per_county / pp.infrastructure_cost_per_point)
     in_counties = np.zeros(c.n, dtype=bool)
     in_counties[cidx] = True
@@ -43,7 +45,7 @@ def subsidy_review(world: World, idx) -> None:
     hh.hroad[idx] = world.villages.hroad[hh.village_id[idx]]
     if world.income_pc_last is None:
         return
-    if world.policy_active:
+    if world.policy_active and world.params.registration.rule == "ever_poor":  # else processes/registration.py
         poor_last = world.income_pc_last[idx] < world.params.poverty.line_national
         hh.registered_poor[idx] = hh.registered_poor[idx] | poor_last
     reviewed = d.subsidy_review_u[idx] < pp.subsidy_review_rate

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..enums import org_type_trait
 from ..world import World
+from .registration import supported
 
 
 def lognormal(sd: float, z: np.ndarray) -> np.ndarray:
@@ -89,6 +90,11 @@ def produce(world: World, idx) -> None:
     loss = world.villages.disaster_loss[hh.village_id[idx]]
     hh.disaster_loss[idx] = loss
     potential = revenue0 * labour_mult * machine_mult * tech_mult * drive_mult * noise
+    structure = p.county.structure_channels
+    if structure:
+        # County primary-secondary integration (machinery services, processing): processes/counties.py.
+        county = hh.county_id[idx]
+        potential = potential * world.counties.farm_factor[county]
     output = potential * (1.0 - loss)
 
     spot = world.price[hh.product[idx]]
@@ -117,17 +123,23 @@ def produce(world: World, idx) -> None:
 
     # Wages: stable non-farm workers, Mincer return to schooling, regional premium.
     hh.income_wage[idx] = (twork - lost_wage_workers) * wage(e, hh.edu[idx], hh.region[idx], d.wage_z[idx])
+    if structure:
+        # Local labour market: endowment and processing jobs (processes/counties.py).
+        hh.income_wage[idx] *= world.counties.wage_factor[county]
 
     # Business: own assets plus what the integration form opens up (tourism, online sales).
     business_form = np.where(participating, np.asarray(p.forms.business_income)[form], 0.0)
     hh.income_business[idx] = (hh.productive_assets[idx] * e.business_return * drive_mult
                                * lognormal(e.business_return_sd, d.business_z[idx])
                                + form_business_income(p, business_form, hh.skills[idx]) * drive_mult)
+    if structure:
+        # Matured agricultural services (primary-tertiary integration).
+        hh.income_business[idx] *= world.counties.business_factor[county]
 
     # Transfers: low-income subsidy and, under the policy, targeted transfers to the poor.
     famsize = hh.famsize[idx].astype(np.float64)
     transfers = subsidy_transfer(p, hh.subsidy[idx], famsize)
     if world.policy_active:
-        transfers = transfers + hh.registered_poor[idx] * famsize * p.policy.poverty_alleviation_transfer
+        transfers = transfers + supported(world, idx) * famsize * p.policy.poverty_alleviation_transfer
     hh.income_transfers[idx] = transfers
     hh.income_dividends[idx] = e.deposit_rate * hh.savings[idx]

@@ -13,4 +13,5 @@ COMMAND_MODULES = [
     "ruralabm.commands.sweep",
     "ruralabm.commands.validate",
     "ruralabm.commands.calibrate",
+    "ruralabm.commands.patterns",
 ]

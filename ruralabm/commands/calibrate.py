@@ -8,7 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from .common import add_executor_options, executor_from_args, positive_int, single_thread_blas
+from .common import (add_executor_options, check_executor_args, executor_from_args, positive_int,
+                     single_thread_blas)
 
 # The parameters and search boxes of the shipped calibration (docs/calibration.md).
 DEFAULT_PARAMS = [
@@ -28,26 +29,54 @@ def run_calibrate(args) -> int:
     from ruralabm.model.params import ParameterError
     from ruralabm.scenarios.executor import WorkerCrashed
 
+    from ruralabm.scenarios.outputs import check_writable
+
     single_thread_blas()
+    check_executor_args(args)
     if args.resume is None and args.out is None:
         raise ParameterError("give --out DIR (or --resume DIR)")
+    if args.resume and args.out and Path(args.out) != Path(args.resume):
+        raise ParameterError(f"give either --out or --resume (resume writes into {args.resume})")
+    if args.resume and args.overwrite:
+        raise ParameterError("--resume continues a calibration and --overwrite replaces one; give one of them")
     overrides = {"scenario": args.scenario, "households": args.households, "clds_n": args.clds_n,
                  "cles_n": args.cles_n}
     t0 = time.perf_counter()
-    out = Path(args.out) if args.out else None
+    out = Path(args.out) if args.out and not args.resume else None
     resume = Path(args.resume) if args.resume else None
+    check_writable(resume or out, "--resume" if resume else "--out")  # before any work
+    requested = {}
+    if resume is not None:
+        from ruralabm.calibration.objective import Targets, settings_from
+        stored = search.read_config(resume)
+        for key, value in (("params", args.params), ("reps", args.reps), ("seed", args.seed),
+                           ("global_share", args.global_share)):
+            if value is not None:
+                requested[key] = list(value) if key == "params" else value
+        if args.targets is not None:
+            requested["targets"] = str(Path(Targets.load(args.targets).path).resolve())
+        if any(v is not None for v in overrides.values()):
+            settings = dict(stored.settings)
+            settings.update({k: v for k, v in overrides.items() if v is not None})
+            requested["settings"] = settings
+    if args.scenario_out:
+        report.check_scenario_out(Path(args.scenario_out), args.overwrite)
+    args.resume_dir = resume or out
     for attempt in range(4):
         with executor_from_args(args) as ex:
             print(f"calibration on {ex.describe()}: writing {resume or out}")
             try:
-                cal, result = search.start(args.params or DEFAULT_PARAMS, args.targets, args.budget, args.reps,
-                                           args.seed, out, ex, resume=resume, progress=args.progress,
-                                           settings_overrides=overrides, global_share=args.global_share)
+                cal, result = search.start(args.params or DEFAULT_PARAMS, args.targets, args.budget,
+                                           4 if args.reps is None else args.reps, args.seed or 0, out, ex,
+                                           resume=resume, progress=args.progress, settings_overrides=overrides,
+                                           global_share=0.6 if args.global_share is None else args.global_share,
+                                           requested=requested, overwrite=args.overwrite and resume is None)
             except WorkerCrashed as exc:
                 if attempt == 3 or (out is None and resume is None):
                     raise ParameterError(f"{exc}") from None
                 print(f"{exc}: restarting the workers and resuming", file=sys.stderr)
                 resume = resume or out
+                requested = {}
                 continue
             print(f"best J = {result['J']:.3f} after {result['evaluated_vectors']} parameter vectors x "
                   f"{result['replications']} replications ({result['wall_seconds']:.0f} s)")
@@ -57,7 +86,7 @@ def run_calibrate(args) -> int:
                 rep = report.make_report(cal.out, ex, jacobian=not args.no_jacobian, report_reps=args.report_reps,
                                          scenario_out=Path(args.scenario_out) if args.scenario_out else None,
                                          markdown=Path(args.report_md) if args.report_md else None,
-                                         progress=args.progress)
+                                         progress=args.progress, overwrite_scenario=args.overwrite)
                 print(rep["summary"])
             break
     print(f"total {time.perf_counter() - t0:.0f} s")
@@ -65,13 +94,19 @@ def run_calibrate(args) -> int:
 
 
 def run_report(args) -> int:
-    from ruralabm.calibration import report
+    from ruralabm.calibration import report, search
 
     single_thread_blas()
+    check_executor_args(args)
+    search.read_config(Path(args.dir), what="calibration-report")  # a calibration directory, before any work
+    report.check_finished(Path(args.dir))
+    if args.scenario_out:
+        report.check_scenario_out(Path(args.scenario_out), args.overwrite)
     with executor_from_args(args) as ex:
         rep = report.make_report(Path(args.dir), ex, jacobian=not args.no_jacobian, report_reps=args.report_reps,
                                  scenario_out=Path(args.scenario_out) if args.scenario_out else None,
-                                 markdown=Path(args.report_md) if args.report_md else None, progress=args.progress)
+                                 markdown=Path(args.report_md) if args.report_md else None, progress=args.progress,
+                                 overwrite_scenario=args.overwrite)
     print(rep["summary"])
     return 0
 
@@ -92,17 +127,21 @@ def register(sub) -> None:
                    help="parameters and search boxes, e.g. participation.base_rate=0.3:0.9 forms.price_gain[0]=0:0.3 "
                         f"(default: {' '.join(DEFAULT_PARAMS)})")
     p.add_argument("--targets", default=None, help="targets file (default calibration/targets.toml)")
-    p.add_argument("--budget", type=positive_int, default=200, help="parameter vectors to evaluate (default 200)")
-    p.add_argument("--reps", type=positive_int, default=4,
+    p.add_argument("--budget", type=positive_int, default=None,
+                   help="parameter vectors to evaluate (default 200; on --resume: the stored budget, or a larger "
+                        "one to extend it)")
+    p.add_argument("--reps", type=positive_int, default=None,
                    help="replications per vector, same seeds for every vector (default 4)")
-    p.add_argument("--global-share", type=float, default=0.6, help="share of the budget for the Sobol stage (0.6)")
-    p.add_argument("--seed", type=int, default=0, help="master seed of the replications and the Sobol design")
+    p.add_argument("--global-share", type=float, default=None, help="share of the budget for the Sobol stage (0.6)")
+    p.add_argument("--seed", type=int, default=None, help="master seed of the replications and the Sobol design")
     p.add_argument("--scenario", default=None, help="base scenario (default: targets file's [settings], uncalibrated)")
     p.add_argument("--households", type=positive_int, default=None, help="households per simulation (default 40000)")
     p.add_argument("--clds-n", type=positive_int, default=None, help="CLDS-like sample size (default 6124)")
     p.add_argument("--cles-n", type=positive_int, default=None, help="CLES-like sample size (default 3000)")
     p.add_argument("--out", help="output directory (evaluations.jsonl, history.csv, result.json, report)")
-    p.add_argument("--resume", help="continue the calibration stored in this directory")
+    p.add_argument("--resume", help="continue the calibration stored in this directory (its settings are used)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace other results in --out, and let --scenario-out replace a shipped scenario file")
     p.add_argument("--no-report", action="store_true", help="search only")
     _report_options(p)
     add_executor_options(p)
@@ -112,5 +151,7 @@ def register(sub) -> None:
                                                   "file of a calibration directory")
     p.add_argument("dir", help="calibration directory (the --out of calibrate)")
     _report_options(p)
+    p.add_argument("--overwrite", action="store_true",
+                   help="let --scenario-out replace a shipped scenario file (scenarios/*.toml)")
     add_executor_options(p)
     p.set_defaults(func=run_report)

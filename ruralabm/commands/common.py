@@ -34,12 +34,17 @@ def add_overrides_option(p: argparse.ArgumentParser, help: str = "override one p
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE", help=help)
 
 
-def add_scenario_options(p: argparse.ArgumentParser, households_help: str | None = None) -> None:
+def add_scenario_options(p: argparse.ArgumentParser, households_help: str | None = None, seed_default: int | None = 0) -> None:
     add_overrides_option(p)
     p.add_argument("--households", type=positive_int,
                    help=households_help or "number of households (population.n_households)")
     p.add_argument("--years", type=positive_int, help="number of simulated years from calendar.start_year")
-    p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
+    p.add_argument("--seed", type=int, default=seed_default, help="master seed (default 0)")
+
+
+def add_overwrite_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the results of another command, or of other settings, in the output directory")
 
 
 def resolve_scenario(name: str, args):
@@ -66,9 +71,34 @@ def add_executor_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
 
+def check_executor_args(args) -> None:
+    """Refuse execution options that contradict each other; warn about ones that cannot help."""
+    import os
+    import sys
+
+    from ruralabm.model.params import ParameterError
+
+    if getattr(args, "_executor_checked", False):
+        return
+    args._executor_checked = True
+    backend, workers, dask = getattr(args, "backend", "processes"), getattr(args, "workers", None), getattr(args, "dask", None)
+    if workers is not None and workers < 1:
+        raise ParameterError(f"--workers = {workers} is not allowed: must be at least 1")
+    if backend == "serial" and workers is not None and workers > 1:
+        raise ParameterError(f"--backend serial runs in this process and cannot use --workers {workers}; "
+                             "drop --workers, or use --backend processes")
+    if backend == "serial" and dask:
+        raise ParameterError("--backend serial contradicts --dask; give one of them")
+    cpus = os.cpu_count() or 1
+    if workers is not None and workers > cpus and not dask:
+        print(f"warning: --workers {workers} is more than the {cpus} CPUs of this machine: the extra worker "
+              "processes only compete for them (and each holds a model in memory)", file=sys.stderr)
+
+
 def executor_from_args(args):
     from ruralabm.scenarios.executor import make_executor
 
+    check_executor_args(args)
     return make_executor(getattr(args, "backend", "processes"), getattr(args, "workers", None),
                          getattr(args, "dask", None))
 

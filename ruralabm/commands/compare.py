@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import add_executor_options, add_scenario_options, executor_from_args, positive_int
+from .common import add_executor_options, add_scenario_options, check_executor_args, executor_from_args, positive_int
 
 # Mirrors of ruralabm.scenarios.compare's defaults, so that parsing imports no pandas
 # (tests/test_cli.py checks they agree).
@@ -18,22 +18,63 @@ DEFAULT_OUT = "runs/compare"
 
 def run_compare(args) -> int:
     from ruralabm.model.params import ParameterError
-    from ruralabm.scenarios.compare import (execute, parse_list, plan, summarise, summary_tables, text_table,
-                                            write)
+    from ruralabm.scenarios.compare import (execute, parse_list, plan, prepare_out, summarise, summary_tables,
+                                            text_table, write)
     from ruralabm.scenarios.executor import WorkerCrashed
+    from ruralabm.scenarios.outputs import check_writable, read_owner
 
-    names = parse_list(args.scenarios, "--scenarios")
+    check_executor_args(args)
+    given = {k: getattr(args, k) for k in ("scenarios", "reps", "years_of_interest", "households", "years")
+             if getattr(args, k) is not None}
+    if args.overrides:
+        given["set"] = args.overrides
+    if args.seed is not None:
+        given["seed"] = args.seed
+    if args.save_panels:
+        given["save_panels"] = True
+    if args.resume:
+        out = Path(args.resume)
+        if args.out and Path(args.out) != out:
+            raise ParameterError(f"give either --out or --resume (resume writes into {out})")
+        if args.overwrite:
+            raise ParameterError("--resume continues a comparison and --overwrite replaces one; give one of them")
+        check_writable(out, "--resume")
+        owner = read_owner(out) if out.is_dir() else None
+        if owner is None or owner.get("command") != "compare" or not owner.get("args"):
+            held = ("nothing" if owner is None else "no resumable comparison" if owner.get("command") == "compare"
+                    else f"the results of `ruralabm {owner['command']}`")
+            raise ParameterError(f"--resume {out} holds {held}; give the --out of an interrupted `ruralabm compare`")
+        stored = owner["args"]
+        changed = [k for k, v in given.items() if stored.get(k) != v]
+        if changed:
+            raise ParameterError(f"--resume {out}: a resume takes its settings from the directory; "
+                                 f"{', '.join('--' + k.replace('_', '-') for k in changed)} differ from the stored "
+                                 f"comparison (give only --resume {out}, or use a new --out)")
+        opts = stored
+    else:
+        out = Path(args.out or DEFAULT_OUT)
+        check_writable(out)  # before any work
+        opts = {"scenarios": args.scenarios or ",".join(DEFAULT_SCENARIOS), "reps": args.reps or DEFAULT_REPS,
+                "years_of_interest": args.years_of_interest, "households": args.households, "years": args.years,
+                "set": list(args.overrides or []), "seed": args.seed or 0, "save_panels": bool(args.save_panels)}
+    names = parse_list(opts["scenarios"], "--scenarios")
     yoi = None
-    if args.years_of_interest:
+    if opts.get("years_of_interest"):
         try:
-            yoi = [int(y) for y in parse_list(args.years_of_interest, "--years-of-interest")]
+            yoi = [int(y) for y in parse_list(opts["years_of_interest"], "--years-of-interest")]
         except ValueError:
-            raise ParameterError(f"--years-of-interest {args.years_of_interest!r} must be comma-separated years, "
+            raise ParameterError(f"--years-of-interest {opts['years_of_interest']!r} must be comma-separated years, "
                                  "e.g. 2014,2016,2020") from None
-    out = Path(args.out)
-    p = plan(names, reps=args.reps, households=args.households, years=args.years, seed=args.seed,
-             overrides=args.overrides, years_of_interest=yoi, default_households=DEFAULT_HOUSEHOLDS,
-             panels_dir=(out / "panels") if args.save_panels else None)
+    p = plan(names, reps=opts["reps"], households=opts.get("households"), years=opts.get("years"),
+             seed=opts.get("seed") or 0, overrides=opts.get("set") or [], years_of_interest=yoi,
+             default_households=DEFAULT_HOUSEHOLDS, panels_dir=(out / "panels") if opts.get("save_panels") else None)
+    if args.workers is not None and args.workers > len(p.tasks) and args.backend != "serial":
+        print(f"warning: --workers {args.workers} but only {len(p.tasks)} runs; at most {len(p.tasks)} workers "
+              "will have work", file=sys.stderr)
+    for w in p.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    parts = prepare_out(p, out, overwrite=args.overwrite, resume=bool(args.resume), args=opts)
+    args.resume_dir = out  # for the interruption message (ruralabm/cli.py)
     n_hh = p.scenarios[0].params.population.n_households
     c = p.scenarios[0].params.calendar
     t0 = time.perf_counter()
@@ -42,9 +83,9 @@ def run_compare(args) -> int:
               f"scenarios of {n_hh:,} households, {c.start_year}-{c.end_year}, master seed {p.seed}, on {ex.describe()}",
               flush=True)
         try:
-            result = execute(p, ex, progress=args.progress)
+            result = execute(p, ex, progress=args.progress, parts_dir=parts, log=print)
         except WorkerCrashed as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {exc}; continue with: ruralabm compare --resume {out}", file=sys.stderr)
             return 1
     result.wall_seconds = time.perf_counter() - t0
     summary = summarise(result)
@@ -66,17 +107,21 @@ def run_compare(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("compare", help="compare policy scenarios with common random numbers (report, table, figures)",
                        description="Run scenarios with the same replication seeds and report their differences.")
-    p.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS),
+    p.add_argument("--scenarios", default=None,
                    help=f"comma-separated scenario names or .toml paths; the first is the reference "
                         f"(default {','.join(DEFAULT_SCENARIOS)})")
-    p.add_argument("--reps", type=positive_int, default=DEFAULT_REPS,
+    p.add_argument("--reps", type=positive_int, default=None,
                    help=f"replications per scenario (default {DEFAULT_REPS})")
     p.add_argument("--years-of-interest", help="comma-separated years for the table (default: pre-policy year, "
                    "first post-policy year, 2020, last year)")
-    p.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
+    p.add_argument("--out", default=None, help=f"output directory (default {DEFAULT_OUT})")
+    p.add_argument("--resume", metavar="DIR", default=None,
+                   help="continue the interrupted comparison in DIR (its settings are used)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the results of another command or other settings in --out")
     p.add_argument("--save-panels", action="store_true",
                    help="also write every run's household and county panels under OUT/panels (large)")
-    add_scenario_options(p, households_help=f"households per run (default {DEFAULT_HOUSEHOLDS:,}, unless a scenario "
+    add_scenario_options(p, seed_default=None, households_help=f"households per run (default {DEFAULT_HOUSEHOLDS:,}, unless a scenario "
                                             "file sets population.n_households)")
     add_executor_options(p)
     p.set_defaults(func=run_compare)

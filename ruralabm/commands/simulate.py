@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .common import add_overrides_option, add_scenario_options, resolve_scenario
+from .common import add_overrides_option, add_overwrite_option, add_scenario_options, resolve_scenario
 
 
 def run_simulate(args) -> int:
@@ -12,7 +12,9 @@ def run_simulate(args) -> int:
 
     sc = resolve_scenario(args.scenario, args)
     out = Path(args.out) if args.out else None
-    model = simulate(sc, args.seed, out, progress=not args.quiet)
+    if out is not None:
+        args.interrupt_message = f"interrupted: nothing was written; earlier results in {out} are as they were"
+    model = simulate(sc, args.seed, out, progress=not args.quiet, overwrite=args.overwrite)
     print(f"scenario {sc.name}: {model.params.population.n_households} households, "
           f"{model.calendar_years[0]}-{model.calendar_years[-1]}, seed {args.seed}")
     print("poverty rates are person-weighted; capitals are household means (units in docs/odd.md)")
@@ -57,6 +59,7 @@ def register(sub) -> None:
     p.add_argument("--scenario", default="mixed", help="scenario name or path to a .toml file (default mixed)")
     p.add_argument("--out", help="output directory for Parquet panels and run.json")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_overwrite_option(p)
     add_scenario_options(p)
     p.set_defaults(func=run_simulate)
 

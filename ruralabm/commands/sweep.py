@@ -5,7 +5,8 @@ import json
 import sys
 from pathlib import Path
 
-from .common import add_executor_options, add_overrides_option, executor_from_args, positive_int
+from .common import (add_executor_options, add_overrides_option, add_overwrite_option, check_executor_args,
+                     executor_from_args, positive_int)
 
 # Mirrors of ruralabm.scenarios.sweep / .runner constants, so that parsing imports no pandas
 # (tests/test_cli.py checks they agree).
@@ -24,8 +25,14 @@ def run_sweep(args) -> int:
     from ruralabm.scenarios.compare import text_table
     from ruralabm.scenarios.executor import WorkerCrashed
     from ruralabm.scenarios.runner import resolve_metric
-    from ruralabm.scenarios.sweep import finish, make_spec, open_sweep, parse_param
+    from ruralabm.scenarios.outputs import check_writable
+    from ruralabm.scenarios.sweep import design_notes, finish, make_spec, open_sweep, parse_param
 
+    check_executor_args(args)
+    if args.resume and args.overwrite:
+        raise ParameterError("--resume continues a sweep and --overwrite replaces one; give one of them")
+    check_writable(Path(args.resume) if args.resume else Path(args.out or "runs/sweep"),
+                   "--resume" if args.resume else "--out")
     explicit = {k: getattr(args, k) for k in ("design", "samples", "reps", "outputs", "year", "chunk_size")
                 if getattr(args, k) is not None}
     if args.resume:
@@ -56,9 +63,15 @@ def run_sweep(args) -> int:
                          outputs=(args.outputs.split(",") if args.outputs else DEFAULT_OUTPUTS), year=args.year,
                          households=args.households, years=args.years, overrides=args.overrides,
                          chunk_size=args.chunk_size)
-    sweep = open_sweep(out, spec, bool(args.resume))
+    sweep = open_sweep(out, spec, bool(args.resume), overwrite=args.overwrite)
     s = sweep.spec
     done = sweep.done_chunks()
+    for note in design_notes(s):
+        print(note, file=sys.stderr)
+    if args.workers is not None and args.backend != "serial" and args.workers > sweep.n_runs:
+        print(f"warning: --workers {args.workers} but only {sweep.n_runs} runs; at most {sweep.n_runs} workers "
+              "will have work", file=sys.stderr)
+    args.resume_dir = out  # for the interruption message (ruralabm/cli.py)
     with executor_from_args(args) as ex:
         print(f"sweep of {s['scenario']}: {s['design']} design, {sweep.n_points} points x {s['reps']} reps = "
               f"{sweep.n_runs} runs in {sweep.n_chunks} chunks ({len(done)} already done) on {ex.describe()}; "
@@ -109,6 +122,7 @@ def register(sub) -> None:
     p.add_argument("--year", type=int, default=None, help="year the outputs are read at (default: last simulated year)")
     p.add_argument("--out", default=None, help="output directory (default runs/sweep)")
     p.add_argument("--resume", metavar="DIR", default=None, help="continue the interrupted sweep in DIR")
+    add_overwrite_option(p)
     p.add_argument("--chunk-size", type=positive_int, default=None, help="runs per result file (default ~n_runs/50)")
     add_overrides_option(p, help="override a scenario parameter for every run (repeatable)")
     p.add_argument("--households", type=positive_int, help="number of households (population.n_households)")

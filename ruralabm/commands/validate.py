@@ -7,17 +7,23 @@ from pathlib import Path
 
 from ruralabm.analysis.specs import DEFAULT_ESTIMATORS, ESTIMATORS, LINE_NAMES, OUTCOMES, PRESETS  # no pandas or scipy
 
-from .common import (add_executor_options, add_overrides_option, executor_from_args, floats, names, positive_int,
-                     single_thread_blas)
+from .common import (add_executor_options, add_overrides_option, add_overwrite_option, check_executor_args,
+                     executor_from_args, floats, names, positive_int, single_thread_blas)
 
 
 def run_validate(args) -> int:
     from ruralabm.analysis import validation as v
     from ruralabm.model.params import ParameterError
 
+    from ruralabm.scenarios.outputs import check_writable, claim
+
     single_thread_blas()
+    check_executor_args(args)
     if args.resume:
         out = Path(args.resume)
+        if args.overwrite:
+            raise ParameterError("--resume continues a validation and --overwrite replaces one; give one of them")
+        claim(out, "validate", None, resume=True, what="--resume")  # before reading: whose directory is it?
         cfg = v.load_config(out)
         if args.reps is not None:
             cfg.reps = args.reps
@@ -29,13 +35,16 @@ def run_validate(args) -> int:
             batches=args.batches, restrict_access=not args.no_access_restriction, master_seed=args.seed,
             reps=args.reps if args.reps is not None else 20)
         out = Path(args.out)
+        check_writable(out)  # before any work
     cfg.check()
     cfg.params_for(cfg.selection[0])  # scenario and overrides are valid before anything runs
     t0 = time.perf_counter()
     with executor_from_args(args) as ex:
         print(f"validation: {cfg.reps} replications x {len(cfg.selection)} selection setting(s) on {ex.describe()}, "
               f"{cfg.households} households, designs {','.join(cfg.designs)}; writing {out}")
-        rows = v.run(cfg, out, executor=ex, progress=args.progress)
+        args.resume_dir = out  # for the interruption message (ruralabm/cli.py)
+        rows = v.run(cfg, out, executor=ex, progress=args.progress, overwrite=args.overwrite,
+                     resume=bool(args.resume))
     if rows.empty:
         raise ParameterError("no replication finished; see the errors above")
     summary = v.write_report(rows, out, figures=not args.no_figures)
@@ -93,6 +102,7 @@ def register(sub) -> None:
     p.add_argument("--out", default="runs/validate", help="output directory (default runs/validate)")
     p.add_argument("--resume", metavar="DIR", help="continue the validation stored in DIR (its settings are used)")
     p.add_argument("--no-figures", action="store_true", help="do not draw the figures")
+    add_overwrite_option(p)
     add_executor_options(p)
     p.set_defaults(func=run_validate)
 
