@@ -31,7 +31,7 @@ from ruralabm.model.params import ParameterError, parameter_spec
 
 from . import load, report
 from .outputs import claim, record, staged
-from .provenance import git_commit, package_version
+from .provenance import environment, git_commit, package_version
 from .executor import SerialExecutor, progress_bar, replication_seeds
 from .formatting import PERCENT, YUAN, fmt_interval, fmt_value  # noqa: F401  (PERCENT, YUAN: kept importable here)
 from .runner import LABELS, RUN_METRICS, YEARLY_METRICS, run_task
@@ -415,6 +415,7 @@ def _write_files(result: CompareResult, summary: pd.DataFrame, out: Path, comman
         "backend": result.backend, "wall_seconds": round(result.wall_seconds, 2),
         "failures": [{"scenario": s, "rep": r, "error": e} for s, r, e in result.failures],
         "package_version": package_version(), "git_commit": git_commit(), "numpy_version": np.__version__,
+        "environment": environment(),
     }
     (out / "compare.json").write_text(json.dumps(meta, indent=2, default=str))
     written.append(out / "compare.json")

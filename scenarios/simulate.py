@@ -12,7 +12,7 @@ from ruralabm.model import RuralModel
 from ruralabm.model.params import ParameterError
 
 from .outputs import claim, record, replace_dir, staging_dir
-from .provenance import git_commit, package_version
+from .provenance import environment, git_commit, package_version
 
 
 def simulate(scenario, seed: int, out: Path | None, progress: bool = True, overwrite: bool = False):
@@ -47,6 +47,7 @@ def simulate(scenario, seed: int, out: Path | None, progress: bool = True, overw
             "package_version": package_version(),
             "git_commit": git_commit(),
             "numpy_version": np.__version__,
+            "environment": environment(),
             "files": files,
         }
         (stage / "run.json").write_text(json.dumps(meta, indent=2))

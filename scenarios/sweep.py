@@ -50,7 +50,7 @@ from ruralabm.model.params import ParameterError, Params, parameter_spec
 
 from . import load
 from .outputs import atomic_write_text, claim, clear, read_owner, record, staged
-from .provenance import git_commit, package_version
+from .provenance import environment, git_commit, package_version
 from .executor import SerialExecutor, progress_bar, replication_seeds
 from .report import markdown_table, sweep_figures
 from .runner import METRICS, resolve_metric, summarise_run
@@ -330,6 +330,7 @@ class Sweep:
             "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "package_version": package_version(),
             "git_commit": old.get("git_commit") or git_commit(),
+            "environment": old.get("environment") or environment(),
         }
         _atomic_write(self.manifest_path, json.dumps(manifest, indent=1))
         return manifest

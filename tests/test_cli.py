@@ -169,3 +169,16 @@ def test_citation_and_changelog_name_the_current_version():
     assert re.search(r"^version: (\S+)$", cff, re.M).group(1) == ruralabm.__version__
     assert f"## {ruralabm.__version__} " in (ROOT / "CHANGELOG.md").read_text()
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+
+
+def test_run_json_records_the_environment(tmp_path):
+    import platform
+
+    out = tmp_path / "one"
+    res = _ruralabm("simulate", "--households", "1000", "--years", "2", "--set", "population.n_counties=4",
+                    "--quiet", "--out", str(out), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    env = json.loads((out / "run.json").read_text())["environment"]
+    assert env["python"] == platform.python_version()
+    assert env["platform"] and env["dependencies"]["numpy"] and env["dependencies"]["mesa"]
+    assert "git_dirty" in env and env["package_version"]
