@@ -172,3 +172,26 @@ def test_cmp_missing_outcome_outside_selection_is_fine():
     assert XS.loc[XS["sel"] == 0, "ysel"].isna().all()
     r = cmp.fit(XS, _CMP_EQS)
     assert r.converged and r.nobs_by_equation["ysel"] == int(XS["sel"].sum())
+
+
+def test_balance_with_a_covariate_constant_among_the_controls_reports_the_ratio_as_undefined():
+    """pstest's variance ratio V(T)/V(C) has no value when the controls do not vary: NaN and a
+    note, not a ZeroDivisionError (``replicate clds`` on few households met this)."""
+    import numpy as np
+    import pandas as pd
+
+    from ruralabm.analysis import psm
+
+    rng = np.random.default_rng(4)
+    n = 400
+    t = (rng.random(n) < 0.5).astype(int)
+    age = np.where(t == 1, rng.normal(50, 8, n), 45.0)       # constant among the controls
+    edu = rng.normal(6, 2, n) + 0.5 * t
+    data = pd.DataFrame({"T": t, "age": age, "edu": edu})
+    w = np.where(t == 1, 1.0, 1.0)
+    res = psm.balance(data, "T", ["age", "edu"], w)
+    table = res.to_frame()
+    assert np.isnan(table.loc["age", "var_ratio_u"]) and np.isnan(table.loc["age", "var_ratio_m"])
+    assert np.isfinite(table.loc["edu", "var_ratio_u"])
+    assert any("variance ratio undefined" in note and "age" in note for note in res.warnings)
+    assert "variance ratio undefined" in str(res.summary())

@@ -26,7 +26,7 @@ import pandas as pd
 
 from .common import KERNELS, bootstrap_replicates, check_binary, check_columns, check_no_missing
 from .errors import EstimationError
-from .propensity import fit_propensity
+from .propensity import fit_propensity, pscore_from_arrays
 from .psm import match_side
 from .results import EstimationResults, Summary, coef_table
 
@@ -283,13 +283,7 @@ def _psmdid_weights(p0, g0, cfg):
 
 def _psmdid_units(ybase, yfol, g, X, p_given, cfg):
     """Point estimates from unit-level arrays (used by the bootstrap)."""
-    if p_given is None:
-        cols = [f"x{j}" for j in range(X.shape[1])]
-        df = pd.DataFrame(X, columns=cols)
-        df["_g"] = g
-        p0 = fit_propensity(df, "_g", cols, link=cfg["link"]).pscore.to_numpy()
-    else:
-        p0 = p_given
+    p0 = pscore_from_arrays(X, g, cfg["link"], given=p_given)
     w, _, _ = _psmdid_weights(p0, g, cfg)
     has1 = np.isfinite(yfol)
     y = np.concatenate([ybase, yfol[has1]])

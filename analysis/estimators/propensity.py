@@ -282,3 +282,15 @@ def fit_propensity(
         converged=bool(res.converged),
         warnings=notes,
     )
+
+
+def pscore_from_arrays(X: np.ndarray, treatment: np.ndarray, link: str = "probit",
+                       given: np.ndarray | None = None) -> np.ndarray:
+    """Propensity scores for array data (the bootstrap's resamples): ``given`` when the caller
+    supplied scores, else those of :func:`fit_propensity` on the covariate columns of ``X``."""
+    if given is not None:
+        return given
+    cols = [f"x{j}" for j in range(X.shape[1])]
+    df = pd.DataFrame(X, columns=cols)
+    df["_treatment"] = treatment
+    return fit_propensity(df, "_treatment", cols, link=link).pscore.to_numpy()

@@ -98,7 +98,7 @@ from scipy import stats
 
 from .errors import EstimationError
 from .common import KERNELS, bootstrap_replicates, check_binary, check_columns
-from .propensity import PropensityModel, fit_propensity
+from .propensity import PropensityModel, fit_propensity, pscore_from_arrays
 from .results import EstimationResults, Summary, coef_table
 
 __all__ = ["match", "balance", "PSMResult", "BalanceResult", "MatchSide", "match_side"]
@@ -579,13 +579,7 @@ def _se_ai(y, t, core, estimand):
 # ---------------------------------------------------------------------------------------------
 def _estimate_arrays(y, t, X, p_given, cfg):
     """Full procedure on arrays (fit the score unless given, then match); returns (att, atu, ate)."""
-    if p_given is None:
-        cols = [f"x{j}" for j in range(X.shape[1])]
-        df = pd.DataFrame(X, columns=cols)
-        df["_t"] = t
-        p = fit_propensity(df, "_t", cols, link=cfg["link"]).pscore.to_numpy()
-    else:
-        p = p_given
+    p = pscore_from_arrays(X, t, cfg["link"], given=p_given)
     core = _core(y, t, p, cfg)
     return core["att"], core.get("atu"), core.get("ate")
 
@@ -620,6 +614,14 @@ def _wmean_var(x, w):
     m = float(np.sum(w * x) / sw)
     v = float(np.sum(w * (x - m) ** 2) / (sw - 1)) if sw > 1 else np.nan
     return m, v
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    """numerator / denominator, undefined (NaN) when the denominator is 0 or not finite: a
+    variance ratio of a covariate that is constant among the (matched) controls has no value."""
+    if not np.isfinite(denominator) or denominator == 0:
+        return np.nan
+    return numerator / denominator
 
 
 def _wls_t(x, d, w):
@@ -741,9 +743,9 @@ def balance(
         vr_u = vr_m = np.nan
         if not binary:
             n_cont += 1
-            vr_u, vr_m = v1u / v0u, v1m / v0m
-            cont_u += not (f_lo_u <= vr_u <= f_hi_u)
-            cont_m += not (f_lo_m <= vr_m <= f_hi_m)
+            vr_u, vr_m = _ratio(v1u, v0u), _ratio(v1m, v0m)
+            cont_u += bool(np.isfinite(vr_u)) and not (f_lo_u <= vr_u <= f_hi_u)
+            cont_m += bool(np.isfinite(vr_m)) and not (f_lo_m <= vr_m <= f_hi_m)
         rows.append([m1u, m0u, m1m, m0m, bias_u, bias_m, reduct, t_u, p_u, t_m, p_m, vr_u, vr_m])
     table = pd.DataFrame(rows, index=pd.Index(covariates, name="variable"), columns=[
         "mean_treated_u", "mean_control_u", "mean_treated_m", "mean_control_m", "bias_u", "bias_m",
@@ -758,7 +760,8 @@ def balance(
     def rubin(xb, t_, w_):
         m1, v1 = _wmean_var(xb[t_ == 1], w_[t_ == 1])
         m0, v0 = _wmean_var(xb[t_ == 0], w_[t_ == 0])
-        return 100 * (m1 - m0) / math.sqrt((v1 + v0) / 2), v1 / v0
+        pooled = (v1 + v0) / 2
+        return _ratio(100 * (m1 - m0), math.sqrt(pooled) if pooled > 0 else 0.0), _ratio(v1, v0)
 
     xb_u = pm_u.xb.to_numpy()
     B_u, R_u = rubin(xb_u, t, np.ones_like(xb_u))
@@ -780,6 +783,15 @@ def balance(
         },
         index=pd.Index(["Unmatched", "Matched"], name="sample"),
     )
+    for sample, col in (("unmatched", "var_ratio_u"), ("matched", "var_ratio_m")):
+        continuous = ~table.index.isin([c for c in covariates if np.all(np.isin(X[:, covariates.index(c)], (0.0, 1.0)))])
+        undefined = table.index[continuous & ~np.isfinite(table[col].to_numpy())]
+        if len(undefined):
+            notes.append(f"variance ratio undefined ({sample} sample) for {', '.join(map(str, undefined))}: "
+                         "no variance among the controls")
+    for name, value in (("unmatched", R_u), ("matched", R_m)):
+        if not np.isfinite(value):
+            notes.append(f"Rubin's R undefined ({name} sample): the controls' propensity index has no variance")
     notes += pm_u.warnings + pm_m.warnings
     return BalanceResult(table, overall, n1m, int(np.sum(after & (t == 0))), notes)
 
