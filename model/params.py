@@ -245,8 +245,10 @@ class ParticipationParams:
                                         "Weight of the expected income gain in the decision.",
                                         "assumption: moderate weight on the expected gain, which has no counterpart in the CLDS probit (seed 001)")
     selection_on_unobservables: float = param(0.0, "probit index per sd of drive", 0.0, 5.0,
-                                              "Strength of direct selection on unobserved entrepreneurial drive (0 = none; drive still reaches participation through past income in the expected gain and through poverty registration, which the validation preset `identified` removes).",
+                                              "Strength of selection on unobserved entrepreneurial drive: the probit index gains this times drive (sd units). With gain_income = 'expected' (the calibrated scenario) the expected gain is scaled by drive-free expected income, so at 0 participation does not depend on drive given the household's observed state (docs/odd.md); with 'last' drive also reaches participation through last year's income (the old behaviour) and, under any setting, through poverty registration.",
                                               "assumption: off by default, the selection-on-observables premise of the PSM in seeds 000/001")
+    gain_income: str = param("last", "rule", doc="Income the expected gain is scaled by in the decision: 'expected' (the household's income at normal prices and yields with no drive component, processes/production.py::expected_income, so selection_on_unobservables = 0 means no selection on drive given the observed state) or 'last' (last year's realised income, which contains the drive component of farm and business returns: the old behaviour, a hidden channel of selection on drive).",
+                             source="design choice (docs/odd.md, participation); 'expected' in scenarios/calibrated.toml, 'last' (the literature default) reproduces the behaviour before it", choices=("expected", "last"))
     exit_probability: float = param(0.05, "per member-year", 0.0, 1.0, "Probability a member leaves voluntarily.",
                                     "assumption: about one member in twenty leaves each year")
     trust_exit_effect: float = param(2.0, "probit index per unit of lost trust", 0.0, 20.0,

@@ -4,11 +4,17 @@ validate the papers' estimators, replicate the papers' tables and calibrate.
 Each subcommand group lives in a module of :mod:`ruralabm.commands` with ``register(subparsers)``;
 its work is a library function that can be imported and tested without the CLI. Errors in user
 input print one line naming the problem and exit with status 2.
+
+Warnings and progress notes of the library go through :mod:`logging` (loggers under ``ruralabm``);
+:func:`configure_logging` sends them to stderr: warnings by default, ``-v`` adds progress notes
+(INFO), ``-vv`` debugging detail, ``--quiet`` only errors (and no progress bars). Results are
+printed to stdout whatever the level.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 from ruralabm import __version__
@@ -26,6 +32,11 @@ class OneLineErrorParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineErrorParser(prog="ruralabm", description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--version", action="version", version=f"ruralabm {__version__}")
+    loud = parser.add_mutually_exclusive_group()
+    loud.add_argument("-v", "--verbose", action="count", default=0,
+                      help="also log progress notes to stderr (-vv: debugging detail)")
+    loud.add_argument("-q", "--quiet", dest="log_quiet", action="store_true",
+                      help="log only errors to stderr (no warnings, no progress bars)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:
@@ -38,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_logging(args.verbose, args.log_quiet)
+    if args.log_quiet:  # no progress bars either
+        for name in ("progress", "quiet"):
+            if hasattr(args, name):
+                setattr(args, name, name == "quiet")
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe surfaces here, not in the interpreter's exit flush
@@ -70,6 +86,46 @@ def main(argv: list[str] | None = None) -> int:
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
         print(f"error: cannot access{where}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to the *current* ``sys.stderr`` (which tests and notebooks may replace)."""
+
+    def __init__(self):
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+
+class _Formatter(logging.Formatter):
+    """One line per record, prefixed as the CLI has always printed them: ``warning: ...``,
+    ``error: ...``; progress notes (INFO) bare; DEBUG with the logger name."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        msg = record.getMessage()
+        if record.levelno >= logging.ERROR:
+            return msg if msg.startswith("error:") else f"error: {msg}"
+        if record.levelno >= logging.WARNING:
+            return msg if msg.startswith("warning:") else f"warning: {msg}"
+        if record.levelno >= logging.INFO:
+            return msg
+        return f"debug: {record.name}: {msg}"
+
+
+def configure_logging(verbose: int = 0, quiet: bool = False) -> None:
+    """Route the ``ruralabm`` loggers to stderr at WARNING (default), INFO (``verbose=1``),
+    DEBUG (``verbose>=2``) or ERROR (``quiet``). Idempotent: calling it again replaces the handler."""
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO)[verbose] if verbose < 2 else logging.DEBUG
+    logger = logging.getLogger("ruralabm")
+    for h in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
+        logger.removeHandler(h)
+    handler = _StderrHandler()
+    handler.setFormatter(_Formatter())
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
 
 
 def _interrupt_message(args) -> str:

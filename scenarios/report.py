@@ -37,6 +37,39 @@ def _plt():
 # compare
 
 
+# Axis units of every metric as plotted: rates in percent (as in the tables), differences of rates
+# in percentage points.
+UNITS = {
+    "poverty_1_9": "% of persons", "poverty_national": "% of persons", "poverty_3_1": "% of persons",
+    "vulnerability": "% (mean probability)", "resilience": "index (0-1)", "buffering": "index (0-1)",
+    "self_organisation": "index (0-1)", "learning": "index (0-1)",
+    "income_pc": "yuan per person, 2014 prices", "consumption_pc": "yuan per person, 2014 prices",
+    "participation": "% of households", "exit_share": "% of counties", "median_exit_date": "year",
+}
+
+
+def plot_scale(metric: str) -> float:
+    """Factor from stored values to plotted ones: 100 for rates (plotted in %), else 1."""
+    return 100.0 if metric in PERCENT else 1.0
+
+
+def axis_unit(metric: str, diff: bool = False) -> str:
+    """Unit of a plotted metric; of a difference when ``diff`` (percentage points for rates)."""
+    if diff:
+        if metric in PERCENT:
+            return "pp"
+        return {"median_exit_date": "years"}.get(metric, UNITS.get(metric, ""))
+    return UNITS.get(metric, "")
+
+
+def _style(i: int, name: str, color: str) -> dict:
+    """The reference scenario (first) is drawn dashed, thicker and on top, so that it stays visible
+    where another scenario coincides with it (before the policy starts every line is identical)."""
+    if i == 0:
+        return {"color": color, "ls": (0, (4, 2)), "lw": 2.4, "zorder": 4, "label": f"{name} (reference)"}
+    return {"color": color, "ls": "-", "lw": 1.5, "zorder": 3, "label": name}
+
+
 def _band(values: pd.DataFrame) -> pd.DataFrame:
     """Per year: mean and 95% t-interval of the mean across replications (columns = reps)."""
     from scipy import stats
@@ -63,26 +96,31 @@ def compare_figures(result, summary: pd.DataFrame, figdir: Path) -> list[Path]:
     metrics = [m for m in YEARLY_METRICS if m in set(yearly["metric"])]
     ncol = 4
     nrow = math.ceil(len(metrics) / ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.0 * nrow), squeeze=False)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.1 * nrow + 0.6), squeeze=False)
     for ax, metric in zip(axes.flat, metrics):
         sub = yearly[yearly["metric"] == metric]
-        for name in names:
+        scale = plot_scale(metric)
+        for i, name in enumerate(names):
             w = sub[sub["scenario"] == name].pivot(index="year", columns="rep", values="value")
             if w.empty:
                 continue
-            b = _band(w)
+            b = _band(w) * scale
             x = b.index.astype(int)
-            ax.plot(x, b["mean"], color=colors[name], label=name, lw=1.6)
-            ax.fill_between(x, b["lo"], b["hi"], color=colors[name], alpha=0.25, lw=0)
-        ax.axvline(policy_year - 0.5, color="0.5", ls=":", lw=1)
+            ax.plot(x, b["mean"], **_style(i, name, colors[name]))
+            ax.fill_between(x, b["lo"], b["hi"], color=colors[name], alpha=0.2, lw=0, zorder=2)
+        ax.axvline(policy_year - 0.5, color="0.5", ls=":", lw=1, label=f"policy start ({policy_year})")
         ax.set_title(LABELS[metric], fontsize=9)
+        ax.set_ylabel(axis_unit(metric), fontsize=8)
+        ax.set_xlabel("year", fontsize=8)
         ax.tick_params(labelsize=8)
     for ax in list(axes.flat)[len(metrics):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=8)
-    fig.suptitle(f"Trajectories: mean of {p.reps} replications, band = 95% interval of the mean; "
-                 f"dotted line = policy start", fontsize=10)
-    fig.tight_layout()
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=9, frameon=False)
+    fig.suptitle(f"Trajectories: mean of {p.reps} replications, band = 95% interval of the mean\nBefore the policy "
+                 f"starts ({policy_year}, dotted line) the scenarios share their random numbers and the lines "
+                 "coincide; the reference is drawn dashed on top", fontsize=10)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     paths.append(figdir / "trajectories.png")
     fig.savefig(paths[-1], dpi=110, metadata=PNG_METADATA)
     plt.close(fig)
@@ -108,12 +146,18 @@ def compare_figures(result, summary: pd.DataFrame, figdir: Path) -> list[Path]:
             ax.axvline(0, color="0.4", lw=0.8)
             ax.set_yticks(range(k), labels, fontsize=7)
             ax.set_ylim(k - 0.4, -0.6)
-            ax.set_title(LABELS[metric] + (" (pp)" if scale == 100.0 else ""), fontsize=9)
+            ax.set_title(LABELS[metric], fontsize=9)
+            ax.set_xlabel(f"difference ({axis_unit(metric, diff=True)})", fontsize=8)
             ax.tick_params(axis="x", labelsize=8)
         for ax in list(axes.flat)[len(ms):]:
             ax.axis("off")
-        fig.suptitle(f"Paired differences from {names[0]} with 95% intervals (intervals crossing 0 = noise)", fontsize=10)
-        fig.tight_layout()
+        from matplotlib.lines import Line2D
+        handles = [Line2D([], [], color=colors[n], marker="o", ls="-", ms=4, label=f"{n} - {names[0]}")
+                   for n in names[1:]]
+        fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9, frameon=False)
+        fig.suptitle(f"Paired differences from {names[0]} with 95% intervals (intervals crossing 0 = noise); "
+                     "rates in percentage points (pp)", fontsize=10)
+        fig.tight_layout(rect=(0, 0.05, 1, 1))
         paths.append(figdir / "differences.png")
         fig.savefig(paths[-1], dpi=110, metadata=PNG_METADATA)
         plt.close(fig)
@@ -123,19 +167,20 @@ def compare_figures(result, summary: pd.DataFrame, figdir: Path) -> list[Path]:
     if not q.empty:
         years = sorted(q["year"].unique())
         show = [years[0], years[-1]] if len(years) > 1 else years
-        fig, axes = plt.subplots(1, len(show), figsize=(5.5 * len(show), 3.8), squeeze=False)
+        fig, axes = plt.subplots(1, len(show), figsize=(5.5 * len(show), 4.0), squeeze=False)
         for ax, y in zip(axes.flat, show):
-            for name in names:
+            for i, name in enumerate(names):
                 sub = q[(q["scenario"] == name) & (q["year"] == y)]
                 if sub.empty:
                     continue
                 avg = sub.groupby("q")["value"].mean()  # Vincentised (quantile-averaged) distribution
-                ax.plot(avg.to_numpy(), avg.index.to_numpy(), color=colors[name], label=name)
-            ax.set_xlabel("resilience index (fixed reference weights)")
-            ax.set_ylabel("share of households at or below")
-            ax.set_title(f"{int(y)}", fontsize=10)
-        axes.flat[0].legend(fontsize=8)
-        fig.suptitle("Distribution of the household resilience index (quantiles averaged over replications)", fontsize=10)
+                ax.plot(avg.to_numpy(), 100 * avg.index.to_numpy(), **_style(i, name, colors[name]))
+            ax.set_xlabel("resilience index (0-1, fixed reference weights)")
+            ax.set_ylabel("% of households at or below")
+            ax.set_title(f"{int(y)}" + (" (before the policy: lines coincide)" if y < policy_year else ""), fontsize=10)
+            ax.legend(fontsize=8, loc="lower right")
+        fig.suptitle("Distribution of the household resilience index (quantiles averaged over replications; "
+                     "reference dashed on top)", fontsize=10)
         fig.tight_layout()
         paths.append(figdir / "resilience_distribution.png")
         fig.savefig(paths[-1], dpi=110, metadata=PNG_METADATA)
@@ -148,7 +193,7 @@ def compare_figures(result, summary: pd.DataFrame, figdir: Path) -> list[Path]:
 
         c = p.scenarios[0].params.calendar
         fig, ax = plt.subplots(figsize=(6.5, 4.2))
-        for name in names:
+        for i, name in enumerate(names):
             sub = ex[ex["scenario"] == name]
             if sub.empty:
                 continue
@@ -156,14 +201,14 @@ def compare_figures(result, summary: pd.DataFrame, figdir: Path) -> list[Path]:
             t = km.survival_function_.index.to_numpy() + c.policy_start_year
             s = 1 - km.survival_function_.iloc[:, 0].to_numpy()
             ci = km.confidence_interval_survival_function_
-            ax.step(t, s, where="post", color=colors[name], label=name)
-            ax.fill_between(t, 1 - ci.iloc[:, 1].to_numpy(), 1 - ci.iloc[:, 0].to_numpy(), step="post",
-                            color=colors[name], alpha=0.2, lw=0)
-        ax.axvline(c.censor_date, color="0.5", ls=":", lw=1)
-        ax.set_xlabel("date (decimal year); dotted = censoring date")
-        ax.set_ylabel("share of counties exited (1 - KM survival)")
+            ax.step(t, 100 * s, where="post", **_style(i, name, colors[name]))
+            ax.fill_between(t, 100 * (1 - ci.iloc[:, 1].to_numpy()), 100 * (1 - ci.iloc[:, 0].to_numpy()), step="post",
+                            color=colors[name], alpha=0.2, lw=0, zorder=2)
+        ax.axvline(c.censor_date, color="0.5", ls=":", lw=1, label=f"censoring date ({c.censor_date:g})")
+        ax.set_xlabel("date (decimal year)")
+        ax.set_ylabel("% of counties exited (1 - KM survival)")
         ax.set_title(f"County exit from poverty, {p.reps} replications pooled, 95% band", fontsize=10)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left")
         fig.tight_layout()
         paths.append(figdir / "county_exits.png")
         fig.savefig(paths[-1], dpi=110, metadata=PNG_METADATA)
@@ -306,12 +351,13 @@ def sweep_figures(design: pd.DataFrame, point_means: pd.DataFrame, indices: pd.D
     params = [p["name"] for p in spec["params"]]
     outputs = spec["outputs"]
     paths = []
+    punits = {q["name"]: q["unit"] for q in all_parameter_specs()}
     # response scatter / curves
     fig, axes = plt.subplots(len(outputs), len(params), figsize=(3.6 * len(params), 2.8 * len(outputs)), squeeze=False)
     for i, out in enumerate(outputs):
         for j, name in enumerate(params):
             ax = axes[i, j]
-            x, y = design[name].to_numpy(), point_means[out].to_numpy()
+            x, y = design[name].to_numpy(), point_means[out].to_numpy() * plot_scale(out)
             if spec["design"] == "grid":
                 g = pd.DataFrame({"x": x, "y": y}).groupby("x")["y"]
                 m, lo, hi = g.mean(), g.min(), g.max()
@@ -321,11 +367,13 @@ def sweep_figures(design: pd.DataFrame, point_means: pd.DataFrame, indices: pd.D
             else:
                 ax.scatter(x, y, s=6, alpha=0.6)
             if i == len(outputs) - 1:
-                ax.set_xlabel(name, fontsize=8)
+                unit = punits.get(name)
+                ax.set_xlabel(f"{name}" + (f" ({unit})" if unit else ""), fontsize=8)
             if j == 0:
-                ax.set_ylabel(LABELS.get(out, out), fontsize=8)
+                unit = axis_unit(out)
+                ax.set_ylabel(LABELS.get(out, out) + (f"\n({unit})" if unit else ""), fontsize=8)
             ax.tick_params(labelsize=7)
-    fig.suptitle("Response of each output to each parameter (design-point means over replications"
+    fig.suptitle("Response of each output to each parameter\n(design-point means over replications"
                  + ("; band = range over the other parameters" if spec["design"] == "grid" and len(params) > 1 else "")
                  + ")", fontsize=9)
     fig.tight_layout()
@@ -341,15 +389,18 @@ def sweep_figures(design: pd.DataFrame, point_means: pd.DataFrame, indices: pd.D
             if spec["design"] == "sobol":
                 ax.bar(xs - 0.2, d["S1"], 0.4, yerr=d["S1_conf"], label="first order S1", capsize=2)
                 ax.bar(xs + 0.2, d["ST"], 0.4, yerr=d["ST_conf"], label="total ST", capsize=2)
-                ax.set_ylabel("Sobol index")
+                ax.set_ylabel("Sobol index (share of output variance)", fontsize=8)
             else:
-                ax.bar(xs - 0.2, d["mu_star"], 0.4, yerr=d["mu_star_conf"], label="mu*", capsize=2)
-                ax.bar(xs + 0.2, d["sigma"], 0.4, label="sigma")
-                ax.set_ylabel("Morris elementary effects")
+                k = plot_scale(out)
+                ax.bar(xs - 0.2, d["mu_star"] * k, 0.4, yerr=d["mu_star_conf"] * k, label="mu*", capsize=2)
+                ax.bar(xs + 0.2, d["sigma"] * k, 0.4, label="sigma")
+                unit = axis_unit(out, diff=True)
+                ax.set_ylabel("Morris elementary effect" + (f"\n({unit} over the parameter range)" if unit else ""),
+                              fontsize=8)
             ax.set_xticks(xs, params, rotation=30, ha="right", fontsize=7)
             ax.set_title(LABELS.get(out, out), fontsize=9)
             ax.axhline(0, color="0.4", lw=0.6)
-        axes.flat[0].legend(fontsize=7)
+            ax.legend(fontsize=7)
         fig.suptitle("Sensitivity indices (error bars: 95% bootstrap intervals)", fontsize=9)
         fig.tight_layout()
         paths.append(figdir / "sensitivity.png")

@@ -24,7 +24,8 @@ EXCEPTIONS: dict[str, str] = {}
 # Mechanisms added after the reference, each with a parameter that switches it off. The golden
 # runs switch them off, which proves the old paths unchanged (the shipped calibrated scenario
 # turns them on).
-OFF = ["county.structure_channels=false", "campaign.exit_rule=threshold", "registration.rule=ever_poor"]
+OFF = ["county.structure_channels=false", "campaign.exit_rule=threshold", "registration.rule=ever_poor",
+       "participation.gain_income=last"]
 OFF_CLI = [a for kv in OFF for a in ("--set", kv)]
 
 # Columns added after the reference (new state of the county panel): absent from the reference,
@@ -35,6 +36,19 @@ ADDED_COLUMNS: dict[str, str] = {
                  "poverty_incidence", "plan_year", "applied", "assessed_incidence", "failed_assessments",
                  "exit_year")
 }
+# Validation columns added after the reference: the current-vs-current truth, overlap and drive
+# diagnostics (analysis/studies/validation.py); every reference column is still compared.
+ADDED_COLUMNS.update({
+    name: "validation diagnostics (truth_current, overlap, realised drive gap), not in the reference"
+    for name in ("truth_current", "off_support_share", "n_controls_used", "ess_controls", "ps_treated_min",
+                 "ps_treated_max", "ps_control_min", "ps_control_max", "ps_off_range_share", "drive_gap_population",
+                 "drive_gap_sample", "drive_gap_conditional", "drive_gap_conditional_se", "true_att_current",
+                 "mean_n_treated",
+                 *(f"mean_{c}" for c in ("off_support_share", "n_controls_used", "ess_controls", "ps_treated_min",
+                             "ps_treated_max", "ps_control_min", "ps_control_max", "ps_off_range_share",
+                             "drive_gap_population", "drive_gap_sample", "drive_gap_conditional",
+                             "drive_gap_conditional_se")))
+})
 
 
 def _assert_frames_identical(new: pd.DataFrame, ref: pd.DataFrame, what: str) -> None:

@@ -97,6 +97,11 @@ def test_cao_and_counties_end_to_end(tmp_path):
             eff.loc[f"cao.psm.{outcome}.cooperative", "truth"])
     assert "cmp.resilience.cooperative: sample restricted to household-years with cooperative_in_village == 1" in cao.text
     assert "CMP simulated:" in cao.text and "cmp.resilience.enterprise" in cao.text
+    # Both truths, labelled: since-start vs never (truth) and current vs current (truth_current);
+    # former members among the controls carry part of the effect, so the current one is smaller.
+    row = eff.loc["cao.psm.resilience.all"]
+    assert np.isfinite(row["truth_current"]) and row["truth_current"] < row["truth"]
+    assert "truth_current" in cao.text
     counties = replicate.replicate_counties(households=8000, seed=3, out=tmp_path)
     t = counties.tables["table1"].set_index("key")
     assert t.loc["counties.ols.primary_secondary", "published"] == -152.85

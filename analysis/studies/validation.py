@@ -60,6 +60,7 @@ from ruralabm.scenarios.outputs import atomic_write_text, claim, clear, record, 
 from ..estimators import cmp as cmp_mod
 from ..estimators import did, psm, vep
 from ..estimators.errors import EstimationError
+from ..estimators.propensity import fit_propensity
 from ..estimators.resilience import fit_index
 from ..estimators.tables import markdown_table
 from ..specs import (CLDS_POST, CLDS_PRE, CLDS_SAMPLE, DEFAULT_ESTIMATORS, DESIGNS, ESTIMATORS, INSTRUMENT,
@@ -154,6 +155,56 @@ class ValidationConfig:
                 out.append({"params": params, "seed": int(seed), "rep": rep, "selection": float(s),
                             "config": asdict(self)})
         return out
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def parameter_changes(cfg: "ValidationConfig") -> pd.DataFrame:
+    """Every parameter the validation sets differently from the scenario (with its overrides):
+    one row per (parameter, selection setting) with the scenario's value, the value used and why.
+    Printed by ``validate``, written to summary.md and the manifest."""
+    scenario = _flat(load(cfg.scenario, list(cfg.overrides)).params.to_dict())
+    preset = PRESETS[cfg.preset]
+    rows = []
+    for sel in cfg.selection:
+        used = _flat(cfg.params_for(sel).to_dict())
+        for key, value in used.items():
+            if scenario.get(key) == value:
+                continue
+            why = (f"preset {cfg.preset}" if key in preset else
+                   "--selection-on-unobservables" if key == "participation.selection_on_unobservables" else
+                   "--households" if key == "population.n_households" else
+                   "run cut at the year after the post wave (cannot change the waves)" if key == "calendar.end_year"
+                   else "validation")
+            rows.append({"parameter": key, "selection": float(sel), "scenario": scenario.get(key), "used": value,
+                         "why": why})
+    frame = pd.DataFrame(rows, columns=["parameter", "selection", "scenario", "used", "why"], dtype=object)
+    # A change common to every setting is listed once (selection empty).
+    if len(frame) and len(cfg.selection) > 1:
+        same = frame.groupby("parameter")["used"].transform(lambda v: len(set(map(repr, v))) == 1 and
+                                                            len(v) == len(cfg.selection))
+        common = frame[same].drop_duplicates("parameter").assign(selection=np.nan)
+        frame = pd.concat([common, frame[~same]], ignore_index=True)
+    return frame
+
+
+def format_changes(changes: pd.DataFrame, cfg: "ValidationConfig") -> str:
+    head = f"Parameters changed from scenario {cfg.scenario!r} (preset {cfg.preset}):"
+    if changes.empty:
+        return head + " none"
+    lines = [head]
+    for _, r in changes.iterrows():
+        at = "" if pd.isna(r["selection"]) else f" [selection {r['selection']:g}]"
+        lines.append(f"  {r['parameter']}: {r['scenario']!r} -> {r['used']!r}{at} ({r['why']})")
+    return "\n".join(lines)
 
 
 def setting_label(selection: float) -> str:
@@ -280,18 +331,45 @@ def _usable(data: pd.DataFrame, covariates: Sequence[str]) -> list[str]:
     return [c for c in covariates if data[c].nunique() > 1]
 
 
+# Overlap diagnostics of one estimator run (columns of rows.csv; their means in summary.csv).
+OVERLAP_COLUMNS = ("off_support_share", "n_controls_used", "ess_controls")
+# Overlap is "poor" (flagged in the printed notes) when over 5% of the treated are off support or
+# the effective number of controls is below a tenth of the treated.
+POOR_OVERLAP = {"off_support_share": 0.05, "ess_per_treated": 0.1}
+
+
+def weight_diagnostics(t: np.ndarray, w: np.ndarray, n_off: int) -> dict:
+    """Share of treated off support, distinct controls used (positive weight) and Kish's
+    effective number of controls, (sum w)^2 / sum w^2, of the control weights."""
+    t = np.asarray(t) == 1
+    wc = np.asarray(w, dtype=float)[~t]
+    wc = wc[np.isfinite(wc) & (wc > 0)]
+    n_t = int(t.sum())
+    return {"off_support_share": n_off / n_t if n_t else np.nan, "n_controls_used": int(wc.size),
+            "ess_controls": float(wc.sum() ** 2 / np.sum(wc**2)) if wc.size else 0.0}
+
+
 def apply_estimator(name: str, sample: pd.DataFrame, y: str, covariates: Sequence[str], waves: tuple[int, int],
-                    time_varying: Sequence[str] = ()) -> tuple[float, float]:
-    """(estimate, standard error) of the effect of T on ``y`` in the post wave, as the papers do."""
+                    time_varying: Sequence[str] = (), diagnostics: dict | None = None) -> tuple[float, float]:
+    """(estimate, standard error) of the effect of T on ``y`` in the post wave, as the papers do.
+
+    If ``diagnostics`` is a dict, the matching estimators fill it with their overlap diagnostics
+    (:data:`OVERLAP_COLUMNS`, :func:`weight_diagnostics`); DID and CMP use every control.
+    """
     pre_wave, post_wave = waves
     post = sample[sample["year"] == post_wave]
+    diag = diagnostics if diagnostics is not None else {}
     if name.startswith("psm-"):
         method = name.removeprefix("psm-")
         if method == "did":
             fit = did.psm_did(sample, y, "T", "household_id", "year", _usable(post, covariates),
                               baseline=pre_wave, followup=post_wave)
+            base = sample["year"].to_numpy() == pre_wave
+            diag.update(weight_diagnostics(sample["T"].to_numpy()[base], fit.weights.to_numpy()[base],
+                                           fit.n_off_support))
             return float(fit.params["did"]), float(fit.bse["did"])
         res = psm.match(post, "T", y, _usable(post, covariates), **PSM_METHODS[method], compute_balance=False)
+        diag.update(weight_diagnostics(post["T"].to_numpy(), res.weights.to_numpy(), res.n_off_support))
         return float(res.att), float(res.se)
     if name in ("did", "did-cov"):
         cov = list(time_varying) if name == "did-cov" else None
@@ -305,6 +383,60 @@ def apply_estimator(name: str, sample: pd.DataFrame, y: str, covariates: Sequenc
         key = f"{y}:T"
         return float(fit.params[key]), float(fit.bse[key])
     raise EstimationError(f"unknown estimator {name!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Diagnostics of a design's sample
+
+PROPENSITY_COLUMNS = ("ps_treated_min", "ps_treated_max", "ps_control_min", "ps_control_max", "ps_off_range_share")
+DRIVE_COLUMNS = ("drive_gap_population", "drive_gap_sample", "drive_gap_conditional", "drive_gap_conditional_se")
+
+
+def propensity_overlap(post: pd.DataFrame, covariates: Sequence[str]) -> dict:
+    """Probit propensity of T on the design's covariates in the post wave: its range by arm and
+    the share of treated above the largest (or below the smallest) control score."""
+    out = {c: np.nan for c in PROPENSITY_COLUMNS}
+    try:
+        fit = fit_propensity(post, "T", _usable(post, covariates), check_separation=False)
+    except Exception:  # noqa: BLE001 - a diagnostic, never fatal
+        return out
+    p, t = fit.pscore.to_numpy(), post.loc[fit.pscore.index, "T"].to_numpy() == 1
+    if t.any() and (~t).any():
+        pt, pc = p[t], p[~t]
+        out.update(ps_treated_min=float(pt.min()), ps_treated_max=float(pt.max()), ps_control_min=float(pc.min()),
+                   ps_control_max=float(pc.max()),
+                   ps_off_range_share=float(np.mean((pt > pc.max()) | (pt < pc.min()))))
+    return out
+
+
+def drive_gaps(panel: pd.DataFrame, sample: pd.DataFrame, covariates: Sequence[str], post_year: int) -> dict:
+    """Realised selection on the unobserved drive in the post wave, in sd of drive: participants
+    minus non-participants in the whole population and in the survey sample (T = 1 vs 0), and the
+    coefficient of T (with its HC1 SE) in an OLS of drive on T and the design's covariates in the
+    sample (selection on drive *given* the observed covariates; ~0 when
+    ``selection_on_unobservables`` = 0, docs/odd.md)."""
+    pop = panel[panel["year"] == post_year]
+    drive = pop.set_index("household_id")["entrepreneurial_drive"].astype(float)
+    sd = float(drive.std())
+    part = pop["participating"].to_numpy() == 1
+    dv = pop["entrepreneurial_drive"].to_numpy(dtype=float)
+    out = {"drive_gap_population": float((dv[part].mean() - dv[~part].mean()) / sd) if part.any() and (~part).any()
+           else np.nan}
+    post = sample[sample["year"] == post_year]
+    ds = post["household_id"].map(drive).to_numpy() / sd
+    t = post["T"].to_numpy(dtype=float)
+    out["drive_gap_sample"] = float(ds[t == 1].mean() - ds[t == 0].mean()) if 0 < t.sum() < len(t) else np.nan
+    cov = _usable(post, covariates)
+    X = np.column_stack([np.ones(len(post)), t] + [post[c].to_numpy(dtype=float) for c in cov])
+    try:
+        beta, *_ = np.linalg.lstsq(X, ds, rcond=None)
+        e = ds - X @ beta
+        bread = np.linalg.pinv(X.T @ X)
+        V = bread @ (X.T * e**2) @ X @ bread * len(ds) / max(len(ds) - X.shape[1], 1)
+        out.update(drive_gap_conditional=float(beta[1]), drive_gap_conditional_se=float(np.sqrt(V[1, 1])))
+    except np.linalg.LinAlgError:
+        out.update(drive_gap_conditional=np.nan, drive_gap_conditional_se=np.nan)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -351,8 +483,12 @@ def replicate(task: dict) -> dict:
         post_year = waves[design][1]
         post_ids = sample.loc[(sample["year"] == post_year), ["household_id", "T"]]
         treated_ids = post_ids.loc[post_ids["T"] == 1, "household_id"].to_numpy()
+        control_ids = post_ids.loc[post_ids["T"] == 0, "household_id"].to_numpy()
         truth = sample_truth(tw.potential, treated_ids)
+        truth_c = sample_truth(tw.potential, control_ids)
         time_varying = [v for v in covariates if sample.groupby("household_id")[v].nunique().max() > 1]
+        design_diag = propensity_overlap(sample[sample["year"] == post_year], covariates)
+        design_diag.update(drive_gaps(panel, sample, covariates, post_year))
         for outcome in cfg.outcomes:
             y = _outcome_column(outcome, cfg.line)
             data = sample
@@ -362,23 +498,30 @@ def replicate(task: dict) -> dict:
                 data = add_vulnerability(sample, lines, vep_cov)
                 data[y] = data[VUL_COLUMNS[cfg.line]]
                 # Truth: the probability of being poor next year, factual minus direct twin.
-                d = truth.y1[(line_col, post_year + 1)] - truth.y0[(line_col, post_year + 1)]
-                true_att = float(d.mean())
+                key = (line_col, post_year + 1)
                 truth_alt = _vep_twin_truth(data, truth, vep_cov, post_year, lines[cfg.line])
             else:
-                d = truth.y1[(y, post_year)] - truth.y0[(y, post_year)]
-                true_att = float(d.mean())
+                key = (y, post_year)
+            true_att = float((truth.y1[key] - truth.y0[key]).mean())
+            # Current participants vs current non-participants (the estimand of a comparison
+            # with today's non-members, some of them former members who keep part of the effect):
+            # the treated's effect minus the controls' own effect of their past participation.
+            dc = truth_c.y1[key] - truth_c.y0[key] if len(control_ids) else pd.Series(dtype=float)
+            true_current = true_att - (float(dc.mean()) if len(dc) else 0.0)
             for est in cfg.estimators:
                 row = {"rep": task["rep"], "seed": seed, "selection": task["selection"], "design": design,
                        "outcome": outcome, "estimator": est, "truth": true_att, "truth_vep_twin": truth_alt,
                        "n_treated": int(len(treated_ids)), "n": int(post_ids.shape[0]), "post_year": post_year}
                 te = time.perf_counter()
+                diag = {c: np.nan for c in OVERLAP_COLUMNS}
                 try:
-                    est_v, se_v = apply_estimator(est, data, y, covariates, waves[design], time_varying)
+                    est_v, se_v = apply_estimator(est, data, y, covariates, waves[design], time_varying, diag)
                     row.update(estimate=est_v, se=se_v, error=None)
                 except Exception as exc:  # noqa: BLE001 - a failed estimator is recorded, not fatal
                     row.update(estimate=np.nan, se=np.nan, error=f"{type(exc).__name__}: {exc}"[:300])
                 row["seconds"] = time.perf_counter() - te
+                # New columns after the reference columns (tests/test_golden.py ignores them there).
+                row.update({"truth_current": true_current, **diag, **design_diag})
                 rows.append(row)
     return {"rows": rows, "seconds_simulation": t_sim, "seconds": time.perf_counter() - t0}
 
@@ -460,9 +603,11 @@ def run(cfg: ValidationConfig, out: Path, executor=None, progress: bool = False,
     for t in done:
         _read_rep(_rep_path(out, t), out)  # a corrupted replication file is reported before anything is written
     if not manifest.exists() or load_config(out).__dict__ != asdict(cfg):
+        changes = parameter_changes(cfg)
         atomic_write_text(manifest, json.dumps({"config": asdict(cfg),
-                                                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-                                               indent=2))
+                                                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                                "parameter_changes": json.loads(changes.to_json(orient="records"))},
+                                               indent=2, default=_json_default))
     record(out, "validate", settings)
     todo = [t for t in tasks if not _rep_path(out, t).exists()]
     if len(todo) < len(tasks):
@@ -500,7 +645,8 @@ def load_rows(out: Path) -> pd.DataFrame:
     for path in sorted(Path(out).glob("reps/*/rep-*.json")):
         rows.extend(_read_rep(path, out)["rows"])
     frame = pd.DataFrame(rows)
-    for c in ("estimate", "se", "truth", "truth_vep_twin"):
+    for c in ("estimate", "se", "truth", "truth_vep_twin", "truth_current", *OVERLAP_COLUMNS, *PROPENSITY_COLUMNS,
+              *DRIVE_COLUMNS):
         if c in frame:
             frame[c] = pd.to_numeric(frame[c], errors="coerce")
     return frame
@@ -568,13 +714,45 @@ def summarise(rows: pd.DataFrame, z: float = 1.959963984540054) -> pd.DataFrame:
             "mean_se": ok["se"].mean(),
             "coverage": cover,
             "reject_zero": reject,
+            # Added after the golden reference (tests/test_golden.py ignores them there): the truth
+            # of the current-vs-current estimand, and means of the overlap and drive diagnostics.
+            "true_att_current": g["truth_current"].mean() if "truth_current" in g else np.nan,
+            "mean_n_treated": g["n_treated"].mean(),
+            **{f"mean_{c}": pd.to_numeric(g[c], errors="coerce").mean() if c in g else np.nan
+               for c in OVERLAP_COLUMNS + PROPENSITY_COLUMNS + DRIVE_COLUMNS},
         })
     return pd.DataFrame(out)
 
 
+def overlap_notes(summary: pd.DataFrame) -> list[str]:
+    """One line per (design, selection) whose matching estimators have poor overlap
+    (:data:`POOR_OVERLAP`), naming each estimator's share off support and effective number of
+    controls: a large RMSE there is missing overlap, not necessarily bias (overlap does not depend
+    on the outcome, so the first outcome's diagnostics stand for all)."""
+    lines = []
+    for (design, sel), g in summary.groupby(["design", "selection"], sort=False):
+        g = g.drop_duplicates("estimator")
+        bad = []
+        for _, r in g.iterrows():
+            off, ess = r.get("mean_off_support_share", np.nan), r.get("mean_ess_controls", np.nan)
+            n_t = r.get("mean_n_treated", np.nan)
+            if (np.isfinite(off) and off > POOR_OVERLAP["off_support_share"]) or (
+                    np.isfinite(ess) and np.isfinite(n_t) and ess < POOR_OVERLAP["ess_per_treated"] * n_t):
+                bad.append(f"{r['estimator']} {100 * off:.1f}% off support, effective controls {ess:.0f}")
+        if not bad:
+            continue
+        r0 = g.iloc[0]
+        ps_off = r0.get("mean_ps_off_range_share", np.nan)
+        lines.append(f"poor overlap ({design}, selection {sel:g}; {r0.get('mean_n_treated', np.nan):.0f} treated, "
+                     f"{100 * ps_off:.1f}% of them outside the controls' propensity range "
+                     f"[{r0.get('mean_ps_control_min', np.nan):.3f}, {r0.get('mean_ps_control_max', np.nan):.3f}]): "
+                     + "; ".join(bad))
+    return lines
+
+
 def format_summary(summary: pd.DataFrame) -> str:
-    cols = ["design", "selection", "outcome", "estimator", "reps", "true_att", "mean_estimate", "bias", "mc_se_bias",
-            "rmse", "coverage", "reject_zero"]
+    cols = ["design", "selection", "outcome", "estimator", "reps", "true_att", "true_att_current", "mean_estimate",
+            "bias", "mc_se_bias", "rmse", "coverage", "reject_zero", "mean_off_support_share", "mean_ess_controls"]
     show = summary[[c for c in cols if c in summary]].copy()
     return show.to_string(index=False, float_format=lambda v: f"{v:.4f}")
 
@@ -584,14 +762,23 @@ def to_markdown(frame: pd.DataFrame, floatfmt: str = ".4f") -> str:
     return markdown_table(frame, floatfmt)
 
 
-def write_report(rows: pd.DataFrame, out: Path, figures: bool = True) -> pd.DataFrame:
-    """summary.csv, summary.md, rows.csv and (optionally) figures of the estimate distributions."""
+def write_report(rows: pd.DataFrame, out: Path, figures: bool = True,
+                 cfg: "ValidationConfig | None" = None) -> pd.DataFrame:
+    """summary.csv, summary.md, rows.csv and (optionally) figures of the estimate distributions.
+    With ``cfg``, summary.md opens with the parameters changed from the scenario; it ends with
+    the poor-overlap notes."""
     out = Path(out)
     summary = summarise(rows)
+    head = ""
+    if cfg is not None:
+        first, *rest = format_changes(parameter_changes(cfg), cfg).splitlines()
+        head = first + "\n\n" + "".join(f"* {l.strip()}\n" for l in rest) + ("\n" if rest else "")
+    notes = overlap_notes(summary)
+    tail = ("\n" + "\n".join(f"* {n}" for n in notes) + "\n") if notes else ""
     with staged(out) as tmp:  # written aside, renamed into place when all are written
         summary.to_csv(tmp / "summary.csv", index=False)
         rows.to_csv(tmp / "rows.csv", index=False)
-        (tmp / "summary.md").write_text(to_markdown(summary) + "\n")
+        (tmp / "summary.md").write_text(head + to_markdown(summary) + "\n" + tail)
         if figures:
             plot_distributions(rows, tmp / "figures")
     return summary

@@ -3,6 +3,7 @@
 Non-members with an organisation within reach apply when a probit index is positive:
   index = Phi^-1(base_rate) + targeting and preference terms in the CLDS covariates (centred at
           their Table 1 means) + expected_gain_effect * log(1 + expected gain / income)
+          (income: drive-free expected income, or last year's with ``gain_income = "last"``)
           + selection_on_unobservables * entrepreneurial_drive + eps,  eps ~ N(0, 1).
 The organisation then accepts applicants up to capacity (``organisations.accept_applicants``).
 """
@@ -13,7 +14,7 @@ from scipy.special import ndtr, ndtri
 
 from ..enums import Form, OrgType, org_type_trait
 from ..world import World
-from .production import form_business_income, normal_revenue
+from .production import expected_income, form_business_income, normal_revenue
 
 # Centring points: Table 1 means of the CLDS paper. base_rate is the probability of a household
 # at these means that is not registered poor and expects no gain (those two terms stay uncentred
@@ -64,7 +65,10 @@ def decide(world: World, idx) -> None:
     hh.cooperative_in_village[idx] = coop_ok
     ent = world.enterprise_for[hh.county_id[idx], hh.product[idx]]
     ent_ok = (ent >= 0) & (hh.distance[idx] <= world.params.enterprise.reach_km)
-    income = np.maximum(world.income_last[idx], pp.income_floor)
+    # The income the gain is scaled by: drive-free expected income (default), or last year's
+    # realised income, which carries the drive component of returns (params: gain_income).
+    base_income = world.income_last[idx] if pp.gain_income == "last" else expected_income(world, idx)
+    income = np.maximum(base_income, pp.income_floor)
     # Net gains can be negative (costs above benefits); the log keeps the scale relative to income.
     gain_coop = np.log(np.maximum(1.0 + expected_gain(world, idx, OrgType.COOPERATIVE, o.form[np.maximum(coop, 0)]) / income,
                                   pp.gain_ratio_floor))

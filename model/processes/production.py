@@ -51,14 +51,14 @@ def subsidy_transfer(p, subsidy: np.ndarray, famsize: np.ndarray) -> np.ndarray:
     return subsidy * famsize * p.policy.subsidy_per_capita
 
 
-def expected_income(world: World) -> np.ndarray:
-    """A household's income at normal prices and no shocks: what it expects before year 1."""
+def expected_income(world: World, idx=slice(None)) -> np.ndarray:
+    """A household's income at normal prices and no shocks, with no drive component: what it
+    expects before year 1, and the drive-free income the participation decision scales gains by."""
     p, hh = world.params, world.households
     e = p.economy
-    idx = slice(None)
-    return (normal_revenue(world, idx) * (1 - e.input_cost_share) + hh.twork * wage(e, hh.edu, hh.region)
-            + subsidy_transfer(p, hh.subsidy, hh.famsize)
-            + hh.productive_assets * e.business_return)
+    return (normal_revenue(world, idx) * (1 - e.input_cost_share) + hh.twork[idx] * wage(e, hh.edu[idx], hh.region[idx])
+            + subsidy_transfer(p, hh.subsidy[idx], hh.famsize[idx])
+            + hh.productive_assets[idx] * e.business_return)
 
 
 def produce(world: World, idx) -> None:

@@ -4,7 +4,7 @@ figure and scenario file of a calibration directory)."""
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
 import time
 from pathlib import Path
 
@@ -74,7 +74,7 @@ def run_calibrate(args) -> int:
             except WorkerCrashed as exc:
                 if attempt == 3 or (out is None and resume is None):
                     raise ParameterError(f"{exc}") from None
-                print(f"{exc}: restarting the workers and resuming", file=sys.stderr)
+                logging.getLogger(__name__).warning(f"{exc}: restarting the workers and resuming")
                 resume = resume or out
                 requested = {}
                 continue

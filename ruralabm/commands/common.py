@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 # The backends of ruralabm.scenarios.executor (kept here so that parsing imports no numpy;
 # tests/test_cli.py checks they agree).
@@ -74,7 +75,6 @@ def add_executor_options(p: argparse.ArgumentParser) -> None:
 def check_executor_args(args) -> None:
     """Refuse execution options that contradict each other; warn about ones that cannot help."""
     import os
-    import sys
 
     from ruralabm.model.params import ParameterError
 
@@ -91,8 +91,9 @@ def check_executor_args(args) -> None:
         raise ParameterError("--backend serial contradicts --dask; give one of them")
     cpus = os.cpu_count() or 1
     if workers is not None and workers > cpus and not dask:
-        print(f"warning: --workers {workers} is more than the {cpus} CPUs of this machine: the extra worker "
-              "processes only compete for them (and each holds a model in memory)", file=sys.stderr)
+        logging.getLogger(__name__).warning(
+            f"--workers {workers} is more than the {cpus} CPUs of this machine: the extra worker "
+            "processes only compete for them (and each holds a model in memory)")
 
 
 def executor_from_args(args):

@@ -1,6 +1,7 @@
 """Subcommand ``compare``: policy scenarios side by side with common random numbers."""
 from __future__ import annotations
 
+import logging
 import shlex
 import sys
 import time
@@ -14,6 +15,8 @@ DEFAULT_SCENARIOS = ("baseline", "cooperative", "enterprise")
 DEFAULT_REPS = 40
 DEFAULT_HOUSEHOLDS = 20_000
 DEFAULT_OUT = "runs/compare"
+
+log = logging.getLogger(__name__)
 
 
 def run_compare(args) -> int:
@@ -69,10 +72,10 @@ def run_compare(args) -> int:
              seed=opts.get("seed") or 0, overrides=opts.get("set") or [], years_of_interest=yoi,
              default_households=DEFAULT_HOUSEHOLDS, panels_dir=(out / "panels") if opts.get("save_panels") else None)
     if args.workers is not None and args.workers > len(p.tasks) and args.backend != "serial":
-        print(f"warning: --workers {args.workers} but only {len(p.tasks)} runs; at most {len(p.tasks)} workers "
-              "will have work", file=sys.stderr)
+        log.warning(f"--workers {args.workers} but only {len(p.tasks)} runs; at most {len(p.tasks)} workers "
+                    "will have work")
     for w in p.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        log.warning(w)
     parts = prepare_out(p, out, overwrite=args.overwrite, resume=bool(args.resume), args=opts)
     args.resume_dir = out  # for the interruption message (ruralabm/cli.py)
     n_hh = p.scenarios[0].params.population.n_households
@@ -91,6 +94,7 @@ def run_compare(args) -> int:
     summary = summarise(result)
     command = "ruralabm " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
     write(result, summary, out, command)
+    log.info(f"{len(p.tasks)} runs in {result.wall_seconds:.1f} s; wrote {out}")
     names = [sc.name for sc in p.scenarios]
     print(f"\nMeans over {p.reps} replications; differences from '{names[0]}' are paired, with 95% intervals; "
           "'(noise)' = the interval includes 0 (not distinguishable from noise); 'identical' = equal in every "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -15,6 +16,9 @@ DEFAULT_OUTPUTS = ("poverty_national", "resilience")
 METRICS = ("poverty_1_9", "poverty_national", "poverty_3_1", "vulnerability", "resilience", "buffering",
            "self_organisation", "learning", "income_pc", "consumption_pc", "participation", "exit_share",
            "median_exit_date")
+
+
+log = logging.getLogger(__name__)
 
 
 def run_sweep(args) -> int:
@@ -67,10 +71,10 @@ def run_sweep(args) -> int:
     s = sweep.spec
     done = sweep.done_chunks()
     for note in design_notes(s):
-        print(note, file=sys.stderr)
+        log.warning(note)
     if args.workers is not None and args.backend != "serial" and args.workers > sweep.n_runs:
-        print(f"warning: --workers {args.workers} but only {sweep.n_runs} runs; at most {sweep.n_runs} workers "
-              "will have work", file=sys.stderr)
+        log.warning(f"--workers {args.workers} but only {sweep.n_runs} runs; at most {sweep.n_runs} workers "
+                    "will have work")
     args.resume_dir = out  # for the interruption message (ruralabm/cli.py)
     with executor_from_args(args) as ex:
         print(f"sweep of {s['scenario']}: {s['design']} design, {sweep.n_points} points x {s['reps']} reps = "

@@ -38,6 +38,7 @@ def run_validate(args) -> int:
         check_writable(out)  # before any work
     cfg.check()
     cfg.params_for(cfg.selection[0])  # scenario and overrides are valid before anything runs
+    print(v.format_changes(v.parameter_changes(cfg), cfg))
     t0 = time.perf_counter()
     with executor_from_args(args) as ex:
         print(f"validation: {cfg.reps} replications x {len(cfg.selection)} selection setting(s) on {ex.describe()}, "
@@ -47,8 +48,11 @@ def run_validate(args) -> int:
                      resume=bool(args.resume))
     if rows.empty:
         raise ParameterError("no replication finished; see the errors above")
-    summary = v.write_report(rows, out, figures=not args.no_figures)
+    summary = v.write_report(rows, out, figures=not args.no_figures, cfg=cfg)
     print(v.format_summary(summary))
+    notes = v.overlap_notes(summary)
+    if notes:
+        print("\n" + "\n".join(notes))
     fails = rows[rows["error"].notna()] if "error" in rows else rows.iloc[:0]
     if len(fails):
         print(f"\n{len(fails)} estimator run(s) failed; first: {fails['error'].iloc[0]}")
