@@ -27,13 +27,17 @@ KERNELS = ("normal", "epan", "uniform", "biweight", "tricube")
 # Column checks (propensity, PSM, DID)
 
 
+def _require_present(data: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise EstimationError(f"column(s) not found in {what}: {', '.join(map(str, missing))}")
+
+
 def check_columns(data: pd.DataFrame, columns: Sequence[str], what: str = "data") -> None:
     """Raise EstimationError naming any of ``columns`` missing from ``data`` or holding NaNs."""
     if not isinstance(data, pd.DataFrame):
         raise EstimationError(f"{what} must be a pandas DataFrame, got {type(data).__name__}")
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise EstimationError(f"column(s) not found in {what}: {', '.join(map(str, missing))}")
+    _require_present(data, columns, what)
     for c in columns:
         col = data[c]
         if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
@@ -49,9 +53,7 @@ def check_columns(data: pd.DataFrame, columns: Sequence[str], what: str = "data"
 def check_no_missing(data: pd.DataFrame, columns: Sequence[str], what: str = "data") -> None:
     """Raise EstimationError naming any of ``columns`` (of any dtype: identifiers, cluster
     labels) that is missing from ``data`` or holds missing values (NaN, None, pd.NA, NaT)."""
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise EstimationError(f"column(s) not found in {what}: {', '.join(map(str, missing))}")
+    _require_present(data, columns, what)
     for c in columns:
         n_nan = int(data[c].isna().sum())
         if n_nan:
