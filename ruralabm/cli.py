@@ -44,7 +44,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _redeliver_interrupts(unraisable) -> None:
+    """``sys.unraisablehook``: a Ctrl-C that lands while Python runs a weakref or ``__del__``
+    callback (the garbage collector can run one at any moment) is swallowed there and printed as
+    "Exception ignored in ..." with a traceback, and the command would go on as if nothing had
+    happened. Deliver it again to the main thread instead, so that the command stops the way
+    Ctrl-C always stops it (results written so far kept, one line, exit 130). The re-delivery comes
+    from another thread a moment later: raised here, in the hook, it would be swallowed again."""
+    if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+        import _thread
+        import threading
+
+        threading.Timer(0.001, _thread.interrupt_main).start()
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def main(argv: list[str] | None = None) -> int:
+    previous_hook, sys.unraisablehook = sys.unraisablehook, _redeliver_interrupts
+    try:
+        return _run_command(argv)
+    finally:
+        sys.unraisablehook = previous_hook
+
+
+def _run_command(argv: list[str] | None) -> int:
     from ruralabm.model.params import ParameterError
 
     parser = build_parser()

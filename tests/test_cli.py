@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -182,3 +183,31 @@ def test_run_json_records_the_environment(tmp_path):
     assert env["python"] == platform.python_version()
     assert env["platform"] and env["dependencies"]["numpy"] and env["dependencies"]["mesa"]
     assert "git_dirty" in env and env["package_version"]
+
+
+def test_ctrl_c_inside_a_weakref_callback_still_stops_the_command():
+    """A SIGINT that lands while the garbage collector runs a weakref callback is swallowed there by
+    Python ("Exception ignored in ...", a traceback, and the command goes on). The CLI's unraisable
+    hook delivers it again, so the command stops as Ctrl-C always stops it."""
+    import weakref
+
+    from ruralabm import cli
+
+    class Thing:
+        pass
+
+    def callback(_ref):
+        raise KeyboardInterrupt
+
+    previous, sys.unraisablehook = sys.unraisablehook, cli._redeliver_interrupts
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            thing = Thing()
+            ref = weakref.ref(thing, callback)
+            del thing  # the callback runs here; its KeyboardInterrupt is swallowed and re-raised
+            deadline = time.monotonic() + 5  # the re-delivered interrupt arrives within milliseconds
+            while time.monotonic() < deadline:
+                pass
+        assert ref() is None
+    finally:
+        sys.unraisablehook = previous
