@@ -14,4 +14,5 @@ COMMAND_MODULES = [
     "ruralabm.commands.validate",
     "ruralabm.commands.calibrate",
     "ruralabm.commands.patterns",
+    "ruralabm.commands.viz",
 ]
