@@ -30,7 +30,7 @@ from ruralabm.analysis.studies.campaign import exit_years
 from ruralabm.analysis.specs import CAO_COVARIATES, CLDS_COVARIATES, CLDS_PRE, LINE_NAMES, REGIONS, poverty_lines
 from ruralabm.analysis.studies.papers import (cao_statistics, clds_statistics, county_statistics,
                                               drop_separating_covariates)
-from ruralabm.analysis.studies.survey import clds_sample, cles_sample, county_sample
+from ruralabm.analysis.studies.survey import clds_eligible, clds_sample, cles_sample, county_sample, survey_options
 from ruralabm.model import RuralModel
 from ruralabm.model.params import ParameterError, Params, parameter_spec
 from ruralabm.model.processes.outcomes import RESILIENCE_INDICATORS
@@ -329,11 +329,11 @@ def simulate_statistics(task: Mapping[str, Any]) -> dict:
         t0 = time.perf_counter()
         notes: list[str] = []
         try:
-            pre = panel[panel["year"] == CLDS_PRE]
-            eligible = int(pre["poor_national"].sum())
+            options = survey_options(params)  # the survey's recall error of income, if any
+            eligible = clds_eligible(panel, CLDS_PRE, seed=seed, **options)
             n = min(int(settings["clds_n"]), eligible)
             stats["clds.eligible"] = float(eligible)
-            smp = clds_sample(panel, n=n, seed=seed)
+            smp = clds_sample(panel, n=n, seed=seed, **options)
             lines = poverty_lines(params)
             extra = ["participating"] if settings["vep_variant"] == "participation" else []
 

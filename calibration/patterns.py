@@ -12,7 +12,8 @@ makes the pattern table (``patterns.csv``), :func:`write` adds ``report.md`` and
 Simulated statistics of one run (:func:`run_statistics`, keys ``name.year``):
 
 =============================== =============================================================
-income_pc.Y                     total income / total persons (yuan, 2014 prices)
+income_pc.Y                     total income / total persons (usual residents; yuan, 2014 prices)
+income_pc_poor_areas.Y          the same over the households of the designated poor counties
 income_growth.Y0_Y1             (income_pc.Y1 / income_pc.Y0) ** (1 / (Y1 - Y0)) - 1
 share_{wages,business,property,transfers}.Y   NBS income categories (``SOURCES``) in total income
 poverty.Y                       person-weighted incidence under the national line
@@ -21,7 +22,8 @@ poverty_{east,central,west}.Y   incidence by region
 registered_share.Y              person-weighted share registered as poor
 registered_share.first_policy_year, registered_ratio.first_policy_year   the register of the
                                 first policy year, and it over the income-poor share of the year before
-county_exit_share.Y             share of counties exiting in batch (assessment) year Y (announced the year after)
+income_growth_poor_areas.Y0_Y1  the same for the poor counties
+county_exit_share.Y             share of poor counties exiting in batch (assessment) year Y (announced the year after)
 county_not_exited.Y             share of counties not exited in a batch up to Y
 =============================== =============================================================
 """
@@ -185,7 +187,7 @@ def run_statistics(model) -> dict[str, float]:
     years = np.sort(hp["year"].unique()).astype(int)
     codes = np.searchsorted(years, hp["year"].to_numpy())
     ny = len(years)
-    fam = hp["famsize"].to_numpy(np.float64)
+    fam = hp["residents"].to_numpy(np.float64)  # usual residents, as the household survey counts persons
     persons = np.bincount(codes, weights=fam, minlength=ny)
 
     def total(values, mask=None):
@@ -195,6 +197,11 @@ def run_statistics(model) -> dict[str, float]:
     income = hp["income_total"].to_numpy(np.float64)
     stats: dict[str, float] = {}
     inc_pc = total(income) / persons
+    # The poor areas: households of the designated national poor counties (every county with design 'table1').
+    cp = model.county_panel()
+    poor_county = cp.loc[cp["year"] == cp["year"].min()].set_index("county_id")["poor_county"]
+    in_poor = poor_county.reindex(hp["county_id"].to_numpy()).to_numpy(np.float64)
+    inc_pc_poor = _ratio(total(income * in_poor), total(fam * in_poor))
     poor = hp["poor_national"].to_numpy(np.float64)
     pov = total(fam * poor) / persons
     reg = total(fam * (hp["registered_poor"].to_numpy() == 1)) / persons
@@ -209,6 +216,7 @@ def run_statistics(model) -> dict[str, float]:
         by_region[name] = _ratio(total(fam * poor * m), total(fam * m))
     for k, y in enumerate(years):
         stats[f"income_pc.{y}"] = float(inc_pc[k])
+        stats[f"income_pc_poor_areas.{y}"] = float(inc_pc_poor[k])
         stats[f"poverty.{y}"] = float(pov[k])
         stats[f"registered_share.{y}"] = float(reg[k])
         for name in SOURCES:
@@ -220,6 +228,8 @@ def run_statistics(model) -> dict[str, float]:
     for y0, y1 in GROWTH_SPANS:
         if f"income_pc.{y0}" in stats and f"income_pc.{y1}" in stats:
             stats[f"income_growth.{y0}_{y1}"] = (stats[f"income_pc.{y1}"] / stats[f"income_pc.{y0}"]) ** (1 / (y1 - y0)) - 1
+            stats[f"income_growth_poor_areas.{y0}_{y1}"] = (
+                (stats[f"income_pc_poor_areas.{y1}"] / stats[f"income_pc_poor_areas.{y0}"]) ** (1 / (y1 - y0)) - 1)
     first = p.calendar.policy_start_year
     if f"registered_share.{first}" in stats and f"poverty.{first - 1}" in stats:
         stats["registered_share.first_policy_year"] = stats[f"registered_share.{first}"]

@@ -12,6 +12,8 @@ from .draws import draw_year
 from .enums import ORG_TYPE_OFFSET, OrgType
 from .params import FORMS, ORGANISATION_TYPES, PRODUCTS, REGIONS, ParameterError, Params, parameter_spec
 from .population import build_households, build_organisations, build_places
+from .population_national import build_households_national, build_places_national
+from .processes.policy import initial_subsidy
 from .processes.outcomes import household_outcomes
 from .processes.production import expected_income
 from .recorder import PanelRecorder
@@ -95,13 +97,21 @@ class RuralModel(mesa.Model):
         self.master_seed = int(seed)
         self.per_agent = per_agent
         p = self.params
-        villages, counties = build_places(p, self.master_seed)
-        households = build_households(p, self.master_seed, villages, counties)
+        if p.population.design == "national":
+            villages, counties = build_places_national(p, self.master_seed)
+            households = build_households_national(p, self.master_seed, villages, counties)
+        else:
+            villages, counties = build_places(p, self.master_seed)
+            households = build_households(p, self.master_seed, villages, counties)
         organisations = build_organisations(p, self.master_seed, villages, counties)
         self.world = build_world(p, self.master_seed, households, villages, counties, organisations)
         w = self.world
         w.income_last = expected_income(w)
-        w.income_pc_last = w.income_last / households.famsize
+        w.income_pc_last = w.income_last / households.residents
+        if p.population.design == "national":
+            initial_subsidy(w)  # the means test reads expected income, which includes the subsidy
+            w.income_last = expected_income(w)
+            w.income_pc_last = w.income_last / households.residents
         if participation_override is not None:
             self.set_participation_override(participation_override)
 
@@ -231,7 +241,8 @@ class RuralModel(mesa.Model):
         w = self.world
         w.year = self.calendar_years[self.year_index]
         o = w.organisations
-        w.draws = draw_year(self.master_seed, w.year, w.households.n, w.villages.n, w.counties.n, o.n)
+        w.draws = draw_year(self.master_seed, w.year, w.households.n, w.villages.n, w.counties.n, o.n,
+                            labour=self.params.labour.enabled, demography=self.params.demography.enabled)
         for name, level, fn in SCHEDULE:
             self.phase_log.append(name)
             if level == "world" or not self.per_agent:
@@ -389,6 +400,7 @@ class RuralModel(mesa.Model):
             "primary_secondary": base["primary_secondary"],
             "primary_tertiary": base["primary_tertiary"],
             "poverty_headcount_start": base["poverty_headcount"],
+            "poor_county": base["poor_county"],
             "exit_date": exit_date,
             "exited": observed.astype(np.int8),
             "days_to_exit": (end - c.policy_start_year) * 365.25,

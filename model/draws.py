@@ -49,10 +49,19 @@ class YearDraws:
     subsidy_review_u: np.ndarray      # (n,)
     targeting_z: np.ndarray           # (n,)
     failure_u: np.ndarray             # (organisations,)
+    # members' work (labour process; drawn only when labour.enabled): uniforms for a migrant
+    # returning, an adult leaving to work away, a local job lost, a local job found; normals of
+    # this year's migrant and local earnings
+    labour_u: np.ndarray | None = None     # (n, 4) float32
+    labour_z: np.ndarray | None = None     # (n, 4) float32: migrant earnings, local earnings, remittances, casual days
+    # demography (drawn only when demography.enabled): uniforms of the member events and normals
+    # of a successor's or re-founded household's traits (model/processes/demography.py)
+    members_u: np.ndarray | None = None    # (n, 8) float32
+    members_z: np.ndarray | None = None    # (n, 4) float32
 
 
 def draw_year(seed: int, year: int, n_households: int, n_villages: int, n_counties: int,
-              n_organisations: int) -> YearDraws:
+              n_organisations: int, labour: bool = False, demography: bool = False) -> YearDraws:
     n = n_households
     g = stream(seed, "prices", year)
     price_innovation = g.standard_normal(4)
@@ -74,4 +83,14 @@ def draw_year(seed: int, year: int, n_households: int, n_villages: int, n_counti
     health_change_u, job_u, machine_scrap_u = g.random(n), g.random(n), g.random(n)
     g = stream(seed, "policy", year)
     subsidy_review_u, targeting_z, failure_u = g.random(n), g.standard_normal(n), g.random(n_organisations)
-    return YearDraws(**{k: v for k, v in locals().items() if isinstance(v, np.ndarray)})
+    extra = {}
+    if labour:  # streams of their own: the draws above never move
+        g = stream(seed, "labour", year)
+        extra["labour_u"] = g.random((n, 4), dtype=np.float32)
+        extra["labour_z"] = g.standard_normal((n, 4), dtype=np.float32)
+    if demography:
+        g = stream(seed, "members", year)
+        extra["members_u"] = g.random((n, 8), dtype=np.float32)
+        extra["members_z"] = g.standard_normal((n, 4), dtype=np.float32)
+    arrays = {k: v for k, v in locals().items() if isinstance(v, np.ndarray)}
+    return YearDraws(**arrays, **extra)

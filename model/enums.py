@@ -69,13 +69,14 @@ class FormTraits:
     technology_push: bool  # the organisation pushes its members to adopt improved technology (learning)
     information: bool      # members gain market-information access (learning.form_information_gain)
     tertiary_income: bool  # members' business income counts as primary-tertiary integration (county index)
+    collective_action: bool  # members run a village venture together: trust grows (linkage.tourism_trust_gain)
 
 
 FORM_TRAITS: dict[Form, FormTraits] = {
-    Form.VERTICAL_CHAIN: FormTraits(technology_push=False, information=False, tertiary_income=False),
-    Form.TECHNOLOGY_DIFFUSION: FormTraits(technology_push=True, information=False, tertiary_income=False),
-    Form.AGRITOURISM: FormTraits(technology_push=False, information=False, tertiary_income=True),
-    Form.ECOMMERCE: FormTraits(technology_push=False, information=True, tertiary_income=True),
+    Form.VERTICAL_CHAIN: FormTraits(technology_push=False, information=False, tertiary_income=False, collective_action=False),
+    Form.TECHNOLOGY_DIFFUSION: FormTraits(technology_push=True, information=False, tertiary_income=False, collective_action=False),
+    Form.AGRITOURISM: FormTraits(technology_push=False, information=False, tertiary_income=True, collective_action=True),
+    Form.ECOMMERCE: FormTraits(technology_push=False, information=True, tertiary_income=True, collective_action=False),
 }
 
 

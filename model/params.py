@@ -54,6 +54,75 @@ class PopulationParams:
     ethnic_minority_share: float = param(0.40, "share", 0.0, 1.0,
                                          "Share of western/central counties that are ethnic-minority areas.",
                                          "Liu (seed 003): ethnic-area dummy among 76 poor counties")
+    design: str = param("table1", "rule", doc="How households are generated: 'table1' (the old generator: every household drawn from the CLDS Table 1 marginals of POOR households, seed 001) or 'national' (a national rural population: members by age group and work, regions differing in wages, farm productivity, market access and infrastructure, poor counties designated; the CLDS-like sample is then the households below the line, as the paper drew it). 'national' is needed by the demography, labour, land, region and linkage processes. Module: model/population_national.py.",
+                        source="design choice (issue 'A world that looks like rural China'); 'national' in scenarios/calibrated.toml", choices=("table1", "national"))
+    poor_county_share: float = param(0.42, "share of counties", 0.0, 1.0,
+                                     "Design 'national': share of counties designated national poor counties (the lowest expected income per capita at set-up); the exit campaign, the poor-area income series and the 76-county sample concern them.",
+                                     "832 national poor counties (State Council LGOP 2012 list) among about 2,000 county-level units with a rural population (NBS)")
+    head_age_mean: float = param(50.0, "years", 18.0, 90.0, "Design 'national': mean age of household heads at set-up.",
+                                 "assumption: rural heads average about 50 (CFPS/CHIP rural samples 2012-2014); the CLDS poor sample's 51.9 (seed 001) is the check")
+    head_age_sd: float = param(11.0, "years", 0.0, 40.0, "Design 'national': sd of heads' age at set-up.",
+                               "CLDS Table 1 (seed 001): sd 10.2 among the poor; a little wider nationally")
+    head_edu_probs: list = param([0.10, 0.28, 0.42, 0.16, 0.035, 0.004, 0.001], "shares of schooling codes 0/3/6/9/12/13/16", 0.0, 1.0,
+                                 "Design 'national': heads' schooling at set-up, shares of the CLDS codes 0, 3, 6, 9, 12, 13, 16 (must sum to 1).",
+                                 "assumption: rural heads born 1950-1975 mostly have primary or junior schooling (2010 census); the CLDS poor sample's mean code 4.66 (seed 001) is the check", keys=("none", "some_primary", "primary", "junior", "senior", "vocational", "college"))
+    famsize_mean: float = param(4.5, "members", 1.0, 15.0, "Design 'national': mean registered household members (migrants included).",
+                                "assumption: registered rural households of 4-4.5 members (CLDS 2014 rural households; seed 001 reports 4.67 among the poor)")
+    famsize_sd: float = param(1.6, "members", 0.0, 10.0, "Design 'national': sd of registered household members.",
+                              "CLDS Table 1 (seed 001): sd 1.82 among the poor")
+    nonfarm_workers_mean: float = param(1.45, "members per household", 0.0, 10.0,
+                                        "Design 'national': mean members in stable non-farm work (migrants and local non-farm workers) at set-up.",
+                                        "NBS Migrant Worker Monitoring Report 2012: 263 million migrant workers (163 m away, 99 m local) over about 190 million rural households")
+    migrant_share: list = param([0.35, 0.65, 0.62], "share of non-farm workers", 0.0, 1.0,
+                                "Design 'national': share of the stable non-farm workers who work away from home most of the year (not usual residents), by region.",
+                                "NBS Migrant Worker Monitoring Report 2014: most eastern migrant workers work locally, most central and western ones away", keys=REGIONS)
+    remittance_share_mean: float = param(0.18, "share of migrant earnings", 0.0, 1.0,
+                                         "Design 'national': mean share of a migrant's earnings sent home (a household trait, Beta distributed).",
+                                         "assumption: 2014 rural transfer income (NBS: 1,877 yuan per capita, 17.9% of income) net of pensions, subsidies and dibao leaves about 5,000 yuan per migrant, under a fifth of 31,000 yuan of earnings")
+    remittance_share_concentration: float = param(1.5, "Beta a + b", 0.1, 1000.0,
+                                                  "Design 'national': concentration of the Beta distribution of remittance shares (small: many households receive almost nothing, a few a lot).",
+                                                  "assumption: remittances are very unequal across migrant households (RUMiC: a third of migrants remit little or nothing)")
+    region_income_factor: list = param([1.22, 0.96, 0.80], "ratio to the national mean", 0.05, 20.0,
+                                       "Design 'national': farm productivity, local non-farm wages and own-business returns of each region relative to the nation.",
+                                       "NBS 2014 rural per-capita disposable income by region (east 13,145, central 10,011, west 8,295, northeast 10,802 yuan; national 10,489), northeast merged with the centre", keys=REGIONS)
+    region_distance_factor: list = param([0.65, 1.0, 1.45], "multiplier of km to the commercial centre", 0.05, 20.0,
+                                         "Design 'national': villages' distance to the nearest commercial centre by region relative to the centre (market access).",
+                                         "assumption: denser eastern towns, sparse western ones (county seats per 10,000 km2 about 3x as many in the east)", keys=REGIONS)
+    region_hroad_shift: list = param([12.0, 0.0, -12.0], "% points of hardened road", -100.0, 100.0,
+                                     "Design 'national': road hardening of villages by region, in points above the centre.",
+                                     "assumption: eastern villages had mostly hardened roads by 2014, western ones least (MOT village road statistics)", keys=REGIONS)
+    region_lamp_shift: list = param([0.15, 0.0, -0.1], "share of villages with street lights", -1.0, 1.0,
+                                    "Design 'national': share of villages with street lights by region, relative to the centre.",
+                                    "assumption: village street lighting follows village wealth", keys=REGIONS)
+    region_disaster_factor: list = param([0.8, 1.0, 1.3], "multiplier of the disaster probabilities", 0.0, 10.0,
+                                         "Design 'national': natural-disaster risk by region relative to the centre.",
+                                         "assumption: drought and geological hazards concentrate in the west (MCA disaster statistics)", keys=REGIONS)
+    region_quality_shift: list = param([0.08, 0.0, -0.08], "management-quality units", -1.0, 1.0,
+                                       "Design 'national': mean management quality of cooperatives and enterprises by region, relative to the parameter means.",
+                                       "assumption: organisations in the east are better run (older, larger, closer to markets)", keys=REGIONS)
+    distance_mean: float = param(15.5, "km", 0.1, 1000.0,
+                                 "Design 'national': mean distance of villages to the nearest commercial centre in the centre region (times region_distance_factor).",
+                                 "assumption: the CLDS poor sample's 19.08 km (seed 001), concentrated in the west, is the check")
+    hroad_mean: float = param(66.0, "% of roads hardened", 0.0, 100.0,
+                              "Design 'national': mean road hardening of central villages (plus region_hroad_shift).",
+                              "assumption: the CLDS poor sample's 63.8% (seed 001) is the check")
+    lamp_share: float = param(0.38, "share of villages", 0.0, 1.0,
+                              "Design 'national': share of central villages with street lights (plus region_lamp_shift).",
+                              "assumption: the CLDS poor sample's 0.353 (seed 001) is the check")
+    ability_share: float = param(0.66, "share of households", 0.0, 1.0,
+                                 "Design 'national': households with a member who received skills training at set-up.",
+                                 "assumption: the CLDS poor sample's 0.690 (seed 001) is the check")
+    job_share: float = param(0.88, "share of heads", 0.0, 1.0, "Design 'national': heads who work at set-up.",
+                             "assumption: the CLDS poor sample's 0.866 (seed 001) is the check")
+    assets_mean: float = param(6000.0, "yuan", 0.0, 1e7,
+                               "Design 'national': mean productive assets (farm and non-farm business) at set-up, times the county's income factor.",
+                               "assumption: the 'table1' generator's 6,000 yuan; the NBS 2014 non-farm business income of 1,239 yuan per capita is the check")
+    assets_sd: float = param(0.9, "sd of log productive assets", 0.0, 5.0,
+                             "Design 'national': dispersion of productive assets at set-up (mean-one lognormal times assets_mean); a heavy tail stands for the minority running a shop, workshop or transport business.",
+                             "assumption: NBS 2014 non-farm business income of 1,239 yuan per capita comes from a minority of households")
+    machine_mean: float = param(0.55, "machines per household", 0.0, 100.0,
+                                "Design 'national': mean agricultural machines owned at set-up (negative binomial with the CLDS sd).",
+                                "assumption: a little above the CLDS poor sample's 0.429 (seed 001), the check")
 
 
 @dataclass
@@ -99,6 +168,9 @@ class ShockParams:
     disaster_yield_loss: list = param([0.2, 0.5, 0.85], "share of yield", 0.0, 1.0,
                                       "Yield lost in each severity class.",
                                       "midpoints of MCA loss classes 10-30%, 30-80%, >=80%")
+    disaster_relief_share: float = param(0.0, "share of the loss", 0.0, 1.0,
+                                         "Share of a household's disaster loss (output lost, at spot prices) made good by public relief and policy crop insurance, paid as transfer income the same year.",
+                                         "MCA relief funds and policy agricultural insurance (indemnities about 21 bn yuan in 2014) against direct agricultural losses of about 100 bn yuan a year: roughly a quarter to a third; 0.3 in scenarios/calibrated.toml")
     price_persistence: float = param(0.5, "AR(1) coefficient", -0.99, 0.99,
                                      "Persistence of log product prices.",
                                      "assumption: moderate year-to-year persistence of farm-gate price deviations")
@@ -130,6 +202,9 @@ class EconomyParams:
     business_return: float = param(0.10, "yuan per yuan of assets", 0.0, 2.0,
                                    "Return on productive assets in own non-farm business.",
                                    "assumption: 10% yearly return on household business assets")
+    business_returns_elasticity: float = param(1.0, "elasticity", 0.05, 1.0,
+                                               "Own-business income = business_return x K0 x (assets / K0) ** elasticity, K0 = 6,000 yuan: 1 is a constant return on assets; below 1 returns diminish as assets grow.",
+                                               "assumption: household businesses have diminishing returns (small shops and workshops); 0.5 in scenarios/calibrated.toml")
     business_return_sd: float = param(0.3, "sd of log return", 0.0, 3.0,
                                       "Year-to-year dispersion of own-business income (lognormal, mean one).",
                                       "assumption: business returns vary by about 30% from year to year")
@@ -165,6 +240,9 @@ class EconomyParams:
     mu_per_machine: float = param(8.0, "mu per machine", 0.1, 1000.0,
                                   "Land one machine needs: a household buys a machine only while it owns fewer than land / mu_per_machine.",
                                   "assumption: a small machine pays on about 8 mu")
+    farm_productivity_growth: float = param(0.0, "share per year", -0.5, 0.5,
+                                            "Growth per year of farm productivity (yields, varieties, mechanisation services) since 2014; 0 keeps it constant.",
+                                            "NBS: rural per-capita net income from primary industry grew about 2-3% a year in real terms 2014-2020; 0.02 in scenarios/calibrated.toml")
     drive_effect: float = param(0.25, "log points per sd of drive", 0.0, 2.0,
                                 "Effect of unobserved entrepreneurial drive on farm and business returns.",
                                 "assumption: size of an unobserved trait's effect, not measured in any survey; calibrated (scenarios/calibrated.toml)")
@@ -587,6 +665,186 @@ class RegistrationParams:
 
 
 @dataclass
+class DemographyParams:
+    """Ageing of members, births, deaths, leaving home and succession of the head (design 'national')."""
+
+    enabled: bool = param(False, "switch", doc="Members age between the groups children (under 16), adults (16-59) and elderly (60+), children are born, members die, young adults leave home, and an old or deceased head is succeeded by the next generation; an emptied household is re-founded by a young couple (the panel keeps its id). Needs population.design = 'national'. Module: model/processes/demography.py.",
+                          source="issue 'A world that looks like rural China' (demography); on in scenarios/calibrated.toml")
+    birth_rate: float = param(0.11, "births per household-year", 0.0, 1.0,
+                              "Probability of a birth in a household with a young couple: a head under 45 with a spouse, or a head of 45 or more with a married adult child (two adults besides head and spouse).",
+                              "NBS: crude birth rate about 12 per 1,000 (2014), about 0.05 births per rural household-year, in the half of households with a couple of childbearing age")
+    child_to_adult_rate: float = param(1.0 / 16.0, "per child-year", 0.0, 1.0,
+                                       "Probability that one child turns 16 in a year, per child (children span 16 years).",
+                                       "arithmetic: a uniform age spread over 0-15")
+    adult_to_elderly_rate: float = param(0.004, "per adult-year", 0.0, 1.0,
+                                         "Probability that one adult other than the head and spouse turns 60 in a year, per such adult (the spouse turns 60 with the head).",
+                                         "assumption: the other adults are mostly the head's children, decades from 60")
+    elderly_mortality: float = param(0.04, "per elderly member-year", 0.0, 1.0,
+                                     "Mortality of elderly members other than the head.",
+                                     "China life tables 2010: rural mortality about 1% at 60, 3% at 70, 8% at 80; about 4% averaged over the rural 60+")
+    head_mortality_60: float = param(0.012, "per year at age 60", 0.0, 1.0,
+                                     "Mortality of the head at 60 (Gompertz: times exp(head_mortality_slope x (age - 60))).",
+                                     "China life tables 2010, rural men")
+    head_mortality_slope: float = param(0.09, "per year of age", 0.0, 1.0,
+                                        "Gompertz slope of the head's mortality (doubling about every 7.7 years).",
+                                        "China life tables 2010, rural men 60-85")
+    leave_home_rate: float = param(0.03, "per adult beyond the second, per year", 0.0, 1.0,
+                                   "Probability that one young adult leaves (marries out, divides off or settles in town) in a year, per adult beyond the head and spouse.",
+                                   "assumption: household division at marriage, around 25, about once per young adult (rural household size fell from 3.95 to 3.89 usual residents 2010-2014, NBS)")
+    succession_age: float = param(62.0, "years", 30.0, 100.0,
+                                  "Age from which an ageing head may hand over to the next generation.",
+                                  "assumption: rural heads hand over the farm in their sixties (CHARLS: most heads over 70 live with a married son who heads the household)")
+    succession_rate: float = param(0.25, "per year per decade above succession_age", 0.0, 1.0,
+                                   "Probability of handing over in a year, per decade of age above succession_age, when an adult successor lives in the household.",
+                                   "assumption: succession usually within a few years after 65 (keeps the heads' mean age near 52, CLDS 2014 and 2016, seed 001)")
+    generation_gap: float = param(27.0, "years", 10.0, 50.0, "Age difference between the head and the successor.",
+                                  "assumption: rural age at first birth about 24-27 (2010 census)")
+    successor_edu_probs: list = param([0.02, 0.08, 0.35, 0.43, 0.09, 0.025, 0.005], "shares of schooling codes 0/3/6/9/12/13/16", 0.0, 1.0,
+                                      "Schooling of a new head (the generation born 1975-1995), shares of the CLDS codes 0, 3, 6, 9, 12, 13, 16 (must sum to 1).",
+                                      "2010 census: rural adults aged 20-40 mostly completed junior middle school", keys=("none", "some_primary", "primary", "junior", "senior", "vocational", "college"))
+
+
+@dataclass
+class LabourParams:
+    """Members' work: farm, local non-farm jobs or migrant work; earnings, remittances, pensions (design 'national')."""
+
+    enabled: bool = param(False, "switch", doc="Adults work on the farm, in local non-farm jobs (usual residents: their pay is wage income) or away as migrants (not usual residents, as the household survey counts them: their earnings reach the household as remittances, transfer income); pay follows the official migrant-wage path; elderly members draw the rural pension; contracted land draws the agricultural subsidy. Income per capita is per usual resident. Needs population.design = 'national'. Module: model/processes/labour.py.",
+                          source="issue 'A world that looks like rural China' (labour and migration); NBS household-survey income definitions; on in scenarios/calibrated.toml")
+    migrant_earnings: float = param(31_080.0, "yuan per migrant-year in 2014", 0.0, 1e6,
+                                    "Earnings of a migrant worker in 2014 (before remittances), for the national average schooling.",
+                                    "NBS Migrant Worker Monitoring Report 2014: migrants working away earned 3,108 yuan a month, about 10 months a year")
+    local_earnings: float = param(23_450.0, "yuan per worker-year in 2014", 0.0, 1e6,
+                                  "Earnings of a local non-farm worker in 2014, national average (times the county's income factor).",
+                                  "NBS Migrant Worker Monitoring Report 2014: local migrant workers earned 2,606 yuan a month; about 9 months a year (local jobs are more seasonal)")
+    wage_index: list = param([0.837, 0.927, 1.0, 1.059, 1.108, 1.164, 1.217, 1.256, 1.253, 1.354, 1.382], "real index, 2014 = 1", 0.0, 100.0,
+                             "Real (2014 prices) migrant-wage path 2012-2022; years outside hold the nearest value. Local earnings follow it too.",
+                             "NBS Migrant Worker Monitoring Reports: monthly income 2,290 / 2,609 / 2,864 / 3,072 / 3,275 / 3,485 / 3,721 / 3,962 / 4,072 / 4,432 / 4,615 yuan (2012-2022), deflated by the rural CPI (calibration/patterns.toml [deflator])",
+                             keys=tuple(f"y{y}" for y in range(2012, 2023)))
+    wage_index_first_year: int = param(2012, "year", 1950, 2150, "Calendar year of the first entry of wage_index.", "as wage_index")
+    earnings_sd: float = param(0.3, "sd of log earnings", 0.0, 3.0,
+                               "Year-to-year dispersion of a household's non-farm earnings around the expectation (lognormal, mean one).",
+                               "assumption, as economy.wage_sd")
+    migrate_rate: float = param(0.07, "per household-year", 0.0, 1.0,
+                                "Probability that one resident adult without a stable job leaves to work away in a year (at the national mean schooling, scaled by exp(0.1 x (edu - 6)) and the trend).",
+                                "assumption: with return_rate it keeps about 60% of non-farm workers away (NBS 2014)")
+    return_rate: float = param(0.06, "per household-year", 0.0, 1.0,
+                               "Probability that one migrant returns to live at home in a year (plus health_return after a health shock).",
+                               "assumption: migrants stay away about 8 years on average (NBS: average migrant age rose as returns lagged departures)")
+    health_return: float = param(0.4, "probability", 0.0, 1.0,
+                                 "Extra probability that a migrant returns in a year the household suffers a serious illness (care, or the migrant's own illness).",
+                                 "issue: 'health shocks can end migration'; assumption on the size")
+    local_job_rate: float = param(0.06, "per household-year", 0.0, 1.0,
+                                  "Probability that one resident adult without a stable job finds a local non-farm job in a year (times the county's job factor and market access).",
+                                  "assumption: with local_job_loss it keeps local non-farm work at about 40% of non-farm workers (NBS 2014)")
+    local_job_loss: float = param(0.12, "per household-year", 0.0, 1.0,
+                                  "Probability that one local non-farm worker loses the job in a year (local jobs are less stable).",
+                                  "assumption: short and informal local contracts")
+    job_trend: float = param(0.03, "share per year", -0.5, 0.5,
+                             "Growth per year of the probabilities of finding non-farm work (structural change), from 2014 = 1.",
+                             "NBS: migrant workers grew 1-2% a year 2012-2019 while the rural population fell about 1.5% a year")
+    casual_days: float = param(60.0, "days per adult-year", 0.0, 365.0,
+                               "Days of casual local wage work (harvests, construction, odd jobs) of a resident adult without a stable job, on average; the year's days scatter with casual_days_sd. Wage income.",
+                               "assumption: NBS counts casual and seasonal local work as wage income; rural adults without stable jobs work a couple of months a year for others")
+    casual_days_sd: float = param(0.6, "sd of log days", 0.0, 3.0,
+                                  "Year-to-year dispersion of a household's casual work days (lognormal, mean one).",
+                                  "assumption: casual work comes and goes")
+    casual_day_wage: float = param(100.0, "yuan per day in 2014", 0.0, 1e5,
+                                   "Daily wage of casual local work in 2014, national average (times the county's income factor and the wage path).",
+                                   "NDRC farm-product cost-benefit survey 2014: hired farm labour about 80-110 yuan a day")
+    remittance_sd: float = param(0.8, "sd of log remittances", 0.0, 5.0,
+                                 "Year-to-year dispersion of what migrants send home around the household's share (lognormal, mean one): unpaid wages, job changes, the migrant's own needs.",
+                                 "assumption: remittances are far more volatile than earnings (wage arrears of migrant workers were widespread until 2016)")
+    elderly_farm_labour: float = param(0.6, "adult equivalents", 0.0, 1.0,
+                                       "Farm labour of an elderly member (the elderly keep farming).",
+                                       "assumption: farming is increasingly done by the over-60s (Third Agricultural Census 2016: a third of farm operators over 55)")
+    pension: float = param(1_100.0, "yuan per elderly member-year in 2014", 0.0, 1e6,
+                           "Rural (urban-rural residents') pension of a member over 60 in 2014.",
+                           "MOHRSS statistical bulletin 2014: basic pension raised to 70 yuan a month plus local top-ups, about 90 yuan a month on average")
+    pension_growth: float = param(0.08, "real share per year", -0.5, 1.0,
+                                  "Real growth per year of the pension after 2014.",
+                                  "MOHRSS: average residents' pension benefit about 90 yuan a month in 2014 and 170 in 2020 (nominal)")
+    ag_subsidy_per_mu: float = param(90.0, "yuan per mu-year", 0.0, 1e4,
+                                     "Agricultural subsidies paid on contracted land (direct grain, seed and input subsidies; support and protection subsidy from 2016), a transfer.",
+                                     "MOF: about 140 bn yuan of the three subsidies on about 1.6 bn mu of contracted land")
+
+
+@dataclass
+class LandParams:
+    """The rental market for contracted land among households and to organisations (design 'national')."""
+
+    market: bool = param(False, "switch", doc="Households short of farm labour rent land out, households with labour and machines rent it in, within the village at a regional rent; organisations lease members' land (enterprises pay rent, cooperatives dividends on land shares). Farmed land (natural capital) then changes year by year. Needs population.design = 'national'. Module: model/processes/land.py.",
+                        source="issue 'A world that looks like rural China' (land); on in scenarios/calibrated.toml")
+    rent_per_mu: list = param([750.0, 500.0, 350.0], "yuan per mu-year", 0.0, 1e5,
+                              "Rent of one mu of contracted land by region.",
+                              "assumption: land transfer rents of 2014 (Ministry of Agriculture rural management statistics; CLES Jiangsu 600-900 yuan)", keys=REGIONS)
+    rent_out_slack: float = param(1.5, "ratio", 1.0, 10.0,
+                                  "A household rents out the land beyond slack x what its farm labour can work.",
+                                  "assumption: households keep some land they cannot fully work (insurance value of land)")
+    rent_in_slack: float = param(1.2, "ratio", 1.0, 10.0,
+                                 "A household with farm labour for more than slack x its land asks for the difference.",
+                                 "assumption: transaction costs deter small rentals")
+    machine_mu: float = param(6.0, "mu per machine", 0.0, 1000.0,
+                              "Land a machine lets a household work on top of its labour's reach.",
+                              "assumption, as economy.mu_per_machine")
+    organisation_land_share: float = param(0.5, "share of members' land to let", 0.0, 1.0,
+                                           "Share of the land members offer that their organisation takes first (enterprise production bases at rent; cooperative land shares paid a dividend).",
+                                           "assumption: land transferred to cooperatives and enterprises was about a third of all transferred land in 2014 (MOA)")
+    share_dividend_premium: float = param(0.15, "share of rent", 0.0, 5.0,
+                                          "Dividend on land shares in a cooperative above the regional rent.",
+                                          "assumption: 'guaranteed rent plus dividend' land-share schemes")
+
+
+@dataclass
+class LinkageParams:
+    """Interest linkage: wages, share dividends and the channels of each form (design 'national')."""
+
+    enabled: bool = param(False, "switch", doc="Organisations employ members (processing and service jobs, wage income), cooperatives pay dividends on share capital besides transaction rebates, e-commerce opens market access for remote members, and contract demand and cooperative marketing move the county's local price (a spillover to non-members). Needs population.design = 'national'. Module: model/processes/linkage.py.",
+                          source="Zhou & Li (seed 002): interest-linkage through wages, rents, share capital and dividends; issue 'A world that looks like rural China'; on in scenarios/calibrated.toml")
+    jobs_per_member: list = param([0.25, 0.08, 0.12, 0.08], "jobs per member household", 0.0, 5.0,
+                                  "Jobs an organisation of each form offers per member household (vertical chain: processing and cold chain; agritourism: guest-house and catering jobs).",
+                                  "assumption: vertical-chain enterprises employ about one member in four (processing plants), the other forms fewer", keys=FORMS)
+    job_wage_factor: float = param(0.9, "share of local earnings", 0.0, 5.0,
+                                   "Pay of an organisation job relative to a local non-farm job.",
+                                   "assumption: agro-processing pays a little under other local work")
+    share_capital: float = param(1_000.0, "yuan per member", 0.0, 1e6,
+                                 "Share capital a cooperative member holds (paid in from the membership cost over the first years).",
+                                 "assumption: member shares of a few hundred to a few thousand yuan")
+    share_dividend_share: float = param(0.3, "share of surplus", 0.0, 0.4,
+                                        "Share of the cooperative surplus paid as dividends on share capital and land shares (the law allows up to 40% beside the 60% returned by transactions).",
+                                        "Farmer Specialised Cooperatives Law (2017): at least 60% returned by transactions, the rest may be paid on shares")
+    remoteness_price_penalty: float = param(0.12, "share of price at infinite distance", 0.0, 1.0,
+                                            "Farm-gate price lost to remoteness: price x (1 - penalty x distance / (distance + 20 km)); members of a form with the market-access trait (e-commerce) and cooperative members recover market_access_recovery of it.",
+                                            "assumption: remote villages sell 5-10% below market-town prices (transport and middlemen)")
+    market_access_recovery: list = param([0.5, 0.2, 0.3, 1.0], "share of the remoteness penalty recovered", 0.0, 1.0,
+                                         "Share of the remoteness penalty an organisation of each form recovers for its members (e-commerce sells online from the village).",
+                                         "assumption: online sales remove the distance penalty; a processing chain collects at the farm gate", keys=FORMS)
+    price_spillover: float = param(0.15, "share of price per share contracted", 0.0, 5.0,
+                                   "Rise of the county's spot price of a product per share of its growers in contracts or cooperative marketing (demand competition): every grower of the product, member or not, sells at the higher price.",
+                                   "assumption: contract and cooperative demand bid up local farm-gate prices by a few percent (SUTVA fails for real)")
+    cooperative_capacity_share: float = param(0.55, "share of the village's households", 0.01, 1.0,
+                                              "Cooperative capacity as a share of its village's households (replaces cooperative.capacity when linkage is on: organisations fill up).",
+                                              "assumption: village cooperatives serve about half of the village (MOA 2019: about half of rural households in cooperatives)")
+    enterprise_capacity_share: float = param(0.12, "share of the county's households", 0.001, 1.0,
+                                             "Contracts of one leading enterprise as a share of its county's households (replaces enterprise.capacity when linkage is on).",
+                                             "assumption: a county leading enterprise contracts a tenth of the county's farms")
+    tourism_trust_gain: float = param(0.03, "trust units per year", 0.0, 1.0,
+                                      "Trust gained each year by members of a form with collective action (agritourism: villagers run the scenic village together).",
+                                      "assumption: collective tourism ventures build village trust")
+
+
+@dataclass
+class SurveyParams:
+    """How the simulated surveys measure (read by ruralabm.analysis.studies.survey; no process uses them)."""
+
+    clds_income_error_sd: float = param(0.0, "sd of log reported income", 0.0, 5.0,
+                                        "Recall error of income in the CLDS-like survey: reported income = true income x a mean-one lognormal error; the sample is the households whose REPORTED income per capita is below the line, and its ln income is the reported one. 0: the survey sees true income (the 'table1' world).",
+                                        "assumption: interview surveys of rural income (CLDS, CFPS, CHIP) find far more households below the line than the NBS diary survey; the CLDS paper's 6,124 poor among a national sample, and its mean vulnerability of 0.40 (seed 001), need a large recall error; fitted to the CLDS Table 1 means in scenarios/calibrated.toml")
+    clds_error_persistence: float = param(0.3, "share of the error variance", 0.0, 1.0,
+                                          "Share of the recall error's variance that is the household's own (the same in both waves); the rest is new each wave.",
+                                          "assumption: reporting habits persist, recall errors of a given year do not")
+
+
+@dataclass
 class PovertyParams:
     line_1_9: float = param(2427.0, "yuan per capita-year", 1.0, 1e6,
                             "World Bank $1.90/day at 3.5 yuan per PPP dollar (2011 ICP).",
@@ -615,6 +873,11 @@ class Params:
     county: CountyParams = field(default_factory=CountyParams)
     campaign: CampaignParams = field(default_factory=CampaignParams)
     registration: RegistrationParams = field(default_factory=RegistrationParams)
+    demography: DemographyParams = field(default_factory=DemographyParams)
+    labour: LabourParams = field(default_factory=LabourParams)
+    land: LandParams = field(default_factory=LandParams)
+    linkage: LinkageParams = field(default_factory=LinkageParams)
+    survey: SurveyParams = field(default_factory=SurveyParams)
     poverty: PovertyParams = field(default_factory=PovertyParams)
 
     # --- construction and validation -------------------------------------------------
@@ -721,6 +984,12 @@ class Params:
             "county.exit_threshold": (self.county.exit_threshold, len(REGIONS)),
             "campaign.plan_shares": (self.campaign.plan_shares, 5),
             "campaign.announce_lag": (self.campaign.announce_lag, 2),
+            "population.head_edu_probs": (self.population.head_edu_probs, 7),
+            "demography.successor_edu_probs": (self.demography.successor_edu_probs, 7),
+            "population.migrant_share": (self.population.migrant_share, len(REGIONS)),
+            "land.rent_per_mu": (self.land.rent_per_mu, len(REGIONS)),
+            "linkage.jobs_per_member": (self.linkage.jobs_per_member, len(FORMS)),
+            "linkage.market_access_recovery": (self.linkage.market_access_recovery, len(FORMS)),
         }
         for name, (value, n) in lengths.items():
             if len(value) != n:
@@ -732,7 +1001,15 @@ class Params:
             raise ParameterError(f"campaign.deadline_year = {cp.deadline_year} is before campaign.plan_first_year = {cp.plan_first_year}")
         if sum(cp.plan_shares) > 1.0 + 1e-9:
             raise ParameterError(f"campaign.plan_shares = {cp.plan_shares!r} must sum to at most 1 (the rest are planned for the deadline)")
-        for name in ("shocks.disaster_class_probabilities", "policy.form_shares"):
+        if self.population.design != "national":
+            needs = [name for name, on in (("demography.enabled", self.demography.enabled),
+                                           ("labour.enabled", self.labour.enabled), ("land.market", self.land.market),
+                                           ("linkage.enabled", self.linkage.enabled)) if on]
+            if needs:
+                raise ParameterError(f"{', '.join(needs)} = true needs population.design = 'national' "
+                                     f"(population.design = {self.population.design!r})")
+        for name in ("shocks.disaster_class_probabilities", "policy.form_shares", "population.head_edu_probs",
+                     "demography.successor_edu_probs"):
             total = sum(self.get(name))
             if abs(total - 1.0) > 1e-9:
                 raise ParameterError(f"{name} = {self.get(name)!r} must sum to 1 (sums to {total:g})")

@@ -144,6 +144,8 @@ def build_places(params: Params, seed: int) -> tuple[VillageState, CountyState]:
     villages.product[:] = np.searchsorted(np.cumsum([0.5, 0.2, 0.2, 0.1])[:-1], rng.random(n_villages), side="right")
     villages.cooperative_id[:] = -1
     init_county_structure(params, seed, counties)
+    counties.poor_county[:] = 1  # design 'table1': the region stands for the poor areas
+    counties.income_factor[:] = 1.0
     return villages, counties
 
 
@@ -220,6 +222,8 @@ def build_households(params: Params, seed: int, villages: VillageState, counties
     hh.info_access[:] = np.clip(0.2 + 0.3 * hh.lamp + 0.02 * hh.edu + 0.05 * rng.standard_normal(n), 0.0, 1.0)
     hh.org_id[:] = -1
     hh.form[:] = Form.NONE
+    hh.residents[:] = hh.famsize  # design 'table1' has no migrants: every member is a usual resident
+    hh.land_farmed[:] = hh.land_area
 
     # County aggregates that are fixed at the start.
     counties.population[:] = np.bincount(hh.county_id, weights=hh.famsize, minlength=counties.n)
@@ -265,4 +269,17 @@ def build_organisations(params: Params, seed: int, villages: VillageState, count
     orgs.enabled[:] = np.where(orgs.org_type == OrgType.COOPERATIVE, params.policy.cooperatives, params.policy.enterprises)
     orgs.contract_price[:] = 1.0 + params.enterprise.contract_premium
     villages.cooperative_id[coop_villages] = np.arange(n_coop)
+    if params.population.design == "national":
+        # Management quality differs by region; with interest linkage on, capacity is a share of
+        # the village's (cooperatives) or county's (enterprises) households, so organisations fill up.
+        shift = np.asarray(params.population.region_quality_shift)[counties.region[orgs.county_id]]
+        orgs.management_quality[:] = np.clip(orgs.management_quality + shift, 0.01, 0.99)
+        if params.linkage.enabled:
+            lk = params.linkage
+            village_households = villages.households
+            county_households = np.bincount(villages.county_id, weights=village_households, minlength=counties.n)
+            orgs.capacity[:n_coop] = np.maximum(1, np.ceil(lk.cooperative_capacity_share
+                                                           * village_households[coop_villages]))
+            orgs.capacity[n_coop:] = np.maximum(1, np.ceil(lk.enterprise_capacity_share
+                                                           * np.repeat(county_households, per_county)))
     return orgs

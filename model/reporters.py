@@ -36,10 +36,10 @@ CAPITALS = ("human_capital", "natural_capital", "physical_capital", "financial_c
 def year_summary(params, hh, year: int) -> dict[str, float]:
     """The reporters for one year from that year's household arrays (state or one panel year)."""
     out = poverty_and_capitals(params, hh)
-    famsize = hh.famsize
+    residents = hh.residents  # person-weighted over usual residents
     summary: dict[str, float] = {"year": int(year)}
     for line in ("poor_1_9", "poor_national", "poor_3_1"):
-        summary[line] = float(np.average(out[line], weights=famsize))
+        summary[line] = float(np.average(out[line], weights=residents))
     summary["participation"] = float(np.mean(hh.participating))
     summary["income_per_capita"] = float(np.mean(out["income_per_capita"]))
     for cap in CAPITALS:

@@ -28,6 +28,8 @@ PROCESSES = {
     "counties": 14,   # county structure at set-up (year 0)
     "campaign": 15,   # exit assessment surveys and announcement dates (per year)
     "registration": 16,  # poverty-register assessment noise and exclusion (per year)
+    "labour": 17,     # members' moves between farm, local and migrant work; earnings (per year)
+    "members": 18,    # demography: births, ageing, deaths, leaving home, succession (per year)
 }
 
 

@@ -13,8 +13,8 @@ docs/architecture.md, "Adding a shock type").
 """
 from __future__ import annotations
 
-from .processes import (capitals, consumption, coping, counties, disasters, health, learning, organisations,
-                        outcomes, participation, policy, prices, production, registration)
+from .processes import (capitals, consumption, coping, counties, demography, disasters, health, labour, land, learning,
+                        linkage, organisations, outcomes, participation, policy, prices, production, registration)
 
 SCHEDULE = [
     # 1. shocks of the year that are known before decisions; county policy and budget
@@ -24,6 +24,7 @@ SCHEDULE = [
     ("county_structure", "world", counties.county_structure),  # structure indices and their channels
     ("subsidy_review", "household", policy.subsidy_review),
     ("registration", "world", registration.review_register),  # the poverty register (rule 'assessment')
+    ("allocate_work", "household", labour.allocate_work),  # farm, local or migrant work (labour.enabled)
     # 2. organisations recruit and contract
     ("open_and_close", "organisation", organisations.open_and_close),
     ("set_contracts", "organisation", organisations.set_contracts),
@@ -31,6 +32,9 @@ SCHEDULE = [
     # 3. households decide participation; organisations accept up to capacity
     ("decide_participation", "household", participation.decide),
     ("accept_applicants", "organisation", organisations.accept_applicants),
+    ("assign_jobs", "world", linkage.assign_jobs),  # organisation jobs for members (linkage.enabled)
+    ("land_market", "world", land.clear_land_market),  # rentals among households and to organisations
+    ("local_prices", "world", linkage.local_prices),  # contract and cooperative demand move local prices
     # 4. production and income by source, with shocks; organisations settle
     ("health_shocks", "household", health.strike_health),
     ("produce", "household", production.produce),
@@ -46,6 +50,7 @@ SCHEDULE = [
     ("village_adoption", "world", learning.village_adoption),
     # 8. depreciation and capital updates
     ("update_capitals", "household", capitals.update_capitals),
+    ("demography", "household", demography.population_dynamics),  # births, deaths, leaving home, succession
     # 9. outcomes: the exit campaign's assessment, then the record
     ("county_campaign", "world", counties.county_campaign),
     ("record_outcomes", "world", outcomes.record_outcomes),

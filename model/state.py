@@ -28,6 +28,15 @@ HOUSEHOLD_VARIABLES: dict[str, tuple[str, str]] = {
     "edu": ("int8", "head's schooling, coded 0/3/6/9/12/13/16"),
     "ability": ("int8", "a member received skills training (1/0)"),
     "twork": ("int16", "members with stable non-farm jobs (count)"),
+    # members and their work (population.design 'national'; demography and labour processes)
+    "children": ("int16", "members under 16"),
+    "adults": ("int16", "members aged 16-59 (the head included when under 60; migrants included)"),
+    "elderly": ("int16", "members aged 60 and over (the head included when 60 or over)"),
+    "migrants": ("int16", "adults working away most of the year: not usual residents (their earnings arrive as remittances)"),
+    "local_workers": ("int16", "resident adults with a local non-farm job (organisation jobs not included)"),
+    "org_jobs": ("int16", "resident adults employed by the household's organisation (processing, services)"),
+    "residents": ("int16", "usual residents: members less migrants (the per-capita denominator of income)"),
+    "remittance_share": ("float32", "share of a migrant's earnings sent home (household trait)"),
     # unobserved trait: known to the simulation, never to an estimator
     "entrepreneurial_drive": ("float32", "UNOBSERVED: standard-normal entrepreneurial drive"),
     # human capital
@@ -36,6 +45,10 @@ HOUSEHOLD_VARIABLES: dict[str, tuple[str, str]] = {
     # natural capital
     "land_area": ("float32", "contracted land, mu (1 mu = 1/15 ha)"),
     "land_quality": ("float32", "land quality index 0-1"),
+    "land_farmed": ("float32", "land farmed this year, mu: contracted - rented out - let to organisations + rented in"),
+    "land_rented_in": ("float32", "land rented in from other households this year, mu"),
+    "land_rented_out": ("float32", "land rented out to other households this year, mu"),
+    "land_to_organisation": ("float32", "land leased to the household's organisation (enterprise base or cooperative land shares), mu"),
     "product": ("int8", "main product: 0 grain, 1 cash crop, 2 livestock, 3 horticulture"),
     # physical capital
     "productive_assets": ("float32", "non-machinery productive assets, yuan"),
@@ -73,6 +86,14 @@ HOUSEHOLD_VARIABLES: dict[str, tuple[str, str]] = {
     "income_transfers": ("float64", "subsidy, targeted transfers and network transfers received, yuan"),
     "income_dividends": ("float64", "cooperative surplus returned, risk-fund payouts and interest, yuan"),
     "income_total": ("float64", "sum of the five sources, yuan"),
+    # detail of the sources (each is part of one of the five above)
+    "remittances": ("float64", "remittances from migrant members (part of income_transfers), yuan"),
+    "pension": ("float64", "rural pension of elderly members (part of income_transfers), yuan"),
+    "ag_subsidy": ("float64", "agricultural subsidies on contracted land (part of income_transfers), yuan"),
+    "land_rent_received": ("float64", "rent and land-share dividends received (part of income_dividends), yuan"),
+    "land_rent_paid": ("float64", "rent paid for land rented in (a cost in income_farm), yuan"),
+    "share_dividends": ("float64", "cooperative dividends on share capital (part of income_dividends), yuan"),
+    "org_wages": ("float64", "pay of organisation jobs (part of income_wage), yuan"),
     "medical_cost": ("float64", "out-of-pocket medical spending (part of consumption), yuan"),
     "consumption": ("float64", "consumption incl. medical spending, yuan"),
     "saving": ("float64", "income_total - consumption, yuan"),
@@ -157,6 +178,9 @@ COUNTY_VARIABLES = {
     "assessed_incidence": ("float64", "incidence measured by this year's third-party assessment, NaN if none"),
     "failed_assessments": ("int16", "assessments failed so far"),
     "exit_year": ("int16", "assessment year of the exit (the official batch year), 0 if not (yet)"),
+    # population.design 'national'
+    "poor_county": ("int8", "designated national poor county (1/0); with design 'table1' every county is"),
+    "income_factor": ("float64", "county level of farm productivity, local wages and business returns (region x county), mean about one"),
 }
 
 ORGANISATION_VARIABLES = {

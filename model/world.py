@@ -72,6 +72,9 @@ class World:
     # the register (0 never or exited), last year of support continued after exit (0 none)
     register_since: np.ndarray = None
     support_until: np.ndarray = None
+    # price multiplier of each (county, product) from contract and cooperative demand (process
+    # local_prices, linkage.enabled); ones otherwise
+    local_price: np.ndarray = None
 
     def __post_init__(self):
         if self.log_price is None:
@@ -101,4 +104,7 @@ def build_world(params: Params, seed: int, households: HouseholdState, villages:
                  county_households=np.bincount(households.county_id, minlength=counties.n),
                  enterprise_for=np.full((counties.n, len(PRODUCTS)), -1, dtype=np.int64),
                  register_since=np.zeros(households.n, dtype=np.int16),
-                 support_until=np.zeros(households.n, dtype=np.int16))
+                 support_until=np.zeros(households.n, dtype=np.int16),
+                 local_price=np.ones((counties.n, len(PRODUCTS))),
+                 # the calendar's first year until the first step (expected income at set-up reads it)
+                 year=c.start_year)

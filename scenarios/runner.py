@@ -9,7 +9,7 @@ has.
 Metrics (per year unless marked *run*):
 
 ================== ==========================================================================
-poverty_1_9        person-weighted poverty rate, $1.90/day line (``poor_1_9`` x famsize)
+poverty_1_9        person-weighted poverty rate, $1.90/day line (``poor_1_9`` x usual residents)
 poverty_national   person-weighted poverty rate, national line (``poor_national``)
 poverty_3_1        person-weighted poverty rate, $3.10/day line (``poor_3_1``)
 vulnerability      mean vulnerability to expected poverty (national line; Chaudhuri et al. 3-step
@@ -174,7 +174,7 @@ def summarise_model(model, years_of_interest: Iterable[int] | None = None, metri
         years = all_years
     codes = np.searchsorted(np.asarray(years), panel["year"].to_numpy())
     ny = len(years)
-    fam = panel["famsize"].to_numpy(np.float64)
+    fam = panel["residents"].to_numpy(np.float64)  # person-weighted over usual residents
     rows: list[tuple[int, str, np.ndarray]] = []
     for line in ("1_9", "national", "3_1"):
         if f"poverty_{line}" in wanted:
@@ -201,6 +201,7 @@ def summarise_model(model, years_of_interest: Iterable[int] | None = None, metri
     long = [(y, m, float(v)) for m, vals in rows for y, v in zip(years, vals)]
 
     exits = model.county_exits()
+    exits = exits[exits["poor_county"] == 1]  # only the designated poor counties are on the list
     if "exit_share" in wanted:
         long.append((None, "exit_share", float(exits["exited"].mean())))
     if "median_exit_date" in wanted:

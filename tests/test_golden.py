@@ -45,6 +45,17 @@ ADDED_COLUMNS: dict[str, str] = {
                  "poverty_incidence", "plan_year", "applied", "assessed_incidence", "failed_assessments",
                  "exit_year")
 }
+# Household and county state of the national world (issue "A world that looks like rural China"):
+# members and their work, land rentals, income detail; switched off by OFF they stay at their
+# neutral values (residents = famsize, land_farmed = land_area, zeros), so every reference column
+# is unchanged.
+ADDED_COLUMNS.update({
+    name: "members, work, land and income detail of the national world (model/state.py), not in the reference"
+    for name in ("children", "adults", "elderly", "migrants", "local_workers", "org_jobs", "residents",
+                 "remittance_share", "land_farmed", "land_rented_in", "land_rented_out", "land_to_organisation",
+                 "remittances", "pension", "ag_subsidy", "land_rent_received", "land_rent_paid", "share_dividends",
+                 "org_wages", "poor_county", "income_factor")
+})
 # Validation columns added after the reference: the current-vs-current truth, overlap and drive
 # diagnostics (analysis/studies/validation.py); every reference column is still compared.
 ADDED_COLUMNS.update({

@@ -45,10 +45,12 @@ class ExitCheck:
 
 
 def exit_years(model: RuralModel) -> np.ndarray:
-    """Assessment (batch) year of each county's exit, 0 if none: the campaign records it; under
-    the threshold rule it is the year before the announcement."""
+    """Assessment (batch) year of each poor county's exit, 0 if none: the campaign records it;
+    under the threshold rule it is the year before the announcement. Counties that are not
+    designated poor counties (design 'national') are not on the list and are left out."""
     last = model.county_panel()
     last = last[last["year"] == last["year"].max()].sort_values("county_id")
+    last = last[last["poor_county"] == 1]
     if model.params.campaign.exit_rule == "campaign":
         return last["exit_year"].to_numpy().astype(int)
     d = last["exit_date"].to_numpy()

@@ -35,7 +35,7 @@ from ..specs import (CAO_COVARIATES, CAO_FORM_CODES, CAO_GROUPS, CAO_ORG_CODES, 
 from . import published as pub
 from .campaign import county_exit_check
 from .papers import cao_statistics, clds_statistics, county_statistics, drop_separating_covariates
-from .survey import clds_sample, cles_sample, county_sample
+from .survey import clds_eligible, clds_sample, cles_sample, county_sample, survey_options
 from .validation import ResilienceDeriver, _ln_income, sample_truth, to_markdown, vep_twin_differences
 
 LINES = LINE_PARAMS
@@ -119,11 +119,12 @@ def replicate_clds(scenario: str = "mixed", overrides=None, households: int | No
     tw = counterfactual_twins(params, seed, outcomes=outcomes, years=[pre, post, post + 1], batches=batches,
                               derive=_ln_income, keep_factual=True)
     panel = tw.factual_panel
-    eligible = int(panel.loc[panel["year"] == pre, "poor_national"].sum())
+    options = survey_options(params)  # the survey's recall error of income, if any
+    eligible = clds_eligible(panel, pre, seed=seed, **options)
     if eligible < 100:
         raise ParameterError(f"only {eligible} households are poor in {pre}; simulate more (--households)")
     n = min(n, eligible)
-    smp = clds_sample(panel, n=n, pre=pre, post=post, seed=seed)
+    smp = clds_sample(panel, n=n, pre=pre, post=post, seed=seed, **options)
     separation: list[str] = []
     paper = drop_separating_covariates(
         lambda cov: clds_statistics(smp, lines, pre=pre, post=post, covariates=cov), CLDS_COVARIATES, separation)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..estimators.errors import EstimationError
 from ..specs import (CLDS_COVARIATES, CLDS_POST, CLDS_PRE, CLDS_SAMPLE, CLES_SAMPLE, CLES_WAVES, LN_INCOME_FLOOR,
-                     UNOBSERVABLE)
+                     POOR_COLUMNS, UNOBSERVABLE, poverty_lines)
 
 
 def _rng(seed: int, purpose: int) -> np.random.Generator:
@@ -43,13 +43,21 @@ def _years(panel: pd.DataFrame, years, what: str) -> None:
 
 
 def clds_sample(panel: pd.DataFrame, n: int = CLDS_SAMPLE, pre: int = CLDS_PRE, post: int = CLDS_POST, seed: int = 0,
-                poverty_column: str = "poor_national", keep_truth: bool = False) -> pd.DataFrame:
+                poverty_column: str = "poor_national", keep_truth: bool = False, income_error_sd: float = 0.0,
+                error_persistence: float = 0.3, poverty_lines: dict | None = None) -> pd.DataFrame:
     """A two-wave sample of households that were poor in the pre-policy wave.
 
     Returns 2n rows (one per household-wave) with the CLDS covariates, ``T`` (participates in the
     post wave; constant within household, as the DID's treatment-group indicator), ``P`` (post
     wave), ``PT`` (their product), ``participating`` (current status), log income per capita,
     the three poverty statuses, ``east`` and ``region``.
+
+    ``income_error_sd`` > 0: the survey measures income with recall error (``params.survey``):
+    every household's reported income per capita is its true income times
+    exp(sd (sqrt(rho) a_h + sqrt(1 - rho) e_hw) - sd^2 / 2) (rho = ``error_persistence``; draws
+    from the survey's own stream); households are selected on reported income, ``ln_income``
+    and the poverty statuses (under ``poverty_lines``, {column: line}) are the reported ones, and
+    ``income_per_capita_true`` / the true statuses are kept only with ``keep_truth``.
     """
     what = "CLDS sample"
     _require(panel, CLDS_COVARIATES + ["household_id", "year", "participating", "income_per_capita", poverty_column],
@@ -57,6 +65,9 @@ def clds_sample(panel: pd.DataFrame, n: int = CLDS_SAMPLE, pre: int = CLDS_PRE, 
     _years(panel, [pre, post], what)
     if n < 2:
         raise EstimationError(f"{what}: n = {n} must be at least 2")
+    if income_error_sd > 0:
+        panel = _reported_income(panel, [pre, post], income_error_sd, error_persistence, seed,
+                                  poverty_lines or {})
     pre_wave = panel[panel["year"] == pre]
     eligible = pre_wave.loc[pre_wave[poverty_column] == 1, "household_id"].to_numpy()
     if eligible.size < n:
@@ -73,6 +84,46 @@ def clds_sample(panel: pd.DataFrame, n: int = CLDS_SAMPLE, pre: int = CLDS_PRE, 
     sample["ln_income"] = np.log(np.maximum(sample["income_per_capita"], LN_INCOME_FLOOR))
     sample["east"] = (sample["region"].astype(str) == "east").astype(np.int8)
     return _finish(sample, keep_truth)
+
+
+def survey_options(params) -> dict:
+    """The CLDS-like survey's measurement settings of a world (``params.survey``) as keyword
+    arguments of :func:`clds_sample` and :func:`clds_eligible`."""
+    sv = params.survey
+    if sv.clds_income_error_sd <= 0:
+        return {}
+    lines = {POOR_COLUMNS[name]: line for name, line in poverty_lines(params).items()}
+    return {"income_error_sd": sv.clds_income_error_sd, "error_persistence": sv.clds_error_persistence,
+            "poverty_lines": lines}
+
+
+def clds_eligible(panel: pd.DataFrame, pre: int = CLDS_PRE, seed: int = 0, poverty_column: str = "poor_national",
+                  **options) -> int:
+    """Households the CLDS-like survey finds below the line in the pre wave (what it can sample)."""
+    if options.get("income_error_sd", 0) > 0:
+        panel = _reported_income(panel, [pre], options["income_error_sd"], options.get("error_persistence", 0.3),
+                                 seed, options.get("poverty_lines") or {})
+    return int(panel.loc[panel["year"] == pre, poverty_column].sum())
+
+
+def _reported_income(panel: pd.DataFrame, waves, sd: float, rho: float, seed: int, lines: dict) -> pd.DataFrame:
+    """The waves of ``panel`` with income per capita as the survey reports it (see clds_sample)."""
+    if not lines:
+        raise EstimationError("CLDS sample: income_error_sd > 0 needs poverty_lines {poverty column: line}")
+    rows = panel[panel["year"].isin(list(waves))].copy()
+    ids = rows["household_id"].to_numpy()
+    n_ids = int(panel["household_id"].max()) + 1
+    g = _rng(seed, 4)
+    own = g.standard_normal(n_ids)
+    fresh = g.standard_normal((2, n_ids))  # pre wave, post wave: the same draws whichever waves are asked for
+    wave_pos = (rows["year"].to_numpy() != min(waves)).astype(np.int64) if len(waves) > 1 else np.zeros(len(rows), dtype=np.int64)
+    z = np.sqrt(rho) * own[ids] + np.sqrt(1.0 - rho) * fresh[wave_pos, ids]
+    rows["income_per_capita_true"] = rows["income_per_capita"]
+    rows["income_per_capita"] = rows["income_per_capita"].to_numpy() * np.exp(sd * z - sd * sd / 2.0)
+    for column, line in lines.items():
+        rows[f"{column}_true"] = rows[column]
+        rows[column] = (rows["income_per_capita"] < line).astype(rows[column].dtype)
+    return rows
 
 
 def cles_sample(panel: pd.DataFrame, n: int = CLES_SAMPLE, waves=CLES_WAVES, seed: int = 0,
@@ -100,8 +151,10 @@ def county_sample(exits: pd.DataFrame, n: int = 76, seed: int = 0) -> pd.DataFra
     what = "county sample"
     _require(exits, ["county_id", "days_to_exit", "exited", "primary_secondary", "primary_tertiary",
                      "upgrading_index", "ethnic_minority", "main_industry", "resource_endowment"], what)
+    if "poor_county" in exits.columns:  # the paper sampled national poor counties
+        exits = exits[exits["poor_county"] == 1]
     if len(exits) < n:
-        raise EstimationError(f"{what}: the region has {len(exits)} counties, fewer than n = {n}; "
+        raise EstimationError(f"{what}: the region has {len(exits)} poor counties, fewer than n = {n}; "
                               f"simulate more counties (population.n_counties)")
     chosen = np.sort(_rng(seed, 3).choice(exits["county_id"].to_numpy(), size=n, replace=False))
     return exits[exits["county_id"].isin(chosen)].reset_index(drop=True)
@@ -109,6 +162,7 @@ def county_sample(exits: pd.DataFrame, n: int = 76, seed: int = 0) -> pd.DataFra
 
 def _finish(sample: pd.DataFrame, keep_truth: bool) -> pd.DataFrame:
     if not keep_truth:
-        sample = sample.drop(columns=[c for c in UNOBSERVABLE if c in sample.columns])
+        true_columns = [c for c in sample.columns if c.endswith("_true")]
+        sample = sample.drop(columns=[c for c in UNOBSERVABLE if c in sample.columns] + true_columns)
     sample.attrs = {}
     return sample.sort_values(["household_id", "year"]).reset_index(drop=True)

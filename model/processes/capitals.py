@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..enums import org_type_trait
+from ..enums import form_trait, org_type_trait
 from ..world import World
 
 
@@ -43,5 +43,8 @@ def update_capitals(world: World, idx) -> None:
     trust = np.where(cooperative, trust + coop_gain * (1.0 - trust),
                      np.where(contracted, trust + ent_change * np.where(ent_change > 0, 1.0 - trust, 1.0),
                               trust + k.trust_reversion * (k.trust_anchor - trust)))
+    if p.linkage.enabled:  # collective ventures (agritourism) build trust among their members
+        collective = participating & form_trait("collective_action")[form]
+        trust = trust + np.where(collective, p.linkage.tourism_trust_gain * (1.0 - trust), 0.0)
     hh.trust[idx] = np.clip(trust, 0.0, 1.0)
     hh.membership_years[idx] += participating.astype(np.int16)

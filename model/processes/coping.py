@@ -22,7 +22,8 @@ def collateral(e, productive_assets, machine, housing) -> np.ndarray:
 
 def subsistence_need(world: World, idx) -> np.ndarray:
     hh = world.households
-    return world.params.economy.subsistence_per_capita * hh.famsize[idx] + hh.medical_cost[idx]
+    # Usual residents consume at home (migrants keep themselves where they work).
+    return world.params.economy.subsistence_per_capita * hh.residents[idx] + hh.medical_cost[idx]
 
 
 def cope(world: World, idx) -> None:

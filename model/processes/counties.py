@@ -77,7 +77,7 @@ def campaign_support(world: World, idx) -> None:
     # The campaign supports whoever the targeted transfers follow: the register, and (rule
     # 'assessment') households within their support period after exit.
     registered = supported(world, idx).astype(np.float64)
-    famsize = hh.famsize[idx].astype(np.float64)
+    famsize = hh.residents[idx].astype(np.float64)  # transfers per usual resident
     extra = np.zeros(np.shape(registered))
     ethnic = c.ethnic_minority[county].astype(np.float64)
     if cc.structure_channels and cc.ethnic_support > 0.0:
@@ -105,7 +105,8 @@ def floored(world: World, county: np.ndarray, registered: np.ndarray) -> np.ndar
     cp = world.params.campaign
     if cp.exit_rule != "campaign" or cp.floor_share <= 0.0 or world.year < cp.floor_start_year:
         return np.zeros(np.shape(registered), dtype=bool)
-    lagging = world.counties.exited[county] == 0
+    c = world.counties
+    lagging = (c.exited[county] == 0) & (c.poor_county[county] == 1)  # only poor counties are on the list
     if world.year >= cp.monitoring_year:
         return lagging  # the dynamic monitoring finds every poor household of a lagging county
     return lagging & (registered > 0)
@@ -123,7 +124,7 @@ def weighted_incidence(world: World) -> np.ndarray:
     p, hh, c = world.params, world.households, world.counties
     sd = p.campaign.incidence_income_sd
     line = p.poverty.line_national
-    famsize = hh.famsize.astype(np.float64)
+    famsize = hh.residents.astype(np.float64)  # incidence among usual residents
     if sd > 0.0:
         transfers_pc = hh.income_transfers / famsize
         market_pc = (hh.income_total - hh.income_transfers) / famsize
@@ -142,12 +143,13 @@ def make_plan(world: World, incidence: np.ndarray) -> None:
     first) are scheduled in batches of ``campaign.plan_shares``; the rest for the deadline."""
     cp, c = world.params.campaign, world.counties
     threshold = np.asarray(world.params.county.exit_threshold)[c.region]
-    order = np.argsort(incidence / threshold, kind="stable")
-    rank_share = np.empty(c.n)
-    rank_share[order] = (np.arange(c.n) + 0.5) / c.n
+    poor = np.flatnonzero(c.poor_county == 1)  # only the designated poor counties are planned
+    order = poor[np.argsort(incidence[poor] / threshold[poor], kind="stable")]
+    rank_share = np.full(c.n, np.inf)
+    rank_share[order] = (np.arange(poor.size) + 0.5) / max(poor.size, 1)
     cum = np.cumsum(cp.plan_shares)
     batch = np.searchsorted(cum, rank_share, side="right")
-    c.plan_year[:] = np.minimum(cp.plan_first_year + batch, cp.deadline_year).astype(np.int16)
+    c.plan_year[:] = np.where(c.poor_county == 1, np.minimum(cp.plan_first_year + batch, cp.deadline_year), 0).astype(np.int16)
 
 
 def county_campaign(world: World) -> None:
@@ -170,7 +172,8 @@ def county_campaign(world: World) -> None:
         return
     threshold = np.asarray(p.county.exit_threshold)[c.region]
     deadline = world.year >= cp.deadline_year
-    applies = (c.exited == 0) & (world.year >= c.plan_year) & ((incidence < cp.application_margin * threshold) | deadline)
+    applies = ((c.exited == 0) & (c.poor_county == 1) & (world.year >= c.plan_year)
+               & ((incidence < cp.application_margin * threshold) | deadline))
     # The third-party assessment: a clustered sample of assessment_persons residents.
     n_eff = cp.assessment_persons / cp.design_effect
     se = np.sqrt(np.maximum(incidence * (1.0 - incidence), 0.0) / n_eff)

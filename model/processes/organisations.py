@@ -87,9 +87,14 @@ def settle_cooperatives(world: World, orgs) -> None:
     total_sales = np.bincount(org_of, weights=sales, minlength=o.n)
     surplus = cp.margin * total_sales
     returned = cp.surplus_returned_share * surplus
+    lk = world.params.linkage
+    # Interest linkage: a further share of the surplus is paid on members' share capital and land
+    # shares (at most what the law leaves beside the 60% returned by transactions).
+    on_shares = (np.minimum(lk.share_dividend_share, 1.0 - cp.surplus_returned_share) * surplus
+                 if lk.enabled else np.zeros_like(surplus))
     o.sales[coop], o.surplus[coop] = total_sales[coop], surplus[coop]
     o.surplus_returned[coop] = returned[coop]
-    o.risk_fund[coop] += cp.risk_fund_share * (surplus[coop] - returned[coop])
+    o.risk_fund[coop] += cp.risk_fund_share * (surplus[coop] - returned[coop] - on_shares[coop])
     share = np.divide(sales, total_sales[org_of], out=np.zeros_like(sales), where=total_sales[org_of] > 0)
     dividend = returned[org_of] * share
     # The risk fund pays a share of members' disaster losses, pro rata if it cannot cover them.
@@ -100,6 +105,14 @@ def settle_cooperatives(world: World, orgs) -> None:
     payout = claims * paid_ratio[org_of]
     o.risk_fund[coop] -= (total_claims * paid_ratio)[coop]
     hh.income_dividends[ids] += dividend + payout
+    if lk.enabled:
+        # Shares: the member's share capital plus its land shares valued at the regional rent.
+        stake = lk.share_capital + hh.land_to_organisation[ids] * np.asarray(world.params.land.rent_per_mu)[hh.region[ids]]
+        total_stake = np.bincount(org_of, weights=stake, minlength=o.n)
+        paid = on_shares[org_of] * np.divide(stake, total_stake[org_of], out=np.zeros_like(stake),
+                                             where=total_stake[org_of] > 0)
+        hh.share_dividends[ids] = paid
+        hh.income_dividends[ids] += paid
 
 
 def record_enterprise_outcomes(world: World, orgs) -> None:

@@ -18,14 +18,14 @@ def poverty_and_capitals(p, hh) -> dict[str, np.ndarray]:
     """Income per capita, poverty under the three lines and the five capital composites: the
     first columns of :func:`household_outcomes`, and all the yearly reporters need."""
     e = p.economy
-    famsize = hh.famsize.astype(np.float64)
-    income_pc = hh.income_total / famsize
+    residents = hh.residents.astype(np.float64)  # per usual resident, as the household survey
+    income_pc = hh.income_total / residents
     out: dict[str, np.ndarray] = {"income_per_capita": income_pc}
     for line in POVERTY_LINES:
         out[f"poor_{line.removeprefix('line_')}"] = (income_pc < getattr(p.poverty, line)).astype(np.int8)
     health_factor = hh.health / 5.0
     out["human_capital"] = (hh.labour + hh.twork) * health_factor * (1.0 + hh.skills)
-    out["natural_capital"] = hh.land_area * land_quality_factor(e, hh.land_quality)
+    out["natural_capital"] = hh.land_farmed * land_quality_factor(e, hh.land_quality)
     physical = hh.productive_assets + hh.machine * e.machine_price + hh.housing
     out["physical_capital"] = physical
     out["financial_capital"] = hh.savings - hh.debt
@@ -40,15 +40,15 @@ def household_outcomes(world: World) -> dict[str, np.ndarray]:
     """Derived household variables of this year (computed from state, not stored as state)."""
     p, hh = world.params, world.households
     e = p.economy
-    famsize = hh.famsize.astype(np.float64)
+    residents = hh.residents.astype(np.float64)
     out = poverty_and_capitals(p, hh)
     physical = out["physical_capital"]
     ties = hh.network_ties
     # Raw resilience indicators (direction: + more resilient, - less). The entropy-weight index
     # itself is built in analysis.resilience, as the applied literature does.
-    out["buffer_savings_pc"] = hh.savings / famsize
-    out["buffer_assets_pc"] = physical / famsize
-    out["buffer_land_pc"] = hh.land_area / famsize
+    out["buffer_savings_pc"] = hh.savings / residents
+    out["buffer_assets_pc"] = physical / residents
+    out["buffer_land_pc"] = hh.land_area / residents
     sources = np.stack([np.maximum(hh.income_farm, 0), hh.income_wage, hh.income_business,
                         hh.income_transfers, hh.income_dividends])
     total = sources.sum(axis=0)
@@ -84,8 +84,10 @@ def county_outcomes(world: World, income_pc: np.ndarray) -> None:
     """Headcounts, structure indices and exit (incidence below the regional threshold after the
     policy start; the exit date interpolates the crossing within the following year)."""
     p, hh, c = world.params, world.households, world.counties
-    famsize = hh.famsize.astype(np.float64)
-    poor_persons = np.bincount(hh.county_id, weights=famsize * (income_pc < p.poverty.line_national), minlength=c.n)
+    residents = hh.residents.astype(np.float64)
+    if p.demography.enabled or p.labour.enabled:  # residents change year by year
+        c.population[:] = np.bincount(hh.county_id, weights=residents, minlength=c.n)
+    poor_persons = np.bincount(hh.county_id, weights=residents * (income_pc < p.poverty.line_national), minlength=c.n)
     headcount = poor_persons / np.maximum(c.population, 1)
     previous = world.headcount_last if world.headcount_last is not None else headcount
     c.poverty_headcount[:] = headcount
@@ -109,7 +111,7 @@ def county_outcomes(world: World, income_pc: np.ndarray) -> None:
     if p.campaign.exit_rule != "threshold":
         return  # exits come from the campaign (processes/counties.py::county_campaign)
     threshold = np.asarray(p.county.exit_threshold)[c.region]
-    crossing = (c.exited == 0) & (headcount < threshold) & world.policy_active
+    crossing = (c.exited == 0) & (c.poor_county == 1) & (headcount < threshold) & world.policy_active
     # Fraction of the way from last year's headcount down to the threshold: a county that just
     # makes it is announced late in the following year, one far below it early.
     drop = np.maximum(previous - headcount, 1e-12)
@@ -122,7 +124,7 @@ def record_outcomes(world: World) -> None:
     """Year end: county outcomes, one row of every panel, and this year's income as next year's
     'last year'."""
     hh, rec = world.households, world.recorders
-    income_pc = hh.income_total / hh.famsize
+    income_pc = hh.income_total / hh.residents
     county_outcomes(world, income_pc)
     t = world.record_index
     rec.households.record(t, world.year, hh)

@@ -14,6 +14,7 @@ from scipy.special import ndtr, ndtri
 
 from ..enums import Form, OrgType, org_type_trait
 from ..world import World
+from .labour import available_adults, local_pay
 from .production import expected_income, form_business_income, normal_revenue
 
 # Centring points: Table 1 means of the CLDS paper. base_rate is the probability of a household
@@ -38,6 +39,16 @@ def expected_gain(world: World, idx, org_type: OrgType, form: np.ndarray) -> np.
     else:
         e = p.enterprise
         gain = revenue * (e.contract_premium + price_gain + yield_gain + e.technology_yield_gain)
+    if p.linkage.enabled:
+        # Interest linkage: a job for a resident adult without one, the market access the form
+        # recovers, and (cooperatives) dividends on shares.
+        lk = p.linkage
+        d = hh.distance[idx].astype(np.float64)
+        gain = gain + revenue * lk.remoteness_price_penalty * d / (d + 20.0) * np.asarray(lk.market_access_recovery)[form]
+        jobs = np.minimum(np.asarray(lk.jobs_per_member)[form], 1.0) * (available_adults(hh, idx) > 0)
+        gain = gain + jobs * lk.job_wage_factor * local_pay(world, idx)
+        if org_type_trait("collective_marketing")[org_type]:
+            gain = gain + revenue * p.cooperative.margin * lk.share_dividend_share
     return gain + form_business_income(p, business, hh.skills[idx]) - p.participation.membership_cost
 
 

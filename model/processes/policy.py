@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..rng import stream
 from ..world import World
 from .counties import budget_factor
 from .disasters import strike_disasters
@@ -38,6 +39,16 @@ def county_budgets(world: World, counties) -> None:
     v.hroad[sel] = np.minimum(100.0, v.hroad[sel] + points[v.county_id[sel]])
 
 
+def initial_subsidy(world: World) -> None:
+    """Design 'national': the low-income subsidy (dibao) at set-up, by the same noisy means test
+    as the yearly review, on the expected income per resident (the 'table1' design drew it from
+    the CLDS poor sample's share instead). Its own draws (stream ``policy``, year 0)."""
+    hh, pp = world.households, world.params.policy
+    z = stream(world.seed, "policy", 0).standard_normal(hh.n)
+    assessed = world.income_pc_last * np.exp(pp.subsidy_targeting_error * z)
+    hh.subsidy[:] = (assessed < pp.subsidy_threshold).astype(np.int8)
+
+
 def subsidy_review(world: World, idx) -> None:
     """Targeting: under the policy, households poor last year are registered (registration is
     sticky); a random share of households have their subsidy re-assessed by a noisy means test."""
@@ -49,6 +60,10 @@ def subsidy_review(world: World, idx) -> None:
         poor_last = world.income_pc_last[idx] < world.params.poverty.line_national
         hh.registered_poor[idx] = hh.registered_poor[idx] | poor_last
     reviewed = d.subsidy_review_u[idx] < pp.subsidy_review_rate
-    assessed = world.income_pc_last[idx] * np.exp(pp.subsidy_targeting_error * d.targeting_z[idx])
+    income = world.income_pc_last[idx]
+    if world.params.population.design == "national":
+        # The means test looks at income before the dibao itself (the 'table1' world kept the old test).
+        income = income - hh.subsidy[idx] * pp.subsidy_per_capita
+    assessed = income * np.exp(pp.subsidy_targeting_error * d.targeting_z[idx])
     eligible = assessed < pp.subsidy_threshold
     hh.subsidy[idx] = np.where(reviewed, eligible, hh.subsidy[idx]).astype(np.int8)

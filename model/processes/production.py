@@ -8,6 +8,8 @@ import numpy as np
 
 from ..enums import org_type_trait
 from ..world import World
+from .labour import local_pay, nonfarm_income, year_index
+from .linkage import market_access
 from .registration import supported
 
 
@@ -21,11 +23,22 @@ def land_quality_factor(e, land_quality: np.ndarray) -> np.ndarray:
     return e.land_quality_base + e.land_quality_range * land_quality
 
 
+def farm_productivity(world: World, idx) -> np.ndarray | float:
+    """The county's farm productivity (its income factor: region and county level; 1 with design
+    'table1') times the trend of farm productivity since 2014."""
+    e = world.params.economy
+    factor = world.counties.income_factor[world.households.county_id[idx]]
+    if e.farm_productivity_growth != 0.0:
+        factor = factor * (1.0 + e.farm_productivity_growth) ** (world.year - 2014)
+    return factor
+
+
 def normal_revenue(world: World, idx) -> np.ndarray:
-    """Gross farm revenue at normal prices and yields (yuan): land x quality x revenue per mu."""
+    """Gross farm revenue at normal prices and yields (yuan): land farmed x quality x revenue per mu
+    x the county's farm productivity."""
     hh, e = world.households, world.params.economy
     per_mu = np.asarray(e.farm_revenue_per_mu)[hh.product[idx]]
-    return per_mu * hh.land_area[idx] * land_quality_factor(e, hh.land_quality[idx])
+    return per_mu * hh.land_farmed[idx] * land_quality_factor(e, hh.land_quality[idx]) * farm_productivity(world, idx)
 
 
 def labour_need(e, land_area: np.ndarray) -> np.ndarray:
@@ -47,8 +60,28 @@ def form_business_income(p, business: np.ndarray, skills: np.ndarray) -> np.ndar
     return business * (p.forms.business_skill_base + skills)
 
 
-def subsidy_transfer(p, subsidy: np.ndarray, famsize: np.ndarray) -> np.ndarray:
-    return subsidy * famsize * p.policy.subsidy_per_capita
+def subsidy_transfer(p, subsidy: np.ndarray, residents: np.ndarray) -> np.ndarray:
+    """The low-income subsidy (dibao), per usual resident."""
+    return subsidy * residents * p.policy.subsidy_per_capita
+
+
+BUSINESS_K0 = 6000.0  # yuan of productive assets: the reference of diminishing business returns
+
+
+def business_assets(e, assets: np.ndarray) -> np.ndarray:
+    """Assets as they earn in own business: K0 x (assets / K0) ** elasticity (the assets with 1)."""
+    if e.business_returns_elasticity == 1.0:
+        return assets
+    return BUSINESS_K0 * (np.maximum(assets, 0.0) / BUSINESS_K0) ** e.business_returns_elasticity
+
+
+def business_level(world: World, idx) -> np.ndarray | float:
+    """Returns of own non-farm business relative to the national 2014 level: the county's income
+    factor and, with members' work modelled, the growth of the local economy (the wage path)."""
+    factor = world.counties.income_factor[world.households.county_id[idx]]
+    if world.params.labour.enabled:
+        factor = factor * year_index(world.params.labour, world.year)
+    return factor
 
 
 def expected_income(world: World, idx=slice(None)) -> np.ndarray:
@@ -56,9 +89,16 @@ def expected_income(world: World, idx=slice(None)) -> np.ndarray:
     expects before year 1, and the drive-free income the participation decision scales gains by."""
     p, hh = world.params, world.households
     e = p.economy
-    return (normal_revenue(world, idx) * (1 - e.input_cost_share) + hh.twork[idx] * wage(e, hh.edu[idx], hh.region[idx])
-            + subsidy_transfer(p, hh.subsidy[idx], hh.famsize[idx])
-            + hh.productive_assets[idx] * e.business_return)
+    if p.labour.enabled:
+        nonfarm = nonfarm_income(world, idx)
+        earned = (nonfarm["wages"] + nonfarm["casual"] + hh.org_jobs[idx] * p.linkage.job_wage_factor * local_pay(world, idx)
+                  + nonfarm["remittances"] + nonfarm["pension"] + nonfarm["ag_subsidy"])
+    else:
+        earned = hh.twork[idx] * wage(e, hh.edu[idx], hh.region[idx])
+    return (normal_revenue(world, idx) * (1 - e.input_cost_share) + earned
+            + subsidy_transfer(p, hh.subsidy[idx], hh.residents[idx])
+            + business_assets(e, hh.productive_assets[idx]) * e.business_return * business_level(world, idx)
+            + hh.land_rent_received[idx] - hh.land_rent_paid[idx])
 
 
 def produce(world: World, idx) -> None:
@@ -66,8 +106,14 @@ def produce(world: World, idx) -> None:
     e = p.economy
 
     # Health shocks (process ``health``) took workers out for the year: wage workers first in
-    # proportion to their share of the household's workers, the rest from the farm.
-    twork = hh.twork[idx].astype(np.float64)
+    # proportion to their share of the household's workers, the rest from the farm. With members'
+    # work modelled, the wage workers at home are the local and organisation workers (migrants
+    # are away; their earnings arrive as remittances).
+    labour_on = p.labour.enabled
+    if labour_on:
+        twork = (hh.local_workers[idx] + hh.org_jobs[idx]).astype(np.float64)
+    else:
+        twork = hh.twork[idx].astype(np.float64)
     labour = hh.labour[idx].astype(np.float64)
     lost = world.scratch.labour_lost[idx]
     lost_wage_workers = np.minimum(twork, lost * twork / np.maximum(twork + labour, 1e-9))
@@ -80,7 +126,7 @@ def produce(world: World, idx) -> None:
     cooperative = participating & org_type_trait("collective_marketing")[org_type]
     contracted = participating & org_type_trait("contract_farming")[org_type]
     revenue0 = normal_revenue(world, idx)
-    labour_mult = np.minimum(1.0, farm_labour / labour_need(e, hh.land_area[idx])) ** e.labour_elasticity
+    labour_mult = np.minimum(1.0, farm_labour / labour_need(e, hh.land_farmed[idx])) ** e.labour_elasticity
     machine_mult = 1.0 + e.machine_yield_gain * np.minimum(hh.machine[idx], e.machines_used_max)
     drive_mult = lognormal(e.drive_effect, hh.entrepreneurial_drive[idx])
     tech_mult = (1.0 + p.learning.technology_yield_gain * hh.tech_adopted[idx]
@@ -98,6 +144,11 @@ def produce(world: World, idx) -> None:
     output = potential * (1.0 - loss)
 
     spot = world.price[hh.product[idx]]
+    if p.linkage.enabled:
+        # Contract demand and cooperative marketing move the county's price (a spillover to
+        # every grower); remoteness lowers the farm-gate price, which organisations partly recover.
+        spot = (spot * world.local_price[hh.county_id[idx], hh.product[idx]]
+                * market_access(world, idx, participating, form))
     price_gain = np.where(participating, np.asarray(p.forms.price_gain)[form], 0.0)
     coop_price = spot * (1.0 + p.cooperative.marketing_premium + price_gain)
     org = np.maximum(hh.org_id[idx], 0)
@@ -116,30 +167,52 @@ def produce(world: World, idx) -> None:
                               np.where(reneged, reneged_price, spot * (1.0 + price_gain))))
     gross = output * price
     discount = np.where(cooperative, p.cooperative.input_discount, 0.0)
-    inputs = e.input_cost_share * revenue0 * (1.0 - discount) + participating * p.participation.membership_cost
-    hh.income_farm[idx] = gross - inputs
+    intensity = labour_mult if p.population.design == "national" else 1.0  # inputs follow the land actually worked
+    inputs = (e.input_cost_share * revenue0 * intensity * (1.0 - discount)
+              + participating * p.participation.membership_cost)
+    hh.income_farm[idx] = gross - inputs - hh.land_rent_paid[idx]
     world.scratch.sales[idx] = np.where(participating & ~side, gross, 0.0)
     world.scratch.disaster_value[idx] = potential * loss * spot
 
-    # Wages: stable non-farm workers, Mincer return to schooling, regional premium.
-    hh.income_wage[idx] = (twork - lost_wage_workers) * wage(e, hh.edu[idx], hh.region[idx], d.wage_z[idx])
-    if structure:
-        # Local labour market: endowment and processing jobs (processes/counties.py).
-        hh.income_wage[idx] *= world.counties.wage_factor[county]
+    if labour_on:
+        # Local and organisation jobs pay wages; migrants remit (transfers); pension, subsidies.
+        z = d.labour_z[idx]
+        pay = local_pay(world, idx, z[:, 1])
+        at_work = np.maximum(twork - lost_wage_workers, 0.0)
+        share_org = np.divide(hh.org_jobs[idx], twork, out=np.zeros_like(twork), where=twork > 0)
+        org_wages = at_work * share_org * p.linkage.job_wage_factor * pay
+        hh.org_wages[idx] = org_wages
+        nonfarm = nonfarm_income(world, idx, z)
+        hh.income_wage[idx] = at_work * (1.0 - share_org) * pay + org_wages + nonfarm["casual"]
+        hh.remittances[idx] = nonfarm["remittances"]
+        hh.pension[idx] = nonfarm["pension"]
+        hh.ag_subsidy[idx] = nonfarm["ag_subsidy"]
+    else:
+        # Wages: stable non-farm workers, Mincer return to schooling, regional premium.
+        hh.income_wage[idx] = (twork - lost_wage_workers) * wage(e, hh.edu[idx], hh.region[idx], d.wage_z[idx])
+        if structure:
+            # Local labour market: endowment and processing jobs (processes/counties.py).
+            hh.income_wage[idx] *= world.counties.wage_factor[county]
 
     # Business: own assets plus what the integration form opens up (tourism, online sales).
     business_form = np.where(participating, np.asarray(p.forms.business_income)[form], 0.0)
-    hh.income_business[idx] = (hh.productive_assets[idx] * e.business_return * drive_mult
-                               * lognormal(e.business_return_sd, d.business_z[idx])
+    # (drive_mult is float32: the product keeps the old order, the level multiplies last)
+    hh.income_business[idx] = (business_assets(e, hh.productive_assets[idx]) * e.business_return * drive_mult
+                               * lognormal(e.business_return_sd, d.business_z[idx]) * business_level(world, idx)
                                + form_business_income(p, business_form, hh.skills[idx]) * drive_mult)
     if structure:
         # Matured agricultural services (primary-tertiary integration).
         hh.income_business[idx] *= world.counties.business_factor[county]
 
     # Transfers: low-income subsidy and, under the policy, targeted transfers to the poor.
-    famsize = hh.famsize[idx].astype(np.float64)
-    transfers = subsidy_transfer(p, hh.subsidy[idx], famsize)
+    residents = hh.residents[idx].astype(np.float64)
+    transfers = subsidy_transfer(p, hh.subsidy[idx], residents)
     if world.policy_active:
-        transfers = transfers + supported(world, idx) * famsize * p.policy.poverty_alleviation_transfer
+        transfers = transfers + supported(world, idx) * residents * p.policy.poverty_alleviation_transfer
+    if labour_on:
+        transfers = transfers + hh.remittances[idx] + hh.pension[idx] + hh.ag_subsidy[idx]
+    if p.shocks.disaster_relief_share > 0.0:  # public relief and crop insurance
+        transfers = transfers + p.shocks.disaster_relief_share * world.scratch.disaster_value[idx]
     hh.income_transfers[idx] = transfers
-    hh.income_dividends[idx] = e.deposit_rate * hh.savings[idx]
+    hh.income_dividends[idx] = e.deposit_rate * hh.savings[idx] + hh.land_rent_received[idx]
+    hh.share_dividends[idx] = 0.0  # cooperatives pay them when they settle (linkage.enabled)

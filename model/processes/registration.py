@@ -69,7 +69,7 @@ def review_register(world: World) -> None:
     income = world.income_pc_last
     assessed = income * np.exp(rp.assessment_error * z)
     registered = hh.registered_poor == 1
-    persons = hh.famsize.astype(np.float64)
+    persons = hh.residents.astype(np.float64)
 
     if y == world.params.calendar.policy_start_year:
         poor = income < line
