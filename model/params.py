@@ -800,9 +800,9 @@ class LinkageParams:
 
     enabled: bool = param(False, "switch", doc="Organisations employ members (processing and service jobs, wage income), cooperatives pay dividends on share capital besides transaction rebates, e-commerce opens market access for remote members, and contract demand and cooperative marketing move the county's local price (a spillover to non-members). Needs population.design = 'national'. Module: model/processes/linkage.py.",
                           source="Zhou & Li (seed 002): interest-linkage through wages, rents, share capital and dividends; issue 'A world that looks like rural China'; on in scenarios/calibrated.toml")
-    jobs_per_member: list = param([0.25, 0.08, 0.12, 0.08], "jobs per member household", 0.0, 5.0,
+    jobs_per_member: list = param([0.08, 0.03, 0.05, 0.03], "jobs per member household", 0.0, 5.0,
                                   "Jobs an organisation of each form offers per member household (vertical chain: processing and cold chain; agritourism: guest-house and catering jobs).",
-                                  "assumption: vertical-chain enterprises employ about one member in four (processing plants), the other forms fewer", keys=FORMS)
+                                  "assumption: processing plants of a vertical chain employ about one member household in twelve, the other forms fewer (MOA 2017: leading enterprises employed about 14 million against about 125 million contracted households)", keys=FORMS)
     job_wage_factor: float = param(0.9, "share of local earnings", 0.0, 5.0,
                                    "Pay of an organisation job relative to a local non-farm job.",
                                    "assumption: agro-processing pays a little under other local work")
@@ -818,7 +818,7 @@ class LinkageParams:
     market_access_recovery: list = param([0.5, 0.2, 0.3, 1.0], "share of the remoteness penalty recovered", 0.0, 1.0,
                                          "Share of the remoteness penalty an organisation of each form recovers for its members (e-commerce sells online from the village).",
                                          "assumption: online sales remove the distance penalty; a processing chain collects at the farm gate", keys=FORMS)
-    price_spillover: float = param(0.15, "share of price per share contracted", 0.0, 5.0,
+    price_spillover: float = param(0.1, "share of price per share contracted", 0.0, 5.0,
                                    "Rise of the county's spot price of a product per share of its growers in contracts or cooperative marketing (demand competition): every grower of the product, member or not, sells at the higher price.",
                                    "assumption: contract and cooperative demand bid up local farm-gate prices by a few percent (SUTVA fails for real)")
     cooperative_capacity_share: float = param(0.55, "share of the village's households", 0.01, 1.0,
