@@ -15,4 +15,5 @@ COMMAND_MODULES = [
     "ruralabm.commands.calibrate",
     "ruralabm.commands.patterns",
     "ruralabm.commands.viz",
+    "ruralabm.commands.discover",
 ]
