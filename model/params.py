@@ -507,6 +507,9 @@ class PolicyParams:
     subsidy_per_capita: float = param(1200.0, "yuan per person-year", 0.0, 1e5,
                                       "Low-income subsidy (dibao) payment per household member.",
                                       "MCA: rural dibao average payment ~1,400 yuan/person-year in 2014")
+    subsidy_growth: float = param(0.0, "real share per year", -0.5, 1.0,
+                                  "Real growth per year of the low-income subsidy payment after 2014 (0: constant).",
+                                  "MCA: average rural dibao standard 2,777 yuan a year in 2014, 5,962 in 2020 (nominal), about 11% a year real; 0.1 in scenarios/calibrated.toml")
     subsidy_targeting_error: float = param(0.4, "sd of log-income noise", 0.0, 5.0,
                                            "Noise in the means test for the low-income subsidy.",
                                            "assumption: imperfect means test; noise level not estimated")
@@ -823,10 +826,10 @@ class LinkageParams:
                                    "assumption: contract and cooperative demand bid up local farm-gate prices by a few percent (SUTVA fails for real)")
     cooperative_capacity_share: float = param(0.55, "share of the village's households", 0.01, 1.0,
                                               "Cooperative capacity as a share of its village's households (replaces cooperative.capacity when linkage is on: organisations fill up).",
-                                              "assumption: village cooperatives serve about half of the village (MOA 2019: about half of rural households in cooperatives)")
+                                              "assumption: a village cooperative can serve about half of the village (MOA 2019: about half of rural households in cooperatives)")
     enterprise_capacity_share: float = param(0.12, "share of the county's households", 0.001, 1.0,
                                              "Contracts of one leading enterprise as a share of its county's households (replaces enterprise.capacity when linkage is on).",
-                                             "assumption: a county leading enterprise contracts a tenth of the county's farms")
+                                             "assumption: a county leading enterprise contracts about one farm in eight (MOA 2017: about 125 million households in contract farming with leading enterprises, about half of the farm households)")
     tourism_trust_gain: float = param(0.03, "trust units per year", 0.0, 1.0,
                                       "Trust gained each year by members of a form with collective action (agritourism: villagers run the scenic village together).",
                                       "assumption: collective tourism ventures build village trust")

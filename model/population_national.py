@@ -96,8 +96,11 @@ def build_places_national(params: Params, seed: int) -> tuple[VillageState, Coun
                             * np.asarray(pop.region_distance_factor)[vregion])
     villages.hroad[:] = np.clip(villages.hroad - TABLE1["hroad"][0] + pop.hroad_mean
                                 + np.asarray(pop.region_hroad_shift)[vregion], 0.0, 100.0)
+    # Street lights follow remoteness as in the 'table1' generator (latent correlation -0.4 with the
+    # village's distance score), at regional shares.
     lamp_p = np.clip(pop.lamp_share + np.asarray(pop.region_lamp_shift)[vregion], 0.0, 1.0)
-    villages.lamp[:] = (rng.random(villages.n) < lamp_p).astype(np.int8)
+    z_lamp = -0.4 * stats.norm.ppf(u_distance) + np.sqrt(1 - 0.16) * rng.standard_normal(villages.n)
+    villages.lamp[:] = (stats.norm.cdf(z_lamp) > 1.0 - lamp_p).astype(np.int8)
     return villages, counties
 
 

@@ -18,7 +18,11 @@ def test_deadline_binds_and_exits_follow_assessment(campaign_model):
     cp = campaign_model.county_panel()
     last = cp[cp.year == cp.year.max()]
     p = campaign_model.params
-    # Every county is out by the deadline (the floor and monitoring lever), none before the first batch.
+    # Only the designated poor counties are on the list; the others never apply nor exit.
+    assert (last.poor_county == 0).any() and (last.loc[last.poor_county == 0, "exit_year"] == 0).all()
+    assert (cp.loc[cp.poor_county == 0, "applied"] == 0).all()
+    last = last[last.poor_county == 1]
+    # Every poor county is out by the deadline (the floor and monitoring lever), none before the first batch.
     assert (last.exit_year > 0).all()
     assert last.exit_year.between(p.campaign.plan_first_year, p.campaign.deadline_year).all()
     # An exit happens only in a year the county applied and its assessed incidence was under the threshold.
@@ -91,6 +95,8 @@ def test_plan_follows_incidence_ranking():
     m = RuralModel(sc.params, seed=6, household_agents=False).run()
     cp = m.county_panel()
     base = cp[cp.year == 2015]
+    assert (base.loc[base.poor_county == 0, "plan_year"] == 0).all()  # only poor counties are planned
+    base = base[base.poor_county == 1]
     shares = np.asarray(sc.params.campaign.plan_shares)
     counts = base.plan_year.value_counts().sort_index()
     assert counts.index.min() >= 2016 and counts.index.max() <= 2020

@@ -26,6 +26,10 @@ import pandas as pd
 import pytest
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "golden"
+# The shipped scenarios of the reference commit, frozen: the shipped calibrated scenario has since
+# moved to the national world (issue "A world that looks like rural China"), which changes outputs
+# by design; these files keep the reference's parameters so that the code paths can still be checked.
+SCENARIOS = GOLDEN / "scenarios"
 
 # column -> why its stored form may differ from the reference (values are compared as strings).
 EXCEPTIONS: dict[str, str] = {}
@@ -93,7 +97,7 @@ def _assert_frames_identical(new: pd.DataFrame, ref: pd.DataFrame, what: str) ->
 def golden_model():
     from ruralabm import RuralModel, load_scenario
 
-    sc = load_scenario("mixed", ["population.n_counties=6", "population.n_households=1500", *OFF])
+    sc = load_scenario(str(SCENARIOS / "mixed.toml"), ["population.n_counties=6", "population.n_households=1500", *OFF])
     return RuralModel(sc.params, seed=7).run()
 
 
@@ -136,7 +140,9 @@ def _run(args, tmp_path):
 
 def test_compare_tables_identical_to_golden(tmp_path):
     out = tmp_path / "compare"
-    _run(["compare", "--reps", "2", "--households", "2000", "--workers", "2", "--out", str(out), *OFF_CLI], tmp_path)
+    scenarios = ",".join(str(SCENARIOS / f"{s}.toml") for s in ("baseline", "cooperative", "enterprise"))
+    _run(["compare", "--scenarios", scenarios, "--reps", "2", "--households", "2000", "--workers", "2", "--out", str(out),
+          *OFF_CLI], tmp_path)
     _assert_frames_identical(pd.read_parquet(out / "runs.parquet"), pd.read_parquet(GOLDEN / "compare_runs.parquet"),
                              "compare runs")
     _assert_frames_identical(pd.read_csv(out / "summary.csv"), pd.read_csv(GOLDEN / "compare_summary.csv"),
@@ -145,7 +151,7 @@ def test_compare_tables_identical_to_golden(tmp_path):
 
 def test_validation_summaries_identical_to_golden(tmp_path):
     out = tmp_path / "validate"
-    _run(["validate", "--reps", "2", "--households", "4000", "--sample", "1500", "--selection-on-unobservables",
+    _run(["validate", "--scenario", str(SCENARIOS / "mixed.toml"), "--reps", "2", "--households", "4000", "--sample", "1500", "--selection-on-unobservables",
           "0,1", "--outcome", "vulnerability,income", "--backend", "serial", "--no-figures", "--no-progress",
           "--out", str(out), *OFF_CLI], tmp_path)
     rows = pd.read_csv(out / "rows.csv").drop(columns="seconds")

@@ -69,10 +69,10 @@ def test_datacollector_equals_the_panel():
     reported = model.datacollector.get_model_vars_dataframe().set_index("year")
     for year in (2013, model.calendar_years[-1]):
         d = panel[panel["year"] == year]
-        famsize = d["famsize"].to_numpy()
+        residents = d["residents"].to_numpy()  # person-weighted over usual residents
         row = reported.loc[year]
         for line in ("poor_1_9", "poor_national", "poor_3_1"):
-            assert row[line] == np.average(d[line].to_numpy(), weights=famsize), line
+            assert row[line] == np.average(d[line].to_numpy(), weights=residents), line
         assert row["participation"] == np.mean(d["participating"].to_numpy())
         for col in ("income_per_capita", "human_capital", "natural_capital", "physical_capital",
                     "financial_capital", "social_capital"):

@@ -135,7 +135,8 @@ def weighted_incidence(world: World) -> np.ndarray:
     else:
         share = (hh.income_total / famsize < line).astype(np.float64)
     share = np.where(floored(world, hh.county_id, supported(world, slice(None))), 0.0, share)
-    return np.bincount(hh.county_id, weights=famsize * share, minlength=c.n) / np.maximum(c.population, 1.0)
+    residents = np.bincount(hh.county_id, weights=famsize, minlength=c.n)  # this year's (members move)
+    return np.bincount(hh.county_id, weights=famsize * share, minlength=c.n) / np.maximum(residents, 1.0)
 
 
 def make_plan(world: World, incidence: np.ndarray) -> None:

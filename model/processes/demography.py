@@ -107,9 +107,9 @@ def population_dynamics(world: World, idx) -> None:
     any_adult = np.maximum(hh.adults[idx] - head_adult, 0) > 0
     hands_over = (~head_death & (resident_adults > 0) & (age >= dp.succession_age)
                   & (u[:, 6] < np.minimum(1.0, dp.succession_rate * (age - dp.succession_age) / 10.0)))
-    # The dead head leaves the household.
-    hh.adults[idx] -= (head_death & head_adult).astype(np.int16)
-    hh.elderly[idx] -= (head_death & ~head_adult).astype(np.int16)
+    # The dead head leaves the household (an adult head from whatever work the household's adults do).
+    _take_adult(hh, idx, head_death & head_adult & (hh.adults[idx] > 0))
+    hh.elderly[idx] -= (head_death & ~head_adult & (hh.elderly[idx] > 0)).astype(np.int16)
     successor = hands_over | (head_death & any_adult)
     spouse_heads = head_death & ~any_adult & (hh.elderly[idx] > 0)
     rows = np.arange(hh.n)[idx]

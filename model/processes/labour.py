@@ -103,7 +103,9 @@ def allocate_work(world: World, idx) -> None:
     hh.migrants[idx] = migrants
     hh.local_workers[idx] = local
     free = available_adults(hh, idx)
-    leaves = (free > 0) & (u[:, 1] < np.clip(lp.migrate_rate * schooling * trend, 0.0, 1.0))
+    # someone stays at home: the last resident does not leave
+    home = hh.famsize[idx].astype(np.int64) - migrants
+    leaves = (free > 0) & (home > 1) & (u[:, 1] < np.clip(lp.migrate_rate * schooling * trend, 0.0, 1.0))
     migrants = migrants + leaves
     free = free - leaves
     access = 20.0 / (20.0 + hh.distance[idx])  # local jobs are in the market towns
@@ -117,7 +119,12 @@ def allocate_work(world: World, idx) -> None:
 def update_members(world: World, idx) -> None:
     """Derived counts: usual residents, stable non-farm workers (twork) and farm labour."""
     hh = world.households
-    hh.residents[idx] = np.maximum(hh.famsize[idx] - hh.migrants[idx], 1)
+    # a household whose last residents died while its migrants were away calls one of them home
+    stranded = (hh.famsize[idx] - hh.migrants[idx] < 1) & (hh.migrants[idx] > 0)
+    if np.any(stranded):
+        rows = np.arange(hh.n)[idx][stranded]
+        hh.migrants[rows] -= 1
+    hh.residents[idx] = hh.famsize[idx] - hh.migrants[idx]
     hh.twork[idx] = hh.migrants[idx] + hh.local_workers[idx] + hh.org_jobs[idx]
     hh.labour[idx] = np.maximum(0.2, farm_labour(world, idx))
 

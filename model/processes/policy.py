@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..rng import stream
+from .production import subsidy_level
 from ..world import World
 from .counties import budget_factor
 from .disasters import strike_disasters
@@ -63,7 +64,7 @@ def subsidy_review(world: World, idx) -> None:
     income = world.income_pc_last[idx]
     if world.params.population.design == "national":
         # The means test looks at income before the dibao itself (the 'table1' world kept the old test).
-        income = income - hh.subsidy[idx] * pp.subsidy_per_capita
+        income = income - hh.subsidy[idx] * subsidy_level(world.params, world.year - 1)
     assessed = income * np.exp(pp.subsidy_targeting_error * d.targeting_z[idx])
     eligible = assessed < pp.subsidy_threshold
     hh.subsidy[idx] = np.where(reviewed, eligible, hh.subsidy[idx]).astype(np.int8)

@@ -60,9 +60,17 @@ def form_business_income(p, business: np.ndarray, skills: np.ndarray) -> np.ndar
     return business * (p.forms.business_skill_base + skills)
 
 
-def subsidy_transfer(p, subsidy: np.ndarray, residents: np.ndarray) -> np.ndarray:
+def subsidy_level(p, year: int) -> float:
+    """The low-income subsidy (dibao) per usual resident in a calendar year (2014 prices)."""
+    pp = p.policy
+    if pp.subsidy_growth == 0.0:
+        return pp.subsidy_per_capita
+    return pp.subsidy_per_capita * (1.0 + pp.subsidy_growth) ** (int(year) - 2014)
+
+
+def subsidy_transfer(world: World, subsidy: np.ndarray, residents: np.ndarray) -> np.ndarray:
     """The low-income subsidy (dibao), per usual resident."""
-    return subsidy * residents * p.policy.subsidy_per_capita
+    return subsidy * residents * subsidy_level(world.params, world.year)
 
 
 BUSINESS_K0 = 6000.0  # yuan of productive assets: the reference of diminishing business returns
@@ -96,7 +104,7 @@ def expected_income(world: World, idx=slice(None)) -> np.ndarray:
     else:
         earned = hh.twork[idx] * wage(e, hh.edu[idx], hh.region[idx])
     return (normal_revenue(world, idx) * (1 - e.input_cost_share) + earned
-            + subsidy_transfer(p, hh.subsidy[idx], hh.residents[idx])
+            + subsidy_transfer(world, hh.subsidy[idx], hh.residents[idx])
             + business_assets(e, hh.productive_assets[idx]) * e.business_return * business_level(world, idx)
             + hh.land_rent_received[idx] - hh.land_rent_paid[idx])
 
@@ -206,7 +214,7 @@ def produce(world: World, idx) -> None:
 
     # Transfers: low-income subsidy and, under the policy, targeted transfers to the poor.
     residents = hh.residents[idx].astype(np.float64)
-    transfers = subsidy_transfer(p, hh.subsidy[idx], residents)
+    transfers = subsidy_transfer(world, hh.subsidy[idx], residents)
     if world.policy_active:
         transfers = transfers + supported(world, idx) * residents * p.policy.poverty_alleviation_transfer
     if labour_on:
