@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -190,12 +191,14 @@ def server(tmp_path):
                 pytest.fail(f"ruralabm viz did not start: {(tmp_path / 'server.log').read_text()[-2000:]}")
             time.sleep(0.3)
         yield url, port, tmp_path / "server.log"
+        proc.send_signal(signal.SIGINT)  # Ctrl-C stops the server: exit 0 and a note, no traceback
+        assert proc.wait(timeout=30) == 0
+        text = (tmp_path / "server.log").read_text()
+        assert "ruralabm viz: server stopped" in text and "Traceback" not in text, text[-2000:]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
+        if proc.poll() is None:
             proc.kill()
+            proc.wait(timeout=10)
         log.close()
 
 

@@ -92,14 +92,15 @@ def run_viz(args) -> int:
             "the solara-assets package is not installed: the page will fetch its JavaScript from a CDN "
             "(install the viz extra: pip install -e \".[viz]\")")
     print(f"ruralabm viz: open http://{args.host}:{port} in a browser (Ctrl-C stops the server)", flush=True)
+    import click
     from solara.__main__ import cli
 
     argv = ["run", "ruralabm.viz_app", "--host", args.host, "--port", str(port), "--production", "--no-open",
             "--no-check-version", "--log-level", "warning"]
     try:
         cli.main(argv, prog_name="solara", standalone_mode=False)
-    except KeyboardInterrupt:
-        pass
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        pass  # Ctrl-C is how a server is stopped: not an error
     print("ruralabm viz: server stopped", file=sys.stderr)
     return 0
 
