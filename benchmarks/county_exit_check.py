@@ -1,6 +1,6 @@
 """County exits against the official schedule and the 76-county statistics over replications.
 
-    python benchmarks/county_exit_check.py [--reps 10] [--households 40000] [--counties 100]
+    python benchmarks/county_exit_check.py [--reps 10] [--households 40000] [--counties N]
         [--scenario calibrated] [--set section.key=value ...]
 """
 import argparse
@@ -12,7 +12,8 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--scenario", default="calibrated")
 ap.add_argument("--reps", type=int, default=10)
 ap.add_argument("--households", type=int, default=40_000)
-ap.add_argument("--counties", type=int, default=100)
+ap.add_argument("--counties", type=int, default=None,
+                help="default: enough for a 76-county sample of poor counties (at least 100)")
 ap.add_argument("--redraws", type=int, default=5, help="replications with assessment re-draws")
 ap.add_argument("--set", dest="overrides", action="append", default=[])
 a = ap.parse_args()

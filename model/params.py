@@ -311,6 +311,9 @@ class ParticipationParams:
     distance_effect: float = param(0.008, "probit index per km to the commercial centre", -1.0, 1.0,
                                    "Poverty-alleviation programmes target remote villages.",
                                    "CLDS Table 3: distance 19.80 treated vs 17.01 control")
+    famsize_effect: float = param(0.0, "probit index per member", -10.0, 10.0,
+                                  "Larger households participate more (more hands for the organisation's work); 0 in the 'table1' world.",
+                                  "CLDS Table 3: famsize 4.698 treated vs 4.605 control (seed 001); fitted by benchmarks/fit_world.py in scenarios/world.toml")
     registered_poor_effect: float = param(1.5, "probit index", -10.0, 10.0,
                                           "Registered-poor households are enrolled by the targeted programme.",
                                           "assumption: targeted enrolment of registered-poor households; with the other terms it reproduces the CLDS participation mean T = 0.7405 (Table 1, both waves)")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PER_FORM_LISTS = {"price_gain": "0.05", "yield_gain": "0.05", "business_income": "1000.0", "skill_gain": "0.04",
-                  "ties_gain": "1.5"}
+                  "ties_gain": "1.5", "jobs_per_member": "0.04", "market_access_recovery": "0.5"}
 
 
 def _copy_with_fifth_form(tmp_path: Path) -> Path:
@@ -29,7 +29,8 @@ def _copy_with_fifth_form(tmp_path: Path) -> Path:
     text = enums.read_text()
     text, n1 = re.subn(r"(\n    ECOMMERCE = 3\n)", r"\1    HUB = 4\n", text)
     text, n2 = re.subn(r"(\n    Form\.ECOMMERCE: FormTraits\([^\n]*\),\n)",
-                       r"\1    Form.HUB: FormTraits(technology_push=False, information=True, tertiary_income=True),\n", text)
+                       r"\1    Form.HUB: FormTraits(technology_push=False, information=True, tertiary_income=True, "
+                       r"collective_action=False),\n", text)
     assert n1 == n2 == 1, "model/enums.py no longer looks as docs/architecture.md describes"
     enums.write_text(text)
 

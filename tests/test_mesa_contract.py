@@ -78,7 +78,7 @@ def test_datacollector_equals_the_panel():
                     "financial_capital", "social_capital"):
             assert row[col] == np.mean(d[col].to_numpy()), col
         # and agrees with a pandas groupby over the panel (to rounding)
-        assert row["poor_national"] == pytest.approx((d["poor_national"] * d["famsize"]).sum() / d["famsize"].sum())
+        assert row["poor_national"] == pytest.approx((d["poor_national"] * d["residents"]).sum() / d["residents"].sum())
         assert row["human_capital"] == pytest.approx(d["human_capital"].mean(), rel=1e-6)
 
 

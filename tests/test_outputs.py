@@ -308,7 +308,7 @@ def test_a_user_file_without_extends_builds_on_the_calibrated_parameters(tmp_pat
     sc = load(f)
     expected = load("calibrated", ["shocks.disaster_probability=0.2"]).params
     assert sc.params.to_dict() == expected.to_dict()
-    assert sc.chain == ["uncalibrated", "calibrated", "mine"]
+    assert sc.chain == ["uncalibrated", "world", "calibrated", "mine"]
     assert load("uncalibrated").chain == ["uncalibrated"]  # the shipped root stays the root
 
 

@@ -28,7 +28,7 @@ def test_policy_switches_and_forms():
     assert (p["mixed"].cooperatives, p["mixed"].enterprises) == (True, True)
     for i, form in enumerate(FORMS):
         sc = scenarios.load(form)
-        assert sc.chain == ["uncalibrated", "calibrated", "mixed", form]
+        assert sc.chain == ["uncalibrated", "world", "calibrated", "mixed", form]
         assert sc.params.policy.form_shares == [1.0 if j == i else 0.0 for j in range(len(FORMS))]
         assert sc.params.policy.cooperatives and sc.params.policy.enterprises
 
@@ -40,12 +40,13 @@ def test_calibrated_parameters_are_the_shipped_default():
     from ruralabm.model import Params
 
     calibrated = tomllib.loads((scenarios.SCENARIO_DIR / "calibrated.toml").read_text())
-    assert calibrated["extends"] == "uncalibrated"
+    assert calibrated["extends"] == "world"  # the national world, on which the calibration ran
+    assert tomllib.loads((scenarios.SCENARIO_DIR / "world.toml").read_text())["extends"] == "uncalibrated"
     assert scenarios.load("uncalibrated").params.to_dict() == Params().to_dict()
     names = [item.split("=")[0] for item in DEFAULT_PARAMS]
     for scenario in ("baseline", "cooperative", "enterprise", "mixed", "vertical_chain", "frequent_disasters"):
         sc = scenarios.load(scenario)
-        assert sc.chain[:2] == ["uncalibrated", "calibrated"], scenario
+        assert sc.chain[:3] == ["uncalibrated", "world", "calibrated"], scenario
         for name in names:
             section, key = name.split(".")
             assert sc.params.get(name) == calibrated[section][key], (scenario, name)
@@ -65,7 +66,7 @@ def test_user_file_extends_a_shipped_scenario_and_cli_override(tmp_path):
     f = tmp_path / "mine.toml"
     f.write_text('description = "mine"\nextends = "agritourism"\n[learning]\npeer_effect = 0.3\n')
     sc = scenarios.load(str(f), ["shocks.disaster_probability=0.2"])
-    assert sc.chain == ["uncalibrated", "calibrated", "mixed", "agritourism", "mine"]
+    assert sc.chain == ["uncalibrated", "world", "calibrated", "mixed", "agritourism", "mine"]
     assert sc.params.learning.peer_effect == 0.3 and sc.params.shocks.disaster_probability == 0.2
     assert sc.params.policy.form_shares == [0.0, 0.0, 1.0, 0.0]
 

@@ -31,7 +31,7 @@ def observables(tmp_path_factory):
     """'identified' preset, clean design: no spillovers, participation a probit in observed
     baseline covariates plus noise (selection 0), or plus the unobserved drive (selection 1)."""
     return _run(tmp_path_factory, "observables", preset="identified", selection=[0.0, 1.0], designs=["clean"],
-                outcomes=["income", "poverty"], estimators=PSM + ["did", "psm-did"], households=8000,
+                outcomes=["income", "ln_income", "poverty"], estimators=PSM + ["did", "psm-did"], households=8000,
                 sample=100_000, batches=1, reps=24, master_seed=11)
 
 
@@ -91,21 +91,26 @@ def test_psm_biased_as_the_construction_implies_under_unobserved_selection(obser
 
 
 def test_did_removes_time_invariant_unobserved_selection(observables):
-    """Household fixed effects difference out drive's level effect: DID's bias barely moves
-    from selection 0 to selection 1 while PSM's grows by most of the effect size.
+    """Household fixed effects difference out drive's time-invariant effect: DID's bias barely
+    moves from selection 0 to selection 1 while PSM's grows by most of the effect size.
 
-    DID is not exactly unbiased even at selection 0 (a few % of the effect: the sample is drawn
-    in the year before a targeted transfer to the registered poor starts, so treated and
-    controls trend differently); the claim tested is the one the design supports: the
-    *selection-induced* part of the bias is removed.
+    In the national world drive's effect is not exactly time-invariant, in yuan or in logs: incomes
+    grow (about 6% a year), drive multiplies only farm and business income while wages and
+    transfers grow faster, and high-drive households accumulate more assets. So DID removes most,
+    not all, of the selection (docs/validation.md gives the numbers). Tested on log income: the
+    selection-induced change of DID's error (paired by replication) is under a fifth of PSM's,
+    and DID's bias and RMSE at selection 1 are small against PSM's. DID is not exactly unbiased
+    even at selection 0 (the sample is drawn in the year before a targeted transfer to the
+    registered poor starts, so treated and controls trend differently).
     """
     rows, summary = observables
-    did_err = _paired_errors(rows, "did")
+    did_err = _paired_errors(rows, "did", "ln_income")
+    psm_err = _paired_errors(rows, "psm-kernel", "ln_income")
     change = did_err[1.0] - did_err[0.0]
-    se_change = change.std(ddof=1) / math.sqrt(len(change))
-    assert abs(change.mean()) < 3 * se_change, (change.mean(), se_change)
-    psm_sel1 = _cell(summary, 1.0, "psm-kernel")
-    did_sel1 = _cell(summary, 1.0, "did")
+    psm_change = psm_err[1.0] - psm_err[0.0]
+    assert psm_change.mean() > 0 and abs(change.mean()) < 0.2 * psm_change.mean(), (change.mean(), psm_change.mean())
+    psm_sel1 = _cell(summary, 1.0, "psm-kernel", "ln_income")
+    did_sel1 = _cell(summary, 1.0, "did", "ln_income")
     assert abs(did_sel1["bias"]) < 0.15 * abs(psm_sel1["bias"]), (did_sel1.to_dict(), psm_sel1.to_dict())
     assert did_sel1["rmse"] < 0.3 * psm_sel1["rmse"]
 
@@ -183,11 +188,20 @@ def test_cli_validate_and_errors(tmp_path, capsys):
     assert run.main(["validate", "--resume", str(tmp_path / "nothing")]) == 2
 
 
-def _drive_gaps(selection: float, seeds, gain_income: str | None = None, households: int = 12_000) -> pd.DataFrame:
+# The two channels through which drive reaches participation whatever the knob (docs/validation.md):
+# registration targets households assessed poor, and drive raises income, so registered households
+# have less drive given the CLDS covariates; organisations that fill up ration slots by the
+# application score, which favours the registered.
+NO_REGISTRATION_CHANNEL = ["participation.registered_poor_effect=0", "linkage.cooperative_capacity_share=1",
+                           "linkage.enterprise_capacity_share=1"]
+
+
+def _drive_gaps(selection: float, seeds, gain_income: str | None = None, households: int = 12_000,
+                overrides=()) -> pd.DataFrame:
     """Realised drive gaps (validation.drive_gaps) in the calibrated world's paper-design sample."""
     from ruralabm.model import RuralModel
 
-    over = [f"participation.gain_income={gain_income}"] if gain_income else []
+    over = ([f"participation.gain_income={gain_income}"] if gain_income else []) + list(overrides)
     cfg = v.ValidationConfig(households=households, overrides=over)
     rows = []
     for seed in seeds:
@@ -200,9 +214,11 @@ def _drive_gaps(selection: float, seeds, gain_income: str | None = None, househo
 def test_selection_zero_means_no_selection_on_drive_given_covariates():
     """At selection_on_unobservables = 0 (calibrated world, drive-free expected income in the
     decision) the coefficient of T in a regression of drive on T and the CLDS covariates in the
-    survey sample is within 2 SE of 0 (pooled over seeds); it grows with the knob."""
-    seeds = [1, 2, 3]
-    by_sel = {s: _drive_gaps(s, seeds) for s in (0.0, 0.5, 1.0)}
+    survey sample is within 2 SE of 0 (pooled over seeds) once the registration channel is
+    neutralised; it grows with the knob. With the registration channel on, drive still reaches
+    participation at 0 (the realised gap the validation reports; docs/validation.md)."""
+    seeds = [1, 2, 3, 4, 5]
+    by_sel = {s: _drive_gaps(s, seeds, overrides=NO_REGISTRATION_CHANNEL) for s in (0.0, 0.5, 1.0)}
     pooled = {s: (g["drive_gap_conditional"].mean(), math.sqrt((g["drive_gap_conditional_se"] ** 2).sum()) / len(g))
               for s, g in by_sel.items()}
     coef0, se0 = pooled[0.0]
@@ -211,6 +227,9 @@ def test_selection_zero_means_no_selection_on_drive_given_covariates():
     # The raw gap (no conditioning) is not zero at 0: targeting on observed covariates that
     # correlate with drive (poverty, subsidy, schooling) selects low-drive households.
     assert by_sel[0.0]["drive_gap_population"].mean() < 0
+    # The registration channel: in the shipped world the conditional gap at 0 is negative.
+    shipped = _drive_gaps(0.0, seeds)
+    assert shipped["drive_gap_conditional"].mean() < 0
 
 
 def test_parameter_changes_are_stated():
@@ -219,13 +238,16 @@ def test_parameter_changes_are_stated():
     none = v.parameter_changes(v.ValidationConfig(selection=[0.0, 1.0]))
     assert set(none["parameter"]) == {"population.n_households", "calendar.end_year",
                                       "participation.selection_on_unobservables"}
+    from ruralabm.scenarios import load
+
+    shipped = load("mixed").params.participation.subsidy_effect
     ident = v.parameter_changes(v.ValidationConfig(preset="identified", selection=[0.0])).set_index("parameter")
     row = ident.loc["participation.subsidy_effect"]
-    assert row["scenario"] == pytest.approx(5.689038) and row["used"] == 1.6 and row["why"] == "preset identified"
+    assert row["scenario"] == pytest.approx(shipped) and row["used"] == 1.6 and row["why"] == "preset identified"
     inst = v.parameter_changes(v.ValidationConfig(preset="instrument", selection=[0.0])).set_index("parameter")
     assert inst.loc["cooperative.villages_share", "used"] == 0.6
     text = v.format_changes(v.parameter_changes(v.ValidationConfig(preset="identified")), v.ValidationConfig(preset="identified"))
-    assert "participation.subsidy_effect: 5.689038 -> 1.6" in text and "learning.peer_effect" in text
+    assert f"participation.subsidy_effect: {shipped:g} -> 1.6" in text and "learning.peer_effect" in text
 
 
 def test_overlap_diagnostics_of_weights():

@@ -35,7 +35,7 @@ from ..specs import (CAO_COVARIATES, CAO_FORM_CODES, CAO_GROUPS, CAO_ORG_CODES, 
 from . import published as pub
 from .campaign import county_exit_check
 from .papers import cao_statistics, clds_statistics, county_statistics, drop_separating_covariates
-from .survey import clds_eligible, clds_sample, cles_sample, county_sample, survey_options
+from .survey import clds_eligible, clds_sample, cles_sample, counties_for_sample, county_sample, survey_options
 from .validation import ResilienceDeriver, _ln_income, sample_truth, to_markdown, vep_twin_differences
 
 LINES = LINE_PARAMS
@@ -395,8 +395,9 @@ def replicate_counties(scenario: str = "mixed", overrides=None, households: int 
     households = households or COUNTY_DEFAULTS["households"]
     n = sample or COUNTY_DEFAULTS["sample"]
     params = _params(scenario, overrides, households)
-    if params.population.n_counties < n:
-        params.set("population.n_counties", max(COUNTY_DEFAULTS["counties"], n))
+    need = counties_for_sample(params, n)  # the sample is drawn from the designated poor counties
+    if params.population.n_counties < need:
+        params.set("population.n_counties", max(COUNTY_DEFAULTS["counties"], need))
     m = RuralModel(params.copy(), seed=seed, household_agents=False).run()
     exits = m.county_exits()
     smp = county_sample(exits, n=n, seed=seed)

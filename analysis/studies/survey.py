@@ -160,6 +160,13 @@ def county_sample(exits: pd.DataFrame, n: int = 76, seed: int = 0) -> pd.DataFra
     return exits[exits["county_id"].isin(chosen)].reset_index(drop=True)
 
 
+def counties_for_sample(params, n: int, margin: float = 1.1) -> int:
+    """Counties to simulate so that a sample of ``n`` poor counties can be drawn: with design
+    'national' only ``population.poor_county_share`` of them are designated poor counties."""
+    share = params.population.poor_county_share if params.population.design == "national" else 1.0
+    return int(np.ceil(n * (margin if share < 1.0 else 1.0) / max(share, 1e-9)))
+
+
 def _finish(sample: pd.DataFrame, keep_truth: bool) -> pd.DataFrame:
     if not keep_truth:
         true_columns = [c for c in sample.columns if c.endswith("_true")]

@@ -20,7 +20,8 @@ from .production import expected_income, form_business_income, normal_revenue
 # Centring points: Table 1 means of the CLDS paper. base_rate is the probability of a household
 # at these means that is not registered poor and expects no gain (those two terms stay uncentred
 # because their population means move with the policy and the calibration).
-CENTRE = {"distance": 19.08, "subsidy": 0.5413, "machine": 0.4289, "job": 0.8656, "age": 51.88, "health": 3.631, "edu": 4.659, "hroad": 63.80}
+CENTRE = {"distance": 19.08, "subsidy": 0.5413, "machine": 0.4289, "job": 0.8656, "age": 51.88, "health": 3.631, "edu": 4.659, "hroad": 63.80,
+          "famsize": 4.674}
 
 
 def expected_gain(world: World, idx, org_type: OrgType, form: np.ndarray) -> np.ndarray:
@@ -98,6 +99,7 @@ def decide(world: World, idx) -> None:
              + pp.edu_effect * (hh.edu[idx] - CENTRE["edu"])
              + pp.infrastructure_effect * (hh.hroad[idx] - CENTRE["hroad"])
              + pp.distance_effect * (hh.distance[idx] - CENTRE["distance"])
+             + (pp.famsize_effect * (hh.famsize[idx] - CENTRE["famsize"]) if pp.famsize_effect else 0.0)
              + pp.registered_poor_effect * hh.registered_poor[idx]
              + pp.expected_gain_effect * gain
              + pp.selection_on_unobservables * hh.entrepreneurial_drive[idx]
