@@ -24,6 +24,9 @@ from .state import check_memory
 from .world import World, build_world
 
 UNOBSERVABLE_COLUMNS = ("entrepreneurial_drive",)
+# Money in the panels: real yuan at 2014 prices (official nominal series are deflated with the rural
+# CPI to compare: calibration/patterns.toml [deflator]).
+PRICE_BASIS = "constant 2014 yuan (real; official nominal series deflated with the NBS rural CPI)"
 
 
 def _resolve_params(params, scenario, overrides: dict) -> Params:
@@ -323,7 +326,7 @@ class RuralModel(mesa.Model):
         return data
 
     def _household_attrs(self) -> dict:
-        return {"unobservable": list(UNOBSERVABLE_COLUMNS), "seed": self.master_seed}
+        return {"unobservable": list(UNOBSERVABLE_COLUMNS), "seed": self.master_seed, "price_basis": PRICE_BASIS}
 
     def write_panels(self, out_dir) -> list[str]:
         """Write households, counties, county_exits and organisations ``.parquet`` to ``out_dir``.

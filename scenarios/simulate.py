@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ruralabm.model import RuralModel
+from ruralabm.model.core import PRICE_BASIS
 from ruralabm.model.params import ParameterError
 
 from .outputs import claim, record, replace_dir, staging_dir
@@ -43,6 +44,7 @@ def simulate(scenario, seed: int, out: Path | None, progress: bool = True, overw
             "scenario_source": scenario.source,
             "extends_chain": scenario.chain,
             "seed": seed,
+            "price_basis": PRICE_BASIS,
             "parameters": scenario.params.to_dict(),
             "package_version": package_version(),
             "git_commit": git_commit(),
