@@ -73,11 +73,12 @@ LATENT_CORRELATIONS = {
 }
 
 
-def latent_correlation() -> np.ndarray:
-    k = len(LATENT)
+def latent_correlation(latent=LATENT, pairs=LATENT_CORRELATIONS) -> np.ndarray:
+    """The correlation matrix of the copula's latent normals from the listed pairs (others 0)."""
+    k = len(latent)
     corr = np.eye(k)
-    pos = {name: i for i, name in enumerate(LATENT)}
-    for (a, b), r in LATENT_CORRELATIONS.items():
+    pos = {name: i for i, name in enumerate(latent)}
+    for (a, b), r in pairs.items():
         corr[pos[a], pos[b]] = corr[pos[b], pos[a]] = r
     # Guard against a non-positive-definite hand-written matrix.
     w, v = np.linalg.eigh(corr)

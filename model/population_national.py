@@ -26,7 +26,8 @@ from scipy import stats
 
 from .enums import PRODUCTS, Form
 from .params import Params
-from .population import EDU_CODES, HEALTH_PROBS, TABLE1, _bernoulli, _discrete, _stratified, build_places
+from .population import (EDU_CODES, HEALTH_PROBS, TABLE1, _bernoulli, _discrete, _stratified, build_places,
+                         latent_correlation)
 from .rng import stream
 from .state import CountyState, HouseholdState, VillageState
 
@@ -53,18 +54,6 @@ LATENT_CORRELATIONS = {
     ("ability", "twork"): 0.10,
 }
 MAX_SLOTS = 8  # members of one kind drawn with per-slot uniforms (counts above this are rare)
-
-
-def _correlation() -> np.ndarray:
-    k = len(LATENT)
-    corr = np.eye(k)
-    pos = {name: i for i, name in enumerate(LATENT)}
-    for (a, b), r in LATENT_CORRELATIONS.items():
-        corr[pos[a], pos[b]] = corr[pos[b], pos[a]] = r
-    w = np.linalg.eigvalsh(corr)
-    if w.min() <= 1e-8:  # pragma: no cover - the table above is positive definite (tested)
-        raise RuntimeError("population_national.LATENT_CORRELATIONS is not positive definite")
-    return corr
 
 
 def binomial_slots(n: np.ndarray, p, u: np.ndarray) -> np.ndarray:
@@ -119,7 +108,7 @@ def build_households_national(params: Params, seed: int, villages: VillageState,
     region = hh.region.astype(np.int64)
     factor = counties.income_factor[hh.county_id]
 
-    z = rng.standard_normal((n, len(LATENT))) @ np.linalg.cholesky(_correlation()).T
+    z = rng.standard_normal((n, len(LATENT))) @ np.linalg.cholesky(latent_correlation(LATENT, LATENT_CORRELATIONS)).T
     col = {name: z[:, i] for i, name in enumerate(LATENT)}
     u = rng.random((n, 4, MAX_SLOTS))  # composition and work slots
 
