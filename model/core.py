@@ -80,6 +80,8 @@ class RuralModel(mesa.Model):
         together: ``RuralModel(scenario="cooperative", seed=1, **{"population.n_households": 2000})``.
         This is the flat form ``mesa.batch_run`` passes.
 
+    Notes
+    -----
     Mesa's contract: ``model.steps`` counts simulated years (Mesa's own counter), ``running``
     turns False after the last calendar year, ``run_model()`` runs the calendar to its end, and
     ``model.datacollector`` holds the yearly reporters (model/reporters.py). Stepping a finished

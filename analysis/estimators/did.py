@@ -356,6 +356,8 @@ def psm_did(
         propensity fit, the kernel weights and the DID; ``n_boot``, ``seed``, ``n_jobs`` as in
         :func:`analysis.psm.match`.
 
+    Notes
+    -----
     Semantics: controls get weight sum_i K_ij / sum_k K_ik over treated i (baseline), carried to
     their follow-up row; treated rows get weight 1; rows with zero weight (controls receiving no
     kernel weight) are excluded, as Stata excludes zero analytic weights. Treated units with no
