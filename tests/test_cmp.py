@@ -447,6 +447,10 @@ def test_scale_invariance_probit_and_oprobit():
     od = pd.DataFrame(rng.normal(size=(n, 2)), columns=["x1", "x2"])
     od["o"] = np.digitize(0.6 * od.x1 - 0.4 * od.x2 + rng.normal(size=n), [-0.8, 0.1, 1.2]) + 1
     _assert_rescaled_fit_equal(od, [cmp.Equation("o", ["x1", "x2"], "oprobit")], {"x1": 1e4})
+    # a regressor in small units: its coefficient is 10^4 times larger (-4000), which the
+    # single-equation start must not take for separation
+    _assert_rescaled_fit_equal(od, [cmp.Equation("o", ["x1", "x2"], "oprobit")], {"x2": 1e-4})
+    _assert_rescaled_fit_equal(df, [cmp.Equation("d", ["x1", "x2", "z"], "probit")], {"x1": 1e-4})
 
 
 def test_scale_invariance_heckman_mroz(mroz, heckman):
