@@ -256,3 +256,97 @@ def test_overlap_diagnostics_of_weights():
     d = v.weight_diagnostics(t, w, n_off=1)
     assert d["off_support_share"] == pytest.approx(1 / 3) and d["n_controls_used"] == 2
     assert d["ess_controls"] == pytest.approx(9 / 5)  # (2 + 1)^2 / (4 + 1)
+
+
+def test_validate_states_changes_both_truths_overlap_drive_gaps_and_failures(tmp_path, capsys):
+    """What `validate` prints and writes besides the table: every parameter it runs with a value
+    other than the scenario's (here a --set, the size, the calendar cut and the selection), the
+    two truths labelled, the realised drive gap per setting, overlap diagnostics on every
+    estimator row, and failed estimator runs counted by reason."""
+    from ruralabm import cli as run
+
+    out = tmp_path / "v"
+    code = run.main(["validate", "--reps", "2", "--households", "3000", "--sample", "600", "--batches", "1",
+                     "--selection-on-unobservables", "0,1", "--design", "paper,clean", "--outcome", "income",
+                     "--estimators", "psm-kernel,did", "--set", "shocks.disaster_probability=0.2",
+                     "--backend", "serial", "--no-progress", "--no-figures", "--out", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0
+    for line in ("Parameters changed from scenario 'mixed' (preset none):",
+                 "shocks.disaster_probability: 0.1 -> 0.2 (--set)", "population.n_households: 10000 -> 3000",
+                 "calendar.end_year: 2022 -> 2017", "participation.selection_on_unobservables: 0.0 -> 1.0 [selection 1]",
+                 v.TRUTH_LEGEND):
+        assert line in text, line
+    md = (out / "summary.md").read_text()
+    assert md.startswith("Parameters changed from scenario 'mixed'") and "(--set)" in md and v.TRUTH_LEGEND in md
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {"parameter": "shocks.disaster_probability", "selection": None, "scenario": 0.1, "used": 0.2,
+            "why": "--set"} in manifest["parameter_changes"]
+    # the realised drive gaps, one line per (design, selection), equal to the replications' means
+    rows = pd.read_csv(out / "rows.csv")
+    gaps = pd.read_csv(out / "drive_gaps.csv")
+    assert len(gaps) == 4 and "Realised selection on the unobserved drive" in md
+    for g in gaps.itertuples():
+        reps = rows[(rows["design"] == g.design) & (rows["selection"] == g.selection)].drop_duplicates("rep")
+        assert g.reps == 2
+        assert g.population == pytest.approx(reps["drive_gap_population"].mean(), rel=1e-12)
+        assert g.survey == pytest.approx(reps["drive_gap_sample"].mean(), rel=1e-12)
+        assert g.given_covariates == pytest.approx(reps["drive_gap_conditional"].mean(), rel=1e-12)
+        assert (f"realised drive gap ({g.design}, selection {g.selection:g}; sd of drive, post wave): "
+                f"population {g.population:+.3f}, survey {g.survey:+.3f}") in text
+    # both truths on every row: in the clean design no control has ever participated by the
+    # post wave (the policy's first year), so they coincide on income; in the paper design the
+    # 2016 controls include former members
+    clean, paper = rows[rows["design"] == "clean"], rows[rows["design"] == "paper"]
+    assert (clean["truth_current"] == clean["truth"]).all()
+    assert (paper["truth_current"] != paper["truth"]).all()
+    # overlap diagnostics on every estimator result: weights for the matching estimator, the
+    # propensity range by arm for every row
+    psm_rows, did_rows = rows[rows["estimator"] == "psm-kernel"], rows[rows["estimator"] == "did"]
+    assert np.isfinite(psm_rows[list(v.OVERLAP_COLUMNS)].to_numpy()).all()
+    assert did_rows[list(v.OVERLAP_COLUMNS)].isna().all().all()
+    assert np.isfinite(rows[list(v.PROPENSITY_COLUMNS)].to_numpy()).all()
+    assert (rows["ps_treated_min"] <= rows["ps_treated_max"]).all()
+
+
+def test_failed_estimator_runs_are_counted_by_reason():
+    rows = pd.DataFrame({"estimator": ["cmp"] * 4 + ["did"] * 4,
+                         "error": ["EstimationError: separation", None, "EstimationError: separation",
+                                   "ConvergenceError: no", None, None, None, None]})
+    lines = v.failure_lines(rows)
+    assert lines[0].startswith("3 of 8 estimator run(s) failed")
+    assert "  cmp: 2 of 4 - EstimationError: separation" in lines and "  cmp: 1 of 4 - ConvergenceError: no" in lines
+    assert v.failure_lines(rows.assign(error=None)) == []
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--set", "population.n_households=5000"], "use --households instead"),
+    (["--set", "participation.selection_on_unobservables=0.3"], "use --selection-on-unobservables instead"),
+    (["--preset", "identified", "--set", "learning.peer_effect=0.1"], "contradicts --preset identified"),
+])
+def test_a_set_that_validate_would_replace_is_refused(tmp_path, capsys, argv, message):
+    from ruralabm import cli as run
+
+    assert run.main(["validate", *argv, "--out", str(tmp_path / "v")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
+    assert not (tmp_path / "v").exists()
+
+
+def test_controls_carry_only_the_effect_of_their_own_participation():
+    """truth_current subtracts what the controls carry from their *own* participation by the
+    outcome's year. A control that joins only later (or never, if it were in a batch) differs from
+    its twin only by its batch-mates' exit, a spillover of the batch design: not counted."""
+    cols = pd.MultiIndex.from_tuples([("income_per_capita", 2016)], names=["outcome", "year"])
+    ids = pd.Index([1, 2, 3, 4], name="household_id")
+    y1 = pd.DataFrame([[100.0], [200.0], [300.0], [400.0]], index=ids, columns=cols)
+    y0 = pd.DataFrame([[90.0], [180.0], [295.0], [400.0]], index=ids, columns=cols)
+    truth_c = v.SampleTruth(y1, y0)
+    joined = pd.Series({1: 2015, 2: 2016, 3: 2017})  # 4 never participates
+    # own effects by 2016: household 1 (a former member, +10) and 2 (joined in 2016, +20); 3 joins
+    # in 2017, so its +5 is its batch-mates' exit; 4 has none
+    assert v.carried_effect(truth_c, ("income_per_capita", 2016), joined) == pytest.approx((10 + 20) / 4)
+    panel = pd.DataFrame({"household_id": [1, 1, 2, 2, 3], "year": [2015, 2016, 2016, 2017, 2017],
+                          "participating": [1, 0, 1, 1, 1]})
+    pd.testing.assert_series_equal(v.first_participation(panel), pd.Series({1: 2015, 2: 2016, 3: 2017}),
+                                   check_names=False)

@@ -36,7 +36,8 @@ from . import published as pub
 from .campaign import county_exit_check
 from .papers import cao_statistics, clds_statistics, county_statistics, drop_separating_covariates
 from .survey import clds_eligible, clds_sample, cles_sample, counties_for_sample, county_sample, survey_options
-from .validation import ResilienceDeriver, _ln_income, sample_truth, to_markdown, vep_twin_differences
+from .validation import (ResilienceDeriver, _ln_income, first_participation, sample_truth, to_markdown,
+                         vep_twin_differences)
 
 LINES = LINE_PARAMS
 
@@ -83,22 +84,26 @@ def _render(title: str, frame: pd.DataFrame, cols: list[str]) -> str:
 
 
 def _write(out: Path | None, name: str, tables: dict[str, pd.DataFrame], text: str) -> list[Path]:
-    if out is None:
-        return []
+    return [] if out is None else write_tables(out, name, tables, text)
+
+
+def write_tables(out: Path, name: str, tables: dict[str, pd.DataFrame], text: str) -> list[Path]:
+    """One CSV per table and ``NAME.md`` in ``out``, written into a temporary folder first and
+    renamed into place (an interruption leaves the earlier files as they were)."""
+    from ruralabm.scenarios.outputs import staged
+
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    files = []
-    for tname, frame in tables.items():
-        path = out / f"{name}_{tname}.csv"
-        frame.to_csv(path, index=False)
-        files.append(path)
-    md = [f"# Replication: {name}\n", "```", text, "```", ""]
-    for tname, frame in tables.items():
-        md += [f"## {tname}", "", to_markdown(frame), ""]
-    path = out / f"{name}.md"
-    path.write_text("\n".join(md))
-    files.append(path)
-    return files
+    names = []
+    with staged(out) as tmp:
+        for tname, frame in tables.items():
+            frame.to_csv(tmp / f"{name}_{tname}.csv", index=False)
+            names.append(f"{name}_{tname}.csv")
+        md = [f"# Replication: {name}\n", "```", text, "```", ""]
+        for tname, frame in tables.items():
+            md += [f"## {tname}", "", to_markdown(frame), ""]
+        (tmp / f"{name}.md").write_text("\n".join(md))
+        names.append(f"{name}.md")
+    return [out / n for n in names]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -281,6 +286,7 @@ def replicate_cao(scenario: str = "mixed", overrides=None, households: int | Non
     pot = pot[pot["household_id"].isin(smp["household_id"].unique())]
     treated_rows = smp.loc[smp["participating"] == 1, ["household_id", "year", "org_type", "form"]]
     control_rows = smp.loc[smp["participating"] == 0, ["household_id", "year"]]
+    joined = first_participation(tw.factual_panel)
     rows = []
     for outcome in CAO_OUTCOMES:
         d = pot[pot["outcome"] == outcome][["household_id", "year", "y1", "y0"]]
@@ -289,7 +295,11 @@ def replicate_cao(scenario: str = "mixed", overrides=None, households: int | Non
         # some of them former members who keep part of the effect: its truth is the treated's
         # effect minus the controls' own effect of past participation (truth_current).
         ctrl = control_rows.merge(d, on=["household_id", "year"], how="left")
-        carried = float((ctrl["y1"] - ctrl["y0"]).mean()) if len(ctrl) else 0.0
+        # only a household that has participated by that year carries an effect of its own (the
+        # twin difference of one that joins later is its batch-mates' exit, docs/estimands.md)
+        first = joined.reindex(ctrl["household_id"].to_numpy()).to_numpy(dtype=float)
+        own = np.isfinite(first) & (first <= ctrl["year"].to_numpy())
+        carried = float(np.where(own, ctrl["y1"] - ctrl["y0"], 0.0).mean()) if len(ctrl) else 0.0
         for group in CAO_GROUPS:
             if group == "all":
                 g = merged

@@ -123,6 +123,14 @@ class ValidationConfig:
         for name in ("households", "sample", "batches", "reps"):
             if int(getattr(self, name)) < 1:
                 raise ParameterError(f"--{name} = {getattr(self, name)} must be at least 1")
+        # A --set of a parameter the validation itself sets would be silently replaced: refuse it.
+        preset = PRESETS[self.preset]
+        for key in override_keys(self.overrides):
+            if key in OWN_PARAMETERS:
+                raise ParameterError(f"--set {key} is set by validate itself; use {OWN_PARAMETERS[key]} instead")
+            if key in preset:
+                raise ParameterError(f"--set {key} contradicts --preset {self.preset}, which sets it to "
+                                     f"{preset[key]!r}; drop one of them (or use --preset none)")
 
     def params_for(self, selection: float) -> Params:
         """The scenario's parameters with overrides, preset, selection and sizes applied."""
@@ -157,6 +165,18 @@ class ValidationConfig:
         return out
 
 
+# Parameters validate sets itself (per setting), and the option that sets them.
+OWN_PARAMETERS = {"participation.selection_on_unobservables": "--selection-on-unobservables",
+                  "population.n_households": "--households"}
+
+
+def override_keys(overrides) -> list[str]:
+    """The parameter names of ``--set section.key=value`` overrides (a list of strings or a dict)."""
+    if isinstance(overrides, dict):
+        return [str(k).strip() for k in overrides]
+    return [str(item).partition("=")[0].strip() for item in overrides or []]
+
+
 def _flat(d: dict, prefix: str = "") -> dict:
     out = {}
     for k, v in d.items():
@@ -168,11 +188,13 @@ def _flat(d: dict, prefix: str = "") -> dict:
 
 
 def parameter_changes(cfg: "ValidationConfig") -> pd.DataFrame:
-    """Every parameter the validation sets differently from the scenario (with its overrides):
-    one row per (parameter, selection setting) with the scenario's value, the value used and why.
+    """Every parameter the validation runs with a value other than the scenario's: the ``--set``
+    overrides, the preset's values, the selection setting, the size and the calendar cut. One row
+    per (parameter, selection setting) with the scenario's value, the value used and why.
     Printed by ``validate``, written to summary.md and the manifest."""
-    scenario = _flat(load(cfg.scenario, list(cfg.overrides)).params.to_dict())
+    scenario = _flat(load(cfg.scenario).params.to_dict())
     preset = PRESETS[cfg.preset]
+    overridden = set(override_keys(cfg.overrides))
     rows = []
     for sel in cfg.selection:
         used = _flat(cfg.params_for(sel).to_dict())
@@ -183,7 +205,7 @@ def parameter_changes(cfg: "ValidationConfig") -> pd.DataFrame:
                    "--selection-on-unobservables" if key == "participation.selection_on_unobservables" else
                    "--households" if key == "population.n_households" else
                    "run cut at the year after the post wave (cannot change the waves)" if key == "calendar.end_year"
-                   else "validation")
+                   else "--set" if key in overridden else "validation")
             rows.append({"parameter": key, "selection": float(sel), "scenario": scenario.get(key), "used": value,
                          "why": why})
     frame = pd.DataFrame(rows, columns=["parameter", "selection", "scenario", "used", "why"], dtype=object)
@@ -215,9 +237,21 @@ def setting_label(selection: float) -> str:
 # Derived columns and truth
 
 
-def _ln_income(panel: pd.DataFrame) -> pd.DataFrame:
-    panel["ln_income"] = np.log(np.maximum(panel["income_per_capita"].to_numpy(), LN_INCOME_FLOOR))
+def _add_columns(panel: pd.DataFrame, columns: dict) -> pd.DataFrame:
+    """Add derived columns in place. The panels come with one block per column, so pandas warns
+    that the frame is "highly fragmented" on every insert: a performance hint for repeated
+    inserts (a copy would cost more here), printed to the user as noise; silenced for these few."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+        for name, values in columns.items():
+            panel[name] = values
     return panel
+
+
+def _ln_income(panel: pd.DataFrame) -> pd.DataFrame:
+    return _add_columns(panel, {"ln_income": np.log(np.maximum(panel["income_per_capita"].to_numpy(), LN_INCOME_FLOOR))})
 
 
 class ResilienceDeriver:
@@ -238,9 +272,7 @@ class ResilienceDeriver:
         if self.index is None:
             self.index = fit_index(panel.loc[self.base(panel)], RESILIENCE_INDICATORS)
         scores = self.index.transform(panel)
-        for col in RESILIENCE_COLUMNS:
-            panel[col] = scores[col].to_numpy()
-        return panel
+        return _add_columns(panel, {col: scores[col].to_numpy() for col in RESILIENCE_COLUMNS})
 
 
 def organisation_access(params: Params, seed: int) -> np.ndarray:
@@ -486,6 +518,7 @@ def replicate(task: dict) -> dict:
         control_ids = post_ids.loc[post_ids["T"] == 0, "household_id"].to_numpy()
         truth = sample_truth(tw.potential, treated_ids)
         truth_c = sample_truth(tw.potential, control_ids)
+        joined = first_participation(panel)
         time_varying = [v for v in covariates if sample.groupby("household_id")[v].nunique().max() > 1]
         design_diag = propensity_overlap(sample[sample["year"] == post_year], covariates)
         design_diag.update(drive_gaps(panel, sample, covariates, post_year))
@@ -506,8 +539,7 @@ def replicate(task: dict) -> dict:
             # Current participants vs current non-participants (the estimand of a comparison
             # with today's non-members, some of them former members who keep part of the effect):
             # the treated's effect minus the controls' own effect of their past participation.
-            dc = truth_c.y1[key] - truth_c.y0[key] if len(control_ids) else pd.Series(dtype=float)
-            true_current = true_att - (float(dc.mean()) if len(dc) else 0.0)
+            true_current = true_att - carried_effect(truth_c, key, joined)
             for est in cfg.estimators:
                 row = {"rep": task["rep"], "seed": seed, "selection": task["selection"], "design": design,
                        "outcome": outcome, "estimator": est, "truth": true_att, "truth_vep_twin": truth_alt,
@@ -524,6 +556,27 @@ def replicate(task: dict) -> dict:
                 row.update({"truth_current": true_current, **diag, **design_diag})
                 rows.append(row)
     return {"rows": rows, "seconds_simulation": t_sim, "seconds": time.perf_counter() - t0}
+
+
+def first_participation(panel: pd.DataFrame) -> pd.Series:
+    """Per household that ever participates in the factual panel, the first year it does."""
+    part = panel.loc[panel["participating"] == 1, ["household_id", "year"]]
+    return part.groupby("household_id")["year"].min()
+
+
+def carried_effect(truth_c: SampleTruth, key: tuple, joined: pd.Series) -> float:
+    """Mean over the sampled controls of the effect of their *own* participation on the outcome
+    ``key = (column, year)``: the twin difference of a control that has participated by that year
+    (a former member, or one that joins by then), 0 for one that has not. The twin difference of a
+    control that joins only later is not its own effect: its twin removes it from integration in
+    later years only, and what differs by that year is its batch-mates' exit (a spillover of the
+    batch design, docs/estimands.md)."""
+    if truth_c.y1.empty:
+        return 0.0
+    diff = (truth_c.y1[key] - truth_c.y0[key]).to_numpy(dtype=float)
+    first = joined.reindex(truth_c.y1.index).to_numpy(dtype=float)
+    own = np.isfinite(first) & (first <= key[1])
+    return float(np.where(own, diff, 0.0).mean())
 
 
 def _vep_twin_truth(data: pd.DataFrame, truth: SampleTruth, vep_cov: list[str], post_year: int, line: float) -> float:
@@ -629,9 +682,7 @@ def run(cfg: ValidationConfig, out: Path, executor=None, progress: bool = False,
                 path.parent.mkdir(parents=True, exist_ok=True)
                 value = outcome.value
                 value["rows"] = [{k: _clean(v) for k, v in r.items()} for r in value["rows"]]
-                tmp = path.with_suffix(".tmp")
-                tmp.write_text(json.dumps(value, default=_json_default))
-                tmp.replace(path)  # atomic: a file exists only when complete
+                atomic_write_text(path, json.dumps(value, default=_json_default))  # a file exists only when complete
         finally:
             bar.close()
             if own:
@@ -750,6 +801,59 @@ def overlap_notes(summary: pd.DataFrame) -> list[str]:
     return lines
 
 
+# The two truths, as the printed table and summary.md label them.
+TRUTH_LEGEND = ("true_att = ATT of participating since the policy start against never participating (factual minus "
+                "direct twin over the sampled treated); true_att_current = what a comparison of current participants "
+                "with current non-participants estimates: true_att minus the effect the sampled controls carry from "
+                "their own past participation (equal to true_att where no control has ever participated)")
+
+
+def drive_gap_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Realised selection on the unobserved drive per (design, selection setting), in sd of drive,
+    post wave: the mean over replications of the population gap (participants - non-participants),
+    the survey gap (T = 1 - T = 0) and the gap given the design's covariates (coefficient of T),
+    the latter with its Monte Carlo SE over replications. One value per replication (the design
+    sample does not depend on the outcome or the estimator)."""
+    cols = ["design", "selection", "reps", "population", "survey", "given_covariates", "given_covariates_mc_se"]
+    if rows.empty or "drive_gap_population" not in rows:
+        return pd.DataFrame(columns=cols)
+    one = rows.drop_duplicates(["design", "selection", "rep"])
+    out = []
+    for (design, sel), g in one.groupby(["design", "selection"], sort=False):
+        cond = pd.to_numeric(g["drive_gap_conditional"], errors="coerce").dropna()
+        out.append({"design": design, "selection": sel, "reps": len(g),
+                    "population": pd.to_numeric(g["drive_gap_population"], errors="coerce").mean(),
+                    "survey": pd.to_numeric(g["drive_gap_sample"], errors="coerce").mean(),
+                    "given_covariates": cond.mean(),
+                    "given_covariates_mc_se": cond.std(ddof=1) / math.sqrt(len(cond)) if len(cond) > 1 else np.nan})
+    return pd.DataFrame(out, columns=cols)
+
+
+def format_drive_gaps(table: pd.DataFrame) -> list[str]:
+    """One line per (design, selection) with the realised drive gaps."""
+    lines = []
+    for r in table.itertuples(index=False):
+        se = f" +- {r.given_covariates_mc_se:.3f}" if np.isfinite(r.given_covariates_mc_se) else ""
+        lines.append(f"realised drive gap ({r.design}, selection {r.selection:g}; sd of drive, post wave): "
+                     f"population {r.population:+.3f}, survey {r.survey:+.3f}, given the design's covariates "
+                     f"{r.given_covariates:+.3f}{se} (mean of {r.reps} replication(s))")
+    return lines
+
+
+def failure_lines(rows: pd.DataFrame) -> list[str]:
+    """Failed estimator runs counted per estimator and reason (the error up to its first detail)."""
+    if rows.empty or "error" not in rows:
+        return []
+    fails = rows[rows["error"].notna()]
+    if fails.empty:
+        return []
+    lines = [f"{len(fails)} of {len(rows)} estimator run(s) failed (no estimate; counted in the summary's `failed`):"]
+    total = rows.groupby("estimator", sort=False).size()
+    for (est, err), g in fails.groupby(["estimator", "error"], sort=False):
+        lines.append(f"  {est}: {len(g)} of {total[est]} - {err}")
+    return lines
+
+
 def format_summary(summary: pd.DataFrame) -> str:
     cols = ["design", "selection", "outcome", "estimator", "reps", "true_att", "true_att_current", "mean_estimate",
             "bias", "mc_se_bias", "rmse", "coverage", "reject_zero", "mean_off_support_share", "mean_ess_controls"]
@@ -764,9 +868,10 @@ def to_markdown(frame: pd.DataFrame, floatfmt: str = ".4f") -> str:
 
 def write_report(rows: pd.DataFrame, out: Path, figures: bool = True,
                  cfg: "ValidationConfig | None" = None) -> pd.DataFrame:
-    """summary.csv, summary.md, rows.csv and (optionally) figures of the estimate distributions.
-    With ``cfg``, summary.md opens with the parameters changed from the scenario; it ends with
-    the poor-overlap notes."""
+    """summary.csv, summary.md, rows.csv, drive_gaps.csv and (optionally) figures of the estimate
+    distributions. With ``cfg``, summary.md opens with the parameters changed from the scenario;
+    after the table it labels the two truths and gives the realised drive gaps per setting, the
+    failed estimator runs and the poor-overlap notes."""
     out = Path(out)
     summary = summarise(rows)
     head = ""
@@ -774,10 +879,19 @@ def write_report(rows: pd.DataFrame, out: Path, figures: bool = True,
         first, *rest = format_changes(parameter_changes(cfg), cfg).splitlines()
         head = first + "\n\n" + "".join(f"* {l.strip()}\n" for l in rest) + ("\n" if rest else "")
     notes = overlap_notes(summary)
-    tail = ("\n" + "\n".join(f"* {n}" for n in notes) + "\n") if notes else ""
+    gaps = drive_gap_table(rows)
+    tail = f"\n{TRUTH_LEGEND}.\n"
+    if len(gaps):
+        tail += "\nRealised selection on the unobserved drive (sd of drive, post wave):\n\n" + to_markdown(gaps) + "\n"
+    fails = failure_lines(rows)
+    if fails:
+        tail += "\n" + fails[0] + "\n\n" + "".join(f"* {l.strip()}\n" for l in fails[1:])
+    if notes:
+        tail += "\n" + "\n".join(f"* {n}" for n in notes) + "\n"
     with staged(out) as tmp:  # written aside, renamed into place when all are written
         summary.to_csv(tmp / "summary.csv", index=False)
         rows.to_csv(tmp / "rows.csv", index=False)
+        gaps.to_csv(tmp / "drive_gaps.csv", index=False)
         (tmp / "summary.md").write_text(head + to_markdown(summary) + "\n" + tail)
         if figures:
             plot_distributions(rows, tmp / "figures")
