@@ -565,9 +565,19 @@ def report_markdown(result: PatternRun, table: pd.DataFrame, patterns: PatternSe
 
 def write(result: PatternRun, table: pd.DataFrame, out: str | Path, command: str | None = None,
           patterns: PatternSet | None = None, make_figures: bool = True) -> dict[str, Path]:
+    """patterns.csv, replications.csv, report.md, patterns.json and figures/ in ``out``, written into a
+    temporary folder first and renamed into place (an interruption leaves the earlier set)."""
+    from ruralabm.scenarios.outputs import staged
+
     patterns = patterns or load_patterns()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    with staged(out) as tmp:
+        _write_files(result, table, tmp, command, patterns, make_figures)
+    return {"csv": out / "patterns.csv", "report": out / "report.md", "figures": out / "figures"}
+
+
+def _write_files(result: PatternRun, table: pd.DataFrame, out: Path, command: str | None, patterns: PatternSet,
+                 make_figures: bool) -> None:
     table.to_csv(out / "patterns.csv", index=False)
     result.stats.to_csv(out / "replications.csv", index=False)
     figs = figures(result, table, patterns, out / "figures") if make_figures else []
@@ -578,4 +588,3 @@ def write(result: PatternRun, table: pd.DataFrame, out: str | Path, command: str
             "patterns": len(table), "held_out": int(table["held_out"].sum()), "version": package_version(),
             "commit": git_commit(), "command": command, "failures": result.failures}
     (out / "patterns.json").write_text(json.dumps(meta, indent=2, default=str))
-    return {"csv": out / "patterns.csv", "report": out / "report.md", "figures": out / "figures"}

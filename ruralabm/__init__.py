@@ -14,8 +14,22 @@ the command line) stays fast:
 from __future__ import annotations
 
 import importlib
+import threading
 
 __version__ = "0.2.0"
+
+# Set by the command line's Ctrl-C handler (ruralabm.cli). Library code can swallow a
+# KeyboardInterrupt or turn it into another exception (an extension module interrupted while it
+# is imported raises ImportError; a callback's is only printed); the executors and the final
+# writes check this flag (raise_if_interrupted), so the command still stops, and no outcome
+# produced after the Ctrl-C is recorded or written.
+INTERRUPT = threading.Event()
+
+
+def raise_if_interrupted() -> None:
+    """Raise KeyboardInterrupt if Ctrl-C was pressed while the command line runs."""
+    if INTERRUPT.is_set():
+        raise KeyboardInterrupt
 
 # name -> (module, attribute): resolved lazily (PEP 562) so that the CLI and ``import ruralabm``
 # do not pay for mesa, pandas and scipy until a model or an estimator is used.

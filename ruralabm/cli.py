@@ -17,7 +17,7 @@ import importlib
 import logging
 import sys
 
-from ruralabm import __version__
+from ruralabm import INTERRUPT, __version__
 from ruralabm.commands import COMMAND_MODULES
 
 
@@ -44,28 +44,85 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_redelivery = None  # the pending re-delivery of a swallowed Ctrl-C (a threading.Timer), if any
+
+
 def _redeliver_interrupts(unraisable) -> None:
     """``sys.unraisablehook``: a Ctrl-C that lands while Python runs a weakref or ``__del__``
     callback (the garbage collector can run one at any moment) is swallowed there and printed as
     "Exception ignored in ..." with a traceback, and the command would go on as if nothing had
     happened. Deliver it again to the main thread instead, so that the command stops the way
     Ctrl-C always stops it (results written so far kept, one line, exit 130). The re-delivery comes
-    from another thread a moment later: raised here, in the hook, it would be swallowed again."""
+    from another thread a moment later: raised here, in the hook, it would be swallowed again.
+    The thread is a daemon and :func:`main` waits for it before returning, so a re-delivery can
+    never arrive after the command (a traceback at interpreter exit)."""
+    global _redelivery
     if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
         import _thread
         import threading
 
-        threading.Timer(0.001, _thread.interrupt_main).start()
+        timer = threading.Timer(0.001, _thread.interrupt_main)
+        timer.daemon = True
+        _redelivery = timer
+        timer.start()
         return
     sys.__unraisablehook__(unraisable)
 
 
+def _no_op() -> None:
+    """A Python call: a pending interrupt is raised at a call's entry."""
+
+
+def _settle_redelivery() -> None:
+    """Let a re-delivered Ctrl-C that is still on its way arrive here (or never)."""
+    global _redelivery
+    timer, _redelivery = _redelivery, None
+    if timer is not None:
+        timer.join()  # it has fired (the interrupt is pending) or it is about to
+        _no_op()
+
+
+def _on_sigint(signum, frame) -> None:
+    """Ctrl-C: remember it (:data:`ruralabm.INTERRUPT`, checked by the executors and the final
+    writes) and raise KeyboardInterrupt, as Python's default handler does."""
+    INTERRUPT.set()
+    raise KeyboardInterrupt
+
+
+def _install_sigint_handler():
+    import signal
+
+    try:
+        return signal.signal(signal.SIGINT, _on_sigint)
+    except ValueError:  # not the main thread (an embedding application): keep its handling
+        return None
+
+
+def _restore_sigint_handler(previous) -> None:
+    import signal
+
+    if previous is not None:
+        signal.signal(signal.SIGINT, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
+    INTERRUPT.clear()
+    previous_sigint = _install_sigint_handler()
     previous_hook, sys.unraisablehook = sys.unraisablehook, _redeliver_interrupts
     try:
-        return _run_command(argv)
-    finally:
-        sys.unraisablehook = previous_hook
+        try:
+            return _run_command(argv)
+        finally:
+            sys.unraisablehook = previous_hook
+            try:
+                _settle_redelivery()  # may raise the re-delivered KeyboardInterrupt (handled below)
+            finally:
+                _restore_sigint_handler(previous_sigint)
+                INTERRUPT.clear()
+    except KeyboardInterrupt:
+        # A Ctrl-C swallowed by a callback just before the command finished, re-delivered after it.
+        print("interrupted as the command finished: everything it wrote is complete", file=sys.stderr)
+        return 130
 
 
 def _run_command(argv: list[str] | None) -> int:
@@ -80,6 +137,10 @@ def _run_command(argv: list[str] | None) -> int:
                 setattr(args, name, name == "quiet")
     try:
         code = int(args.func(args) or 0)
+        if INTERRUPT.is_set():
+            # Ctrl-C was pressed but library code swallowed it and the command went on to the end:
+            # everything it wrote is complete, but the user asked it to stop.
+            raise KeyboardInterrupt
         sys.stdout.flush()  # a closed pipe surfaces here, not in the interpreter's exit flush
         return code
     except ParameterError as exc:

@@ -35,6 +35,9 @@ def load(name_or_path: str | Path, overrides: Iterable[str] | dict | None = None
     parsed as TOML, so ``0.2``, ``true``, ``[0.5, 0.5, 0, 0]`` and ``"text"`` all work).
     """
     chain = read_chain(name_or_path)
+    for path, data in chain:
+        if not isinstance(data.get("description", ""), str):
+            raise ParameterError(f"{path.name}: description = {data['description']!r} must be a string (text in quotes)")
     params = chain_params(chain)
     # All overrides at once: cross-field checks (sums to one, households per village) see the set.
     params.set_many(_parse_overrides(overrides))

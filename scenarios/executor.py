@@ -48,6 +48,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from ruralabm import raise_if_interrupted
 from ruralabm.model.params import ParameterError
 
 BACKENDS = ("serial", "processes", "dask")
@@ -180,7 +181,9 @@ class Executor(abc.ABC):
         futures = [self.submit(fn, t) for t in tasks]
         try:
             for f in futures:
-                yield f.result()
+                value = f.result()
+                raise_if_interrupted()
+                yield value
         finally:
             for f in futures:
                 f.cancel()
@@ -204,7 +207,9 @@ class Executor(abc.ABC):
                     nxt += 1
                 for fut in self._wait_any(set(pending)):
                     i = pending.pop(fut)
-                    yield i, self._outcome(fut)
+                    outcome = self._outcome(fut)
+                    raise_if_interrupted()  # nothing finished after a Ctrl-C is used
+                    yield i, outcome
         finally:
             for fut in pending:
                 fut.cancel()
@@ -253,17 +258,21 @@ class SerialExecutor(Executor):
             fut.set_exception(exc)
         return fut
 
-    def map(self, fn, tasks):
-        for t in tasks:
-            with _one_thread():
-                value = fn(t)
-            yield value
-
     def run(self, fn, tasks, *, window=None):
         for i, t in enumerate(tasks):  # lazy: a task runs when the consumer asks for it
             with _one_thread():
                 outcome = _guarded(fn, t)
+            # A Ctrl-C during the task may have been swallowed or turned into the task's failure
+            # (an extension module interrupted while imported raises ImportError): not an outcome.
+            raise_if_interrupted()
             yield i, outcome
+
+    def map(self, fn, tasks):
+        for t in tasks:
+            with _one_thread():
+                value = fn(t)
+            raise_if_interrupted()
+            yield value
 
 
 class ProcessExecutor(Executor):
@@ -397,6 +406,7 @@ class DaskExecutor(Executor):
                 per_run = rate if per_run is None else 0.5 * (per_run + rate)
                 refill()  # keep the workers busy while the caller handles these results
                 for i, outcome in zip(idx, outcomes):
+                    raise_if_interrupted()
                     yield i, outcome
         finally:
             for fut in pending:

@@ -1,7 +1,7 @@
 """Output directories: who wrote them, when writing into one is allowed, and atomic writing.
 
 Every command that writes a result set (``simulate``, ``compare``, ``sweep``, ``validate``,
-``calibrate``) records in ``DIR/.ruralabm-output.json`` which command wrote the directory and
+``calibrate``, ``patterns``, ``replicate``) records in ``DIR/.ruralabm-output.json`` which command wrote the directory and
 with which settings (:func:`record`). Before any work, :func:`claim` checks that ``--out`` can
 be created and written, and decides:
 
@@ -15,7 +15,8 @@ be created and written, and decides:
   never deletes files ruralabm did not write).
 
 Directories written before the record existed are recognised by their files (``compare.json``,
-``run.json``, a sweep or validation ``manifest.json``, a calibration ``config.json``).
+``run.json``, a sweep or validation ``manifest.json``, a calibration ``config.json``,
+``patterns.json``, a replication's ``PAPER.md`` with its ``PAPER_*.csv``).
 
 Final result files are written into a temporary directory and renamed into place
 (:func:`staged`, :func:`replace_dir`), so an interruption never leaves a half-written set.
@@ -25,11 +26,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
+from ruralabm import raise_if_interrupted
 from ruralabm.model.params import ParameterError
 
 OWNER_FILE = ".ruralabm-output.json"
@@ -87,6 +90,10 @@ def read_owner(out: Path) -> dict | None:
             return {"command": "validate", "settings": None}
     if (out / "config.json").exists():
         return {"command": "calibrate", "settings": None}
+    if (out / "patterns.json").exists():
+        return {"command": "patterns", "settings": None}
+    if any((out / f"{paper}.md").exists() and any(out.glob(f"{paper}_*.csv")) for paper in ("clds", "cao", "counties")):
+        return {"command": "replicate", "settings": None}
     return None
 
 
@@ -125,6 +132,7 @@ def claim(out: Path, command: str, settings: Any, *, overwrite: bool = False, re
             held = "no ruralabm results" if owner is None else f"the results of `ruralabm {owner['command']}`"
             raise ParameterError(f"--resume {out} holds {held}, not a {command} to continue; "
                                  f"give the directory of an interrupted `ruralabm {command}`")
+        remove_stale_temporaries(out)
         return "resume"
     if _is_empty(out):
         return "new"
@@ -145,6 +153,8 @@ def claim(out: Path, command: str, settings: Any, *, overwrite: bool = False, re
                   + " differ)")
         raise ParameterError(f"{what} {out} holds `ruralabm {command}` results with {detail}; choose another "
                              f"{what}, or pass --overwrite to replace them")
+    if not overwrite:
+        remove_stale_temporaries(out)
     return "overwrite" if overwrite else "same"
 
 
@@ -193,7 +203,54 @@ def staging_dir(out: Path) -> Path:
     """A fresh hidden sibling of ``out`` (same file system, so it can be renamed into place)."""
     out = Path(out)
     out.absolute().parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.absolute().parent))
+    return Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.absolute().parent))
+
+
+# Temporary entries carry the writing process's id: ``.NAME.PID.tmp`` files (atomic writes),
+# ``.final-PID-*`` folders (:func:`staged`), ``.NAME.tmp-PID-*`` / ``.NAME.old-PID-*`` folders
+# (:func:`staging_dir`, :func:`replace_dir`). A process killed outright (SIGKILL, power loss)
+# leaves them behind; :func:`remove_stale_temporaries` removes those of processes that are gone.
+_TEMPORARY = re.compile(r"^\.(?:final-(\d+)-.+|.+\.(\d+)\.tmp|.+\.(?:tmp|old)-(\d+)-.+)$")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but is not ours to signal
+        return True
+    return True
+
+
+def remove_stale_temporaries(out: Path) -> list[Path]:
+    """Remove what killed ruralabm processes left half-written in ``out`` (and its own staging
+    siblings): temporary files and folders whose writer is no longer running. Returns them."""
+    out = Path(out)
+    found = []
+    if out.is_dir():
+        found += [p for p in out.rglob(".*") if _TEMPORARY.match(p.name)]
+    parent = out.absolute().parent
+    if parent.is_dir():
+        found += [p for p in parent.glob(f".{glob_escape(out.name)}.*-*") if _TEMPORARY.match(p.name)]
+    removed = []
+    for p in sorted(found, key=lambda q: len(q.parts)):
+        m = _TEMPORARY.match(p.name)
+        pid = int(next(g for g in m.groups() if g))
+        if _alive(pid) or not (p.exists() or p.is_symlink()):
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", name)
 
 
 def replace_dir(staging: Path, out: Path) -> None:
@@ -201,7 +258,7 @@ def replace_dir(staging: Path, out: Path) -> None:
     out = Path(out)
     old = None
     if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.absolute().parent))
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.absolute().parent))
         os.rmdir(old)
         os.rename(out, old)
     os.rename(staging, out)
@@ -216,9 +273,10 @@ def staged(out: Path) -> Iterator[Path]:
     changes and the temporary folder is removed."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".final-", dir=out))
+    tmp = Path(tempfile.mkdtemp(prefix=f".final-{os.getpid()}-", dir=out))
     try:
         yield tmp
+        raise_if_interrupted()  # a Ctrl-C swallowed while writing: the set may be incomplete
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

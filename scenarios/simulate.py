@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ruralabm import raise_if_interrupted
 from ruralabm.model import RuralModel
 from ruralabm.model.core import PRICE_BASIS
 from ruralabm.model.params import ParameterError
@@ -54,6 +55,7 @@ def simulate(scenario, seed: int, out: Path | None, progress: bool = True, overw
         }
         (stage / "run.json").write_text(json.dumps(meta, indent=2))
         record(stage, "simulate", settings)
+        raise_if_interrupted()  # a Ctrl-C swallowed during the run: not a complete run
         replace_dir(stage, out)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)

@@ -446,11 +446,32 @@ def finish(sweep: Sweep) -> list[Path]:
     return [sweep.out / f for f in ("results.parquet", "points.csv", "sensitivity.csv", "report.md")] + figs
 
 
-def design_notes(spec: dict) -> list[str]:
-    """Warnings about designs too small to give meaningful indices (printed and in the report)."""
+def invalid_design_points(spec: dict) -> list[tuple[int, str]]:
+    """Design points that are not a valid parameter set (a cross-field check fails, e.g. more
+    villages than households, regional shares above 1): ``(point, error)``. Their runs are
+    recorded as failed; a design with no valid point is refused before anything runs."""
+    sweep = Sweep(Path("."), spec)
+    base = Params.from_dict(spec["base_params"])
+    bad = []
+    for i, x in enumerate(sweep.X):
+        try:
+            apply_values(base.copy(), spec["params"], x)
+        except ParameterError as exc:
+            bad.append((i, str(exc)))
+    return bad
+
+
+def design_notes(spec: dict, invalid: list[tuple[int, str]] | None = None) -> list[str]:
+    """Warnings about designs too small to give meaningful indices, or with design points that are
+    not valid parameter sets (printed and in the report)."""
     k = len(spec["params"])
     n = spec["samples"]
     notes = []
+    invalid = invalid_design_points(spec) if invalid is None else invalid
+    if invalid:
+        n_points = design_size(spec["design"], n, k)
+        notes.append(f"warning: {len(invalid)} of {n_points} design points are not valid parameter sets (e.g. point "
+                     f"{invalid[0][0]}: {invalid[0][1]}); their runs are recorded as failed")
     if spec["design"] == "sobol" and n < 64:
         notes.append(f"warning: Sobol with --samples {n} (N = {n}, {n * (k + 2)} points): the indices and their "
                      "bootstrap intervals are not meaningful below N = 64 or so (use a power of 2, 256 or more "
@@ -515,6 +536,10 @@ def make_spec(scenario: str, param_texts: Sequence[str], *, design: str = "lhs",
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise ParameterError(f"--param {', '.join(dup)} given more than once")
+    fixed = sorted(set(names) & {str(o).partition("=")[0].strip() for o in overrides})
+    if fixed:
+        raise ParameterError(f"--set {', '.join(fixed)} contradicts --param {', '.join(fixed)}, which sweeps it; "
+                             "give one of them")
     outs = []
     for o in outputs:
         c = resolve_metric(o)
@@ -621,6 +646,10 @@ def open_sweep(out: Path, spec: dict | None, resume: bool, overwrite: bool = Fal
         raise ParameterError(f"--out {out} already holds a sweep (manifest.json); continue it with --resume {out}, "
                              "choose another --out, or pass --overwrite to replace it")
     check_sweep_memory(spec)
+    invalid = invalid_design_points(spec)
+    if invalid and len(invalid) == design_size(spec["design"], spec["samples"], len(spec["params"])):
+        raise ParameterError(f"no design point is a valid parameter set, e.g. point {invalid[0][0]}: {invalid[0][1]}; "
+                             "narrow the --param ranges")
     if mode == "overwrite":
         clear(out)
     sweep = Sweep(out, spec)

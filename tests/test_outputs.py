@@ -29,6 +29,8 @@ SWEEP = ["sweep", "--param", "shocks.disaster_probability=0.05:0.3", "--design",
 VALIDATE = ["validate", "--preset", "identified", "--reps", "2", "--selection-on-unobservables", "0",
             "--outcome", "income", "--estimators", "psm-kernel,did", "--households", "3000", "--sample", "400",
             "--batches", "1", "--no-figures", "--backend", "serial", "--no-progress"]
+PATTERNS = ["patterns", "--reps", "2", "--households", "1000", "--no-figures", "--backend", "serial", "--no-progress"]
+REPLICATE = ["replicate", "cao", "--households", "5000", "--sample", "1200", "--batches", "2"]
 CALIBRATE = ["calibrate", "--budget", "4", "--reps", "1", "--households", "3000", "--clds-n", "600", "--cles-n", "400",
              "--params", "cooperative.villages_share=0.3:1", "--no-report", "--backend", "serial", "--no-progress"]
 
@@ -69,13 +71,16 @@ def ok(argv, capsys) -> str:
 def dirs(tmp_path_factory):
     """One small result directory of each command (written once, never changed by the tests)."""
     base = tmp_path_factory.mktemp("owners")
-    out = {name: base / name for name in ("compare", "sweep", "validate", "calibrate", "simulate")}
+    out = {name: base / name for name in ("compare", "sweep", "validate", "calibrate", "simulate", "patterns",
+                                          "replicate")}
     assert cli.main([*COMPARE, "--out", str(out["compare"])]) == 0
     assert cli.main([*SWEEP, "--out", str(out["sweep"])]) == 0
     assert cli.main([*VALIDATE, "--out", str(out["validate"])]) == 0
     assert cli.main([*CALIBRATE, "--out", str(out["calibrate"])]) == 0
     assert cli.main(["simulate", "--scenario", "baseline", "--households", "600", "--years", "4", "--quiet",
                      "--out", str(out["simulate"])]) == 0
+    assert cli.main([*PATTERNS, "--out", str(out["patterns"])]) == 0
+    assert cli.main([*REPLICATE, "--out", str(out["replicate"])]) == 0
     return out
 
 
@@ -96,6 +101,11 @@ def test_every_output_directory_records_its_command_and_settings(dirs):
     (SWEEP, "simulate"),
     (CALIBRATE, "compare"),
     (["simulate", "--households", "600", "--years", "4", "--quiet"], "compare"),
+    (PATTERNS, "compare"),   # patterns would replace compare's report.md
+    (REPLICATE, "compare"),
+    (COMPARE, "patterns"),
+    (VALIDATE, "replicate"),
+    (REPLICATE, "patterns"),
 ])
 def test_writing_into_another_commands_directory_is_refused(dirs, capsys, cmd, target):
     refused([*cmd, "--out", dirs[target]], capsys, dirs[target], match=f"holds the results of `ruralabm {target}`")
@@ -129,14 +139,49 @@ def test_simulate_over_an_earlier_run(dirs, tmp_path, capsys):
     assert not list(tmp_path.glob(".sim.*"))  # no temporary folder left beside it
 
 
+def test_replicate_and_patterns_refuse_other_settings_and_overwrite_replaces_the_whole_set(dirs, tmp_path, capsys):
+    import shutil
+
+    out = tmp_path / "r"
+    shutil.copytree(dirs["replicate"], out)
+    (out / "cao_old_table.csv").write_text("a table of an earlier set\n")
+    refused([*REPLICATE, "--seed", "1", "--out", out], capsys, out, match="different configuration (seed")
+    ok([*REPLICATE, "--seed", "1", "--out", out, "--overwrite"], capsys)
+    assert not (out / "cao_old_table.csv").exists()  # the whole earlier set is replaced
+    assert json.loads((out / ".ruralabm-output.json").read_text())["settings"]["seed"] == 1
+    assert (out / "cao.md").exists() and not [p for p in out.iterdir() if p.name.startswith(".final-")]
+    pat = tmp_path / "p"
+    shutil.copytree(dirs["patterns"], pat)
+    refused([*PATTERNS, "--seed", "3", "--out", pat], capsys, pat, match="different configuration (seed")
+    ok([*PATTERNS, "--out", pat], capsys)  # the same settings reuse the directory
+    assert not [p for p in pat.iterdir() if p.name.startswith(".final-")]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["simulate", "--households", "600", "--set", "population.n_households=1.5"], "contradicts --households"),
+    (["simulate", "--years", "3", "--set", "calendar.end_year=2020"], "contradicts --years"),
+    (["compare", "--households", "600", "--set", "population.n_households=700"], "contradicts --households"),
+    (["compare", "--scenarios", ""], "--scenarios is empty"),
+    (["compare", "--years-of-interest", ""], "--years-of-interest is empty"),
+    (["sweep", "--param", "shocks.disaster_probability=0.1:0.2", "--set", "shocks.disaster_probability=0.3"],
+     "which sweeps it"),
+    (["patterns", "--set", "population.n_households=700"], "contradicts --households"),
+])
+def test_options_that_would_silently_replace_each_other_are_refused(tmp_path, capsys, argv, message):
+    """A --set that another option of the same command replaces (or an empty list that would
+    quietly mean the default) is refused before any work, not dropped."""
+    refused([*argv, "--out", tmp_path / "o"], capsys, match=message)
+    assert not (tmp_path / "o").exists()
+
+
 def test_a_non_empty_foreign_directory_is_never_overwritten(tmp_path, capsys):
     (tmp_path / "mine.txt").write_text("precious")
     refused([*COMPARE, "--out", tmp_path, "--overwrite"], capsys, tmp_path, match="holds no ruralabm results")
 
 
 @pytest.mark.parametrize("cmd", [COMPARE, SWEEP, VALIDATE, CALIBRATE,
-                                 ["simulate", "--households", "600", "--years", "4", "--quiet"]],
-                         ids=["compare", "sweep", "validate", "calibrate", "simulate"])
+                                 ["simulate", "--households", "600", "--years", "4", "--quiet"], PATTERNS, REPLICATE],
+                         ids=["compare", "sweep", "validate", "calibrate", "simulate", "patterns", "replicate"])
 def test_out_that_cannot_be_written_is_refused_before_any_work(tmp_path, capsys, cmd):
     f = tmp_path / "file"
     f.write_text("x")
@@ -211,6 +256,18 @@ def test_truncated_sweep_chunk_is_redone_on_resume(dirs, tmp_path, capsys):
     text = ok(["sweep", "--resume", out, "--backend", "serial", "--no-progress"], capsys)
     assert "(2 already done)" in text
     assert (out / "results.parquet").read_bytes() == full
+    # valid Parquet files that do not match the manifest are redone too: another chunk's runs
+    # (row count and schema right, run ids wrong), a chunk with an output column missing
+    import pandas as pd
+
+    chunks = out / "chunks"
+    (chunks / "chunk-00002.parquet").write_bytes((chunks / "chunk-00000.parquet").read_bytes())
+    pd.read_parquet(chunks / "chunk-00001.parquet").drop(columns="poverty_national").to_parquet(
+        chunks / "chunk-00001.parquet", index=False)
+    (out / "results.parquet").unlink()
+    text = ok(["sweep", "--resume", out, "--backend", "serial", "--no-progress"], capsys)
+    assert "(1 already done)" in text
+    assert (out / "results.parquet").read_bytes() == full
 
 
 def test_corrupted_manifest_rep_file_and_config_are_one_line_errors(dirs, tmp_path, capsys):
@@ -241,7 +298,10 @@ def test_unreadable_scenarios_are_one_line_errors(tmp_path, capsys):
     binary.write_bytes(b"\xff\xfe\x00\x01garbage")
     latin = tmp_path / "latin.toml"
     latin.write_bytes('description = "caf\xe9"\n'.encode("latin-1"))
-    for bad, what in [(binary, "not UTF-8"), (latin, "not UTF-8"), (tmp_path, "is a directory")]:
+    typed = tmp_path / "typed.toml"
+    typed.write_text("description = 5\n[shocks]\ndisaster_probability = 0.2\n")  # a wrong type is not ignored
+    for bad, what in [(binary, "not UTF-8"), (latin, "not UTF-8"), (tmp_path, "is a directory"),
+                      (typed, "description = 5 must be a string")]:
         refused(["show", bad], capsys, match=what)
         refused(["simulate", "--scenario", bad, "--years", "2"], capsys, match=what)
         refused(["compare", "--scenarios", f"baseline,{bad}", "--out", tmp_path / "c"], capsys, match=what)
@@ -371,11 +431,33 @@ def test_sweep_designs_too_small_warn_and_contradictory_execution_is_refused(tmp
 # Files that legitimately differ between two identical runs, each with the reason:
 NOT_BYTE_IDENTICAL = {
     "compare.json": "records the backend and the wall time",
-    "report.md": "compare's report states the backend and the wall time (sweep's and validate's are compared)",
+    "report.md": "compare's and patterns' reports state the backend and the wall time (sweep's is compared)",
     "manifest.json": "sweep and validation manifests carry creation and update timestamps",
     "rows.csv": "validate's per-estimator 'seconds' column is wall time",
     ".ruralabm-output.json": "compared as JSON below: only its settings must agree",
+    "config.json": "the calibration's creation time",
+    "evaluations.jsonl": "each evaluation's wall time and timestamp; appended as evaluations finish (resume state)",
+    "result.json": "the calibration's wall time and finish time",
+    "patterns.json": "records the backend, the wall time and the command line",
 }
+# What those files may differ in; everything else in them must agree (compared as JSON).
+VOLATILE_KEYS = {"created", "updated", "finished", "time", "seconds", "seconds_simulation", "wall_seconds", "backend",
+                 "command"}
+
+
+def _without_volatile(value):
+    if isinstance(value, dict):
+        return {k: _without_volatile(v) for k, v in value.items() if k not in VOLATILE_KEYS}
+    if isinstance(value, list):
+        return [_without_volatile(v) for v in value]
+    return value
+
+
+def _json_content(path: Path):
+    text = path.read_text()
+    if path.suffix == ".jsonl":  # an append-only store, in the order evaluations finish: compared as a set
+        return sorted(json.dumps(_without_volatile(json.loads(line)), sort_keys=True) for line in text.splitlines())
+    return _without_volatile(json.loads(text))
 
 
 def _comparable(snap: dict[str, str], command: str = "compare") -> dict[str, str]:
@@ -392,18 +474,29 @@ def _comparable(snap: dict[str, str], command: str = "compare") -> dict[str, str
     return out
 
 
-@pytest.mark.parametrize("command", ["compare", "sweep"])
+@pytest.mark.parametrize("command", ["compare", "sweep", "calibrate", "patterns"])
 def test_outputs_are_byte_identical_across_backends_and_worker_counts(tmp_path, command, capsys):
+    """Every output file is byte-identical between the serial backend and two worker processes,
+    except the files that record the backend, wall times or timestamps (NOT_BYTE_IDENTICAL, each
+    with its reason), whose other content must agree."""
     base = {"compare": ["compare", "--reps", "2", "--households", "600", "--years", "6", "--no-progress"],
-            "sweep": SWEEP[:-3] + ["--no-progress"]}[command]
-    snaps = []
+            "sweep": SWEEP[:-3] + ["--no-progress"],
+            "calibrate": CALIBRATE[:-3] + ["--no-progress"],
+            "patterns": ["patterns", "--reps", "3", "--households", "1000", "--no-progress"]}[command]
+    snaps, outs = [], []
     for i, ex in enumerate([["--backend", "serial"], ["--backend", "processes", "--workers", "2"]]):
         out = tmp_path / f"{command}{i}"
         ok([*base, *ex, "--out", out], capsys)
         snaps.append(snapshot(out))
-    assert any(k.startswith("figures/") for k in snaps[0])
+        outs.append(out)
+    assert any(k.startswith("figures/") for k in snaps[0]) or command == "calibrate"
     assert _comparable(snaps[0], command) == _comparable(snaps[1], command)
-    assert "resilience_quantiles.parquet" in snaps[0] or command == "sweep"
+    assert "resilience_quantiles.parquet" in snaps[0] or command != "compare"
+    assert {"calibrate": "history.csv", "patterns": "replications.csv"}.get(command, "summary.csv") in \
+        _comparable(snaps[0], command) or command == "sweep"
+    for name in snaps[0]:
+        if name.endswith((".json", ".jsonl")) and not name.startswith(("parts/", "reps/")):
+            assert _json_content(outs[0] / name) == _json_content(outs[1] / name), name
 
 
 def test_validate_outputs_are_identical_across_backends(tmp_path, capsys):
@@ -418,6 +511,10 @@ def test_validate_outputs_are_identical_across_backends(tmp_path, capsys):
     assert _comparable(a, "validate") == _comparable(b, "validate")
     ra, rb = (pd.read_csv(o / "rows.csv").drop(columns="seconds") for o in outs)
     pd.testing.assert_frame_equal(ra, rb, check_exact=True)
+    # the manifest and every stored replication agree but for timestamps and wall times
+    for name in a:
+        if name.endswith(".json"):
+            assert _json_content(outs[0] / name) == _json_content(outs[1] / name), name
 
 
 # --- kill and resume, as a property -------------------------------------------------------------
@@ -485,3 +582,85 @@ def test_killed_and_resumed_runs_give_byte_identical_outputs(tmp_path, command):
     assert res.returncode == 0, res.stderr[-2000:]
     for f in files:
         assert (out / f).read_bytes() == (ref / f).read_bytes(), f
+
+
+@pytest.mark.parametrize("command", ["compare", "sweep"])
+def test_a_ctrl_c_that_library_code_swallows_still_stops_and_records_nothing_false(tmp_path, monkeypatch, capsys,
+                                                                                 command):
+    """A Ctrl-C during the import of an extension module comes out as ImportError ("initialization
+    failed", pybind11), which a task records as its failure; other library code may swallow it.
+    The CLI's handler remembers the Ctrl-C: the command stops (exit 130, the resume line), the
+    run it interrupted is not recorded as failed, and the resume gives the uninterrupted result."""
+    import signal
+
+    from ruralabm.scenarios import compare, sweep
+
+    module, attribute = {"compare": (compare, "run_task"), "sweep": (sweep, "sweep_task")}[command]
+    argv = {"compare": COMPARE, "sweep": SWEEP}[command]
+    ref, out = tmp_path / "ref", tmp_path / "out"
+    ok([*argv, "--out", ref], capsys)
+    real, calls = getattr(module, attribute), []
+
+    def interrupted_on_the_third_call(task):
+        calls.append(1)
+        if len(calls) == 3:
+            try:
+                signal.raise_signal(signal.SIGINT)  # Ctrl-C, handled by the CLI's handler
+            except KeyboardInterrupt:
+                raise ImportError("initialization failed") from None  # what pybind11 makes of it
+        return real(task)
+
+    monkeypatch.setattr(module, attribute, interrupted_on_the_third_call)
+    code = cli.main([*argv, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 130 and f"--resume {out}" in err and "failed" not in err, err
+    if command == "sweep":
+        assert not json.loads((out / "manifest.json").read_text())["failed_runs"]
+        assert len(list((out / "chunks").glob("chunk-*.parquet"))) == 2
+    else:
+        assert len(list(out.glob("parts/*/rep-*.pkl"))) == 2
+    monkeypatch.setattr(module, attribute, real)
+    ok([command, "--resume", out, "--backend", "serial", "--no-progress"], capsys)
+    files = {"compare": ["runs.parquet", "summary.csv", "resilience_quantiles.parquet"],
+             "sweep": ["results.parquet", "points.csv", "sensitivity.csv"]}[command]
+    for f in files:
+        assert (out / f).read_bytes() == (ref / f).read_bytes(), f
+
+
+def test_what_a_killed_process_left_half_written_is_removed_on_the_next_run(dirs, tmp_path, capsys):
+    """SIGKILL (or a power cut) leaves temporary files and folders behind (a part being written,
+    the final set being staged); the next run or resume in that directory removes those of
+    processes that are gone, and nothing else."""
+    import shutil
+
+    out = tmp_path / "c"
+    shutil.copytree(dirs["compare"], out)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    stale = [out / f".final-{dead}-abc123", out / "parts" / "baseline" / f".rep-0000.pkl.{dead}.tmp",
+             tmp_path / f".c.tmp-{dead}-xyz"]
+    stale[0].mkdir()
+    (stale[0] / "summary.csv").write_text("half")
+    for p in stale[1:]:
+        p.mkdir() if p.name.startswith(".c.tmp") else p.write_bytes(b"half")
+    live = out / f".summary.csv.{os.getpid()}.tmp"  # a process that is still running: kept
+    live.write_text("in progress")
+    ok(["compare", "--resume", out, "--backend", "serial", "--no-progress"], capsys)
+    assert not any(p.exists() for p in stale), [p for p in stale if p.exists()]
+    assert live.exists()
+
+
+def test_validate_resume_refuses_settings_it_would_ignore(dirs, tmp_path, capsys):
+    """`validate --resume DIR` takes its settings from DIR: another value of a setting would have
+    been ignored without a word, so it is refused; the same value, and a larger --reps, are fine."""
+    import shutil
+
+    v = tmp_path / "v"
+    shutil.copytree(dirs["validate"], v)
+    refused(["validate", "--resume", v, "--households", "5000"], capsys, v, match="--households differ")
+    refused(["validate", "--resume", v, "--estimators", "psm-nn1", "--outcome", "poverty"], capsys, v,
+            match="--outcome, --estimators differ")
+    refused(["validate", "--resume", v, "--out", tmp_path / "elsewhere"], capsys, v, match="give either --out or --resume")
+    text = ok(["validate", "--resume", v, "--households", "3000", "--estimators", "psm-kernel,did", "--reps", "3",
+               "--no-figures", "--backend", "serial", "--no-progress"], capsys)
+    assert "resuming: 2 of 3 replications already done" in text and (v / "reps" / "sel0" / "rep-0002.json").exists()

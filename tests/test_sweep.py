@@ -218,12 +218,35 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path, uninterrupte
     assert bad.stderr.startswith("error: --resume") and "design" in bad.stderr and bad.stderr.count("\n") == 1
 
 
-def test_a_sweep_where_every_run_fails_exits_non_zero(tmp_path, capsys):
-    # share_east + share_central > 1 at every design point: all runs raise in the worker
-    rc = run.main(["sweep", "--scenario", "mixed", "--param", "population.share_east=0.7:0.8",
-                   "--param", "population.share_central=0.4:0.5", "--design", "grid", "--samples", "2",
-                   "--reps", "1", "--households", "500", "--years", "4", "--workers", "1", "--no-progress",
-                   "--out", str(tmp_path / "s")])
-    assert rc == 1
+def test_a_sweep_where_every_run_fails_exits_non_zero(tmp_path, capsys, monkeypatch):
+    # share_east + share_central > 1 at every design point: refused before anything runs
+    argv = ["sweep", "--scenario", "mixed", "--param", "population.share_east=0.7:0.8",
+            "--param", "population.share_central=0.4:0.5", "--design", "grid", "--samples", "2",
+            "--reps", "1", "--households", "500", "--years", "4", "--workers", "1", "--no-progress"]
+    assert run.main([*argv, "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert "no design point is a valid parameter set" in err and "population.share_east" in err
+    assert not (tmp_path / "s").exists()
+    # every run raising in the worker: recorded, and the command exits non-zero
+    from ruralabm.scenarios import sweep as sweep_module
+
+    def broken(task):
+        raise RuntimeError("the model broke")
+
+    monkeypatch.setattr(sweep_module, "sweep_task", broken)
+    ok = ["sweep", "--param", "shocks.disaster_probability=0.1:0.2", "--design", "grid", "--samples", "2", "--reps",
+          "1", "--households", "500", "--years", "4", "--workers", "1", "--no-progress"]
+    assert run.main([*ok, "--out", str(tmp_path / "s2")]) == 1
     assert "every run failed" in capsys.readouterr().err
-    assert json.loads((tmp_path / "s" / "manifest.json").read_text())["counts"]["failed"] == 4
+    assert json.loads((tmp_path / "s2" / "manifest.json").read_text())["counts"]["failed"] == 2
+
+
+def test_some_invalid_design_points_are_warned_about(tmp_path, capsys):
+    """share_east + share_central > 1 at one of four grid points: a warning before the runs (and
+    in the report); those runs are recorded as failed, the others run."""
+    code = run.main(["sweep", "--param", "population.share_east=0.2:0.8", "--param", "population.share_central=0.2:0.6",
+                     "--design", "grid", "--samples", "2", "--reps", "1", "--households", "500", "--years", "4",
+                     "--workers", "1", "--no-progress", "--out", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert code == 0 and "warning: 1 of 4 design points are not valid parameter sets (e.g. point 3" in err, err
+    assert "1 of 4 design points are not valid" in (tmp_path / "s" / "report.md").read_text()

@@ -48,10 +48,28 @@ def add_overwrite_option(p: argparse.ArgumentParser) -> None:
                    help="replace the results of another command, or of other settings, in the output directory")
 
 
+def set_keys(overrides) -> set[str]:
+    """Parameter names given with ``--set section.key=value``."""
+    return {str(item).partition("=")[0].strip() for item in overrides or []}
+
+
+def refuse_replaced_sets(overrides, households=None, years=None) -> None:
+    """A ``--set`` that an option of the same command would replace is refused in one line rather
+    than silently dropped: ``--households`` sets population.n_households, ``--years`` the end year."""
+    from ruralabm.model.params import ParameterError
+
+    keys = set_keys(overrides)
+    if "population.n_households" in keys and households is not None:
+        raise ParameterError("--set population.n_households contradicts --households; use --households alone")
+    if "calendar.end_year" in keys and years is not None:
+        raise ParameterError("--set calendar.end_year contradicts --years; give one of them")
+
+
 def resolve_scenario(name: str, args):
     """The scenario with ``--set``, ``--households`` and ``--years`` applied (validated once)."""
     from ruralabm.scenarios import load
 
+    refuse_replaced_sets(args.overrides, args.households, args.years)
     overrides = list(args.overrides or [])
     if args.households is not None:
         overrides.append(f"population.n_households={args.households}")

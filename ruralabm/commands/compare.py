@@ -7,7 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from .common import add_executor_options, add_scenario_options, check_executor_args, executor_from_args, positive_int
+from .common import (add_executor_options, add_scenario_options, check_executor_args, executor_from_args,
+                     positive_int, refuse_replaced_sets)
 
 # Mirrors of ruralabm.scenarios.compare's defaults, so that parsing imports no pandas
 # (tests/test_cli.py checks they agree).
@@ -27,6 +28,10 @@ def run_compare(args) -> int:
     from ruralabm.scenarios.outputs import check_writable, read_owner
 
     check_executor_args(args)
+    refuse_replaced_sets(args.overrides, args.households, args.years)
+    for option in ("scenarios", "years_of_interest"):  # given but empty: an error, not the default
+        if getattr(args, option) is not None:
+            parse_list(getattr(args, option), "--" + option.replace("_", "-"))
     given = {k: getattr(args, k) for k in ("scenarios", "reps", "years_of_interest", "households", "years")
              if getattr(args, k) is not None}
     if args.overrides:

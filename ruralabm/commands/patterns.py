@@ -7,7 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from .common import add_executor_options, add_overrides_option, executor_from_args, positive_int
+from .common import (add_executor_options, add_overrides_option, add_overwrite_option, executor_from_args,
+                     positive_int, refuse_replaced_sets)
 
 # Mirrors of ruralabm.calibration.patterns' defaults, so that parsing imports no pandas
 # (tests/test_cli.py checks they agree).
@@ -18,11 +19,20 @@ DEFAULT_OUT = "runs/patterns"
 
 
 def run_patterns(args) -> int:
-    from ruralabm.calibration.patterns import load_patterns, run, summarise, write
+    from ruralabm.calibration.patterns import load_patterns, plan_params, run, summarise, write
     from ruralabm.scenarios.executor import WorkerCrashed
+    from ruralabm.scenarios.outputs import claim, clear, record
 
+    refuse_replaced_sets(args.overrides, args.households)  # --households always applies (default 20,000)
     patterns = load_patterns(args.patterns)
+    plan_params(args.scenario, args.households, args.overrides)  # the scenario and --set are valid
     out = Path(args.out)
+    settings = {"scenario": args.scenario, "set": list(args.overrides), "reps": args.reps,
+                "households": args.households, "seed": args.seed, "figures": bool(args.figures),
+                "patterns": str(Path(args.patterns).resolve()) if args.patterns else None}
+    # before any work: --out must be writable and may not hold other results (unless --overwrite)
+    mode = claim(out, "patterns", settings, overwrite=args.overwrite)
+    args.interrupt_message = f"interrupted: nothing was written; earlier results in {out} are as they were"
     t0 = time.perf_counter()
     with executor_from_args(args) as ex:
         print(f"patterns: scenario {args.scenario}, {args.reps} replications of {args.households:,} households, "
@@ -36,7 +46,10 @@ def run_patterns(args) -> int:
     result.wall_seconds = time.perf_counter() - t0
     table = summarise(result, patterns)
     command = "ruralabm " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
+    if mode == "overwrite":
+        clear(out)  # the whole earlier set goes: no stale file of it survives
     write(result, table, out, command, patterns, make_figures=args.figures)
+    record(out, "patterns", settings)
     n, met = len(table), int(table["met"].sum())
     ho = table[table["held_out"]]
     print(f"\n{met} of {n} patterns met; held out from calibration {len(ho)} ({int(ho['met'].sum())} met)")
@@ -63,5 +76,6 @@ def register(sub) -> None:
     p.add_argument("--patterns", default=None, help="patterns file (default: the packaged calibration/patterns.toml)")
     p.add_argument("--no-figures", dest="figures", action="store_false", help="write no figures")
     add_overrides_option(p)
+    add_overwrite_option(p)
     add_executor_options(p)
     p.set_defaults(func=run_patterns)

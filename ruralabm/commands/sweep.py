@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .common import (add_executor_options, add_overrides_option, add_overwrite_option, check_executor_args,
-                     executor_from_args, positive_int)
+                     executor_from_args, positive_int, refuse_replaced_sets)
 
 # Mirrors of ruralabm.scenarios.sweep / .runner constants, so that parsing imports no pandas
 # (tests/test_cli.py checks they agree).
@@ -33,6 +33,7 @@ def run_sweep(args) -> int:
     from ruralabm.scenarios.sweep import design_notes, finish, make_spec, open_sweep, parse_param
 
     check_executor_args(args)
+    refuse_replaced_sets(args.overrides, args.households, args.years)
     if args.resume and args.overwrite:
         raise ParameterError("--resume continues a sweep and --overwrite replaces one; give one of them")
     check_writable(Path(args.resume) if args.resume else Path(args.out or "runs/sweep"),
