@@ -805,7 +805,8 @@ def overlap_notes(summary: pd.DataFrame) -> list[str]:
 TRUTH_LEGEND = ("true_att = ATT of participating since the policy start against never participating (factual minus "
                 "direct twin over the sampled treated); true_att_current = what a comparison of current participants "
                 "with current non-participants estimates: true_att minus the effect the sampled controls carry from "
-                "their own past participation (equal to true_att where no control has ever participated)")
+                "their own participation by the outcome's year (equal to true_att where no control has participated "
+                "by then)")
 
 
 def drive_gap_table(rows: pd.DataFrame) -> pd.DataFrame:
