@@ -36,6 +36,8 @@ from ruralabm.model.params import ParameterError, Params, parameter_spec
 from ruralabm.model.processes.outcomes import RESILIENCE_INDICATORS
 from ruralabm.scenarios import load
 
+from .patterns import load_patterns, run_statistics
+
 TARGETS_FILE = Path(__file__).resolve().parent / "targets.toml"
 _INDEXED = re.compile(r"^(?P<name>[a-z_]+\.[a-z_0-9]+)\[(?P<i>\d+)\]$")
 
@@ -179,6 +181,26 @@ class Ordering:
         return out
 
 
+def pattern_targets(settings: Mapping[str, Any]) -> list[Target]:
+    """The official patterns a calibration may fit (``PatternSet.fittable()``: never a held-out one),
+    as targets ``patterns.<key>``, when the targets file's ``[settings]`` asks for them
+    (``patterns_groups``: the pattern groups to fit, ``patterns_weight``). The distance unit is
+    half the pattern's tolerance, so a pattern within its tolerance is within 2 sd."""
+    groups = list(settings.get("patterns_groups", []))
+    if not groups:
+        return []
+    weight = float(settings.get("patterns_weight", 1.0))
+    out = []
+    for p in load_patterns().fittable():
+        if p.group not in groups:
+            continue
+        low, high = p.band
+        out.append(Target(f"patterns.{p.key}", float(p.official), None, (high - low) / 4.0, weight,
+                          {"stat": p.stat, "estimator": f"official pattern ({p.group}): {p.compares}",
+                           "source": p.source}))
+    return out
+
+
 @dataclass
 class Targets:
     targets: list[Target]
@@ -215,11 +237,13 @@ class Targets:
                                       float(o.get("weight", 1.0)), float(o.get("margin", 0.0)),
                                       {k: v for k, v in o.items()
                                        if k not in ("name", "high", "low", "scale", "weight", "margin")}))
+        settings = dict(data.get("settings", {}))
+        targets += pattern_targets(settings)
         keys = [t.key for t in targets]
         dup = sorted({k for k in keys if keys.count(k) > 1})
         if dup:
             raise ParameterError(f"{path}: targets listed twice: {dup}")
-        return cls(targets, orderings, dict(data.get("settings", {})), dict(data.get("meta", {})),
+        return cls(targets, orderings, settings, dict(data.get("meta", {})),
                    list(data.get("inconsistency", [])), str(path))
 
     def active(self) -> list[Target]:
@@ -302,6 +326,7 @@ def _tables_for(keys: set[str]) -> dict[str, bool]:
         "t5": any(k.startswith("clds.t5.") for k in keys),
         "cao": any(k.startswith("cao.") for k in keys),
         "counties": any(k.startswith("counties.") for k in keys),
+        "patterns": any(k.startswith("patterns.") for k in keys),
     }
 
 
@@ -409,6 +434,14 @@ def simulate_statistics(task: Mapping[str, Any]) -> dict:
             except Exception as exc:  # noqa: BLE001 - e.g. no exits: the statistic is missing
                 timing["counties_notes"] = f"{type(exc).__name__}: {exc}"[:300]
         timing["counties"] = time.perf_counter() - t0
+
+    if need["patterns"]:
+        t0 = time.perf_counter()
+        official = run_statistics(model)
+        for p in load_patterns().patterns:
+            if f"patterns.{p.key}" in keys:
+                stats[f"patterns.{p.key}"] = float(official.get(p.stat, np.nan))
+        timing["patterns"] = time.perf_counter() - t0
 
     del model, panel
     gc.collect()  # the model and its agents form reference cycles: free the arrays now

@@ -14,7 +14,8 @@ from .common import (add_executor_options, check_executor_args, executor_from_ar
 # The parameters and search boxes of the shipped calibration (docs/calibration.md), on the national
 # world (scenarios/world.toml): the effect sizes of integration, targeting and learning, and the new
 # mechanisms' parameters the targets respond to (local-price spillover, share dividends, the marketing
-# premium, the CLDS-like survey's recall error). The participation probit's targeting terms and the dibao
+# premium, the CLDS-like survey's recall error), the dibao payment and farm productivity growth, which
+# the fittable official patterns respond to. The participation probit's targeting terms and the dibao
 # threshold are set with the world's set-up (benchmarks/fit_world.py, Table 1 and Table 3 gaps).
 DEFAULT_PARAMS = [
     "cooperative.villages_share=0.3:1",
@@ -27,6 +28,8 @@ DEFAULT_PARAMS = [
     "linkage.share_dividend_share=0:0.4",
     "cooperative.marketing_premium=0:0.2",
     "survey.clds_income_error_sd=0.3:1.5",
+    "policy.subsidy_per_capita=300:2500",
+    "economy.farm_productivity_growth=0:0.03",
 ]
 
 
