@@ -430,6 +430,9 @@ class FormParams:
                              "assumption: technology diffusion builds skills fastest; magnitudes not estimated", keys=FORMS)
     ties_gain: list = param([1.0, 1.0, 2.0, 1.0], "ties per year", 0.0, 50.0, "New network ties per year per form.",
                             "assumption: agritourism brings more outside contacts (2 ties a year vs 1)", keys=FORMS)
+    training_multiplier: list = param([1.0, 1.0, 1.0, 1.0], "multiple of the type's training probability", 0.0, 10.0,
+                                      "How much an organisation of each form trains its members, as a multiple of its type's training probability (cooperative.training_probability, enterprise.training_probability), capped at 1: a processing chain trains in its standards, a technology programme in its techniques.",
+                                      "issue 'A world that looks like rural China': the vertical chain acts through processing jobs, a value-added share and skills, technology diffusion through yields and learning (seed 002: standards and brands); assumption on the sizes, in scenarios/world.toml", keys=FORMS)
     business_skill_base: float = param(0.5, "multiplier", 0.0, 10.0,
                                        "A member's form business income is business_income x (base + skills), skills 0-1.",
                                        "assumption: the most skilled earn three times the least skilled (1.5 vs 0.5)")
@@ -986,6 +989,7 @@ class Params:
             "forms.business_income": (self.forms.business_income, len(FORMS)),
             "forms.skill_gain": (self.forms.skill_gain, len(FORMS)),
             "forms.ties_gain": (self.forms.ties_gain, len(FORMS)),
+            "forms.training_multiplier": (self.forms.training_multiplier, len(FORMS)),
             "policy.form_shares": (self.policy.form_shares, len(FORMS)),
             "county.exit_threshold": (self.county.exit_threshold, len(REGIONS)),
             "campaign.plan_shares": (self.campaign.plan_shares, 5),

@@ -13,7 +13,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PER_FORM_LISTS = {"price_gain": "0.05", "yield_gain": "0.05", "business_income": "1000.0", "skill_gain": "0.04",
-                  "ties_gain": "1.5", "jobs_per_member": "0.04", "market_access_recovery": "0.5"}
+                  "ties_gain": "1.5", "jobs_per_member": "0.04", "market_access_recovery": "0.5",
+                  "training_multiplier": "1.0"}
 
 
 def _copy_with_fifth_form(tmp_path: Path) -> Path:

@@ -16,6 +16,9 @@ def learn(world: World, idx) -> None:
     form = np.maximum(hh.form[idx], 0)
     p_org = np.where(org_type_trait("collective_marketing")[org_type], p.cooperative.training_probability,
                      np.where(org_type_trait("contract_farming")[org_type], p.enterprise.training_probability, 0.0))
+    multiplier = np.asarray(p.forms.training_multiplier)
+    if np.any(multiplier != 1.0):  # how much the form trains (standards, techniques)
+        p_org = np.minimum(1.0, p_org * multiplier[form])
     trained_org = participating & (d.org_training_u[idx] < p_org)
     county = hh.county_id[idx]
     p_county = world.counties.training_slots[county] / np.maximum(world.county_households[county], 1)
