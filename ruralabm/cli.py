@@ -164,8 +164,11 @@ def _run_command(argv: list[str] | None) -> int:
         errors = sys.modules.get("ruralabm.analysis.estimators.errors")
         if errors is None or not isinstance(exc, errors.EstimationError):
             raise
-        print(f"error: {exc} (the simulated data cannot give this estimate; try more --households or a larger "
-              "--sample)", file=sys.stderr)
+        text = str(exc)
+        # A message that already says what to simulate keeps its own advice.
+        hint = "" if "simulate more" in text else (" (the simulated data cannot give this estimate; try more "
+                                                   "--households or a larger --sample)")
+        print(f"error: {text}{hint}", file=sys.stderr)
         return 2
     except OSError as exc:  # a file that cannot be read or written: one line, nothing removed
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
