@@ -56,3 +56,37 @@ def test_county_sample_censored(model):
     assert (s.loc[s["exited"] == 0, "days_to_exit"] == max_days).all()
     with pytest.raises(EstimationError, match="fewer than n = 100"):
         county_sample(exits, n=100)
+
+
+def test_clds_recall_error_selects_on_reported_income(model):
+    """With the survey's recall error (params.survey, design 'national' worlds): households are
+    selected on reported income, the sample's ln income and poverty statuses are the reported ones,
+    the error is mean-one in levels, persistent in part, and deterministic in the seed."""
+    from ruralabm.analysis.studies.survey import clds_eligible, survey_options
+
+    panel = model.household_panel()
+    p = model.params.copy()
+    p.survey.clds_income_error_sd = 0.8
+    p.survey.clds_error_persistence = 0.3
+    options = survey_options(p)
+    assert options["income_error_sd"] == 0.8 and options["poverty_lines"]["poor_national"] == p.poverty.line_national
+    assert survey_options(model.params) == {}  # no error: the survey sees true income
+    true_poor = int(panel.loc[panel["year"] == 2014, "poor_national"].sum())
+    reported_poor = clds_eligible(panel, 2014, seed=1, **options)
+    assert reported_poor != true_poor
+    s = clds_sample(panel, n=800, seed=1, keep_truth=True, **options)
+    pre, post = s[s["year"] == 2014], s[s["year"] == 2016]
+    assert (pre["poor_national"] == 1).all() and (pre["income_per_capita"] < p.poverty.line_national).all()
+    assert not (pre["poor_national_true"] == 1).all()  # some are not truly poor
+    assert np.allclose(s["ln_income"], np.log(np.maximum(s["income_per_capita"], 1.0)))
+    ratio = np.log(s["income_per_capita"] / s["income_per_capita_true"])
+    assert abs(ratio.std() - 0.8) < 0.1
+    # persistence: a household's errors in the two waves are correlated (about 0.3)
+    w = s.pivot_table(index="household_id", columns="year", values="income_per_capita")
+    wt = s.pivot_table(index="household_id", columns="year", values="income_per_capita_true")
+    e = np.log(w / wt)
+    assert 0.1 < np.corrcoef(e[2014], e[2016])[0, 1] < 0.5
+    # a researcher never sees the truth columns
+    plain = clds_sample(panel, n=800, seed=1, **options)
+    assert not [c for c in plain.columns if c.endswith("_true")]
+    assert plain.equals(clds_sample(panel, n=800, seed=1, **options))
