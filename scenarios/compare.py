@@ -54,12 +54,22 @@ class ComparePlan:
     tasks: list[dict] = field(default_factory=list)
     keys: list[tuple[str, int]] = field(default_factory=list)  # (scenario, rep) of each task
     warnings: list[str] = field(default_factory=list)  # degenerate design: printed and stated in the report
+    # --posterior K: the draws (row id, values), replications per draw, the sample's file and hash, and
+    # per scenario the posterior parameters it sets itself (kept at its own value); None otherwise.
+    posterior: dict | None = None
 
     def settings(self) -> dict:
         """What determines the results (recorded in the output directory, compared on reuse)."""
-        return {"scenarios": [{"name": sc.name, "parameters": sc.params.to_dict()} for sc in self.scenarios],
-                "reps": self.reps, "seed": self.seed, "years_of_interest": self.years_of_interest,
-                "save_panels": any("panel_dir" in t for t in self.tasks)}
+        out = {"scenarios": [{"name": sc.name, "parameters": sc.params.to_dict()} for sc in self.scenarios],
+               "reps": self.reps, "seed": self.seed, "years_of_interest": self.years_of_interest,
+               "save_panels": any("panel_dir" in t for t in self.tasks)}
+        if self.posterior is not None:
+            out["posterior"] = {k: self.posterior[k] for k in ("k", "reps_per_draw", "file", "sha256", "draws")}
+        return out
+
+    def draw_of(self, rep: int) -> int:
+        """The posterior draw (0..K-1) of a replication index (0 without --posterior)."""
+        return rep // self.posterior["reps_per_draw"] if self.posterior else 0
 
 
 def default_years_of_interest(params) -> list[int]:
@@ -82,11 +92,17 @@ def parse_list(text: str | Sequence[str] | None, what: str) -> list[str]:
 def plan(scenario_names: Sequence[str] = DEFAULT_SCENARIOS, *, reps: int = DEFAULT_REPS,
          households: int | None = DEFAULT_HOUSEHOLDS, years: int | None = None, seed: int = 0,
          overrides: Sequence[str] = (), years_of_interest: Sequence[int] | None = None,
-         panels_dir: str | Path | None = None, default_households: int | None = None) -> ComparePlan:
+         panels_dir: str | Path | None = None, default_households: int | None = None,
+         posterior: int | None = None, posterior_file: str | Path | None = None) -> ComparePlan:
     """Resolve and validate everything before anything runs or is written.
 
     ``households`` sets every scenario's size; if it is None, ``default_households`` sets the
-    size of the scenarios that keep the model's default ``population.n_households``."""
+    size of the scenarios that keep the model's default ``population.n_households``.
+
+    ``posterior`` = K runs every scenario under K draws of the posterior sample
+    (``posterior_file``, default the shipped ``calibration/posterior.parquet``), ``reps``
+    replications per draw: replication r of draw k has the same seed in every scenario (common
+    random numbers within a draw) and seeds differ between draws (:func:`summarise_posterior`)."""
     model_default = parameter_spec("population.n_households")["default"]
     names = list(scenario_names)
     if len(names) < 1:
@@ -107,6 +123,21 @@ def plan(scenario_names: Sequence[str] = DEFAULT_SCENARIOS, *, reps: int = DEFAU
         raise ParameterError(f"--scenarios names {', '.join(dup)} more than once; each scenario must appear once")
     if reps < 1:
         raise ParameterError(f"--reps = {reps} is not allowed: must be at least 1")
+    post_info, draws = None, None
+    if posterior is not None:
+        from ruralabm.scenarios.posterior import load_posterior, refuse_set_of_posterior_parameters
+
+        if posterior < 2:
+            raise ParameterError(f"--posterior {posterior}: give at least 2 draws (one draw cannot show parameter "
+                                 "uncertainty)")
+        if reps < 2:
+            raise ParameterError(f"--reps {reps} with --posterior: give at least 2 replications per draw, so that "
+                                 "stochastic and parameter uncertainty can be told apart")
+        post = load_posterior(posterior_file)
+        refuse_set_of_posterior_parameters(overrides, post.names)
+        draws = post.draws(posterior, seed)
+        post_info = {"k": int(posterior), "reps_per_draw": int(reps), "file": str(post.path), "sha256": post.sha256,
+                     "draws": [{"row": i, **v} for i, v in draws], "parameters": post.names, "kept": {}}
     if years_of_interest is None:
         yoi = default_years_of_interest(scs[0].params)
     else:
@@ -122,12 +153,30 @@ def plan(scenario_names: Sequence[str] = DEFAULT_SCENARIOS, *, reps: int = DEFAU
     from ruralabm.model.state import check_memory
     for sc in scs:
         check_memory(sc.params, what=f"scenario '{sc.name}'")
-    seeds = replication_seeds(seed, reps)
-    p = ComparePlan(scenarios=scs, reps=reps, seed=seed, seeds=seeds, years_of_interest=yoi,
-                    warnings=design_warnings(scs, reps))
+    total = reps * (posterior or 1)
+    seeds = replication_seeds(seed, total)
+    p = ComparePlan(scenarios=scs, reps=total, seed=seed, seeds=seeds, years_of_interest=yoi,
+                    warnings=design_warnings(scs, reps), posterior=post_info)
+    per_draw = {}
+    if draws is not None:
+        from ruralabm.scenarios.posterior import apply_draw
+        from ruralabm.scenarios import load as _load
+
+        reference = _load("calibrated").params
+        for k, (_, values) in enumerate(draws):
+            for sc in scs:
+                params = sc.params.copy()
+                kept = apply_draw(params, values, reference)
+                if kept:
+                    post_info["kept"][sc.name] = kept
+                per_draw[(k, sc.name)] = params.to_dict()
+        for name, kept in post_info["kept"].items():
+            p.warnings.append(f"--posterior: scenario '{name}' sets {', '.join(kept)} itself; its own value is kept "
+                              "in every draw")
     for r, s in enumerate(seeds):  # replication-major: partial progress covers every scenario
         for sc in scs:
-            task = {"params": sc.params.to_dict(), "seed": s, "quantile_years": yoi}
+            params = per_draw[(p.draw_of(r), sc.name)] if draws is not None else sc.params.to_dict()
+            task = {"params": params, "seed": s, "quantile_years": yoi}
             if panels_dir is not None:
                 task["panel_dir"] = str(Path(panels_dir) / sc.name / f"rep{r:03d}")
             p.tasks.append(task)
@@ -315,6 +364,107 @@ def summarise(result: CompareResult, level: float = 0.95) -> pd.DataFrame:
     return out
 
 
+def summarise_posterior(result: CompareResult, level: float = 0.95) -> pd.DataFrame:
+    """``--posterior K``: per scenario, year of interest and metric, the level and the paired
+    difference from the first scenario with parameter and stochastic uncertainty separated
+    (:func:`ruralabm.scenarios.posterior.decompose`): ``sd_param`` (between posterior draws, net
+    of Monte Carlo noise), ``sd_stoch`` (between replications within a draw), the combined 95%
+    interval (``low``, ``high``: a new posterior draw's value, parameter and Monte Carlo
+    uncertainty together) and the stochastic-only interval (as if the parameters were known).
+    ``survives`` = the combined interval of the difference excludes 0: the policy difference
+    survives parameter uncertainty; ``distinguishable_stochastic`` = the stochastic-only interval
+    excludes 0."""
+    from ruralabm.scenarios.posterior import decompose
+
+    p = result.plan
+    runs = result.runs.assign(draw=result.runs["rep"].map(p.draw_of))
+    first = p.scenarios[0].name
+    rows = []
+    for metric in list(YEARLY_METRICS) + list(RUN_METRICS):
+        sub = runs[runs["metric"] == metric]
+        if sub.empty:
+            continue
+        for year in (p.years_of_interest if metric in YEARLY_METRICS else [None]):
+            s = sub[sub["year"].isna()] if year is None else sub[sub["year"] == year]
+            block = s.pivot(index="rep", columns="scenario", values="value")
+            draw = pd.Series(block.index.map(p.draw_of), index=block.index)
+            for sc in p.scenarios:
+                if sc.name not in block:
+                    continue
+                lev = decompose(pd.DataFrame({"draw": draw, "value": block[sc.name]}), level)
+                row = {"scenario": sc.name, "year": year, "metric": metric, "label": LABELS[metric],
+                       **{k: lev[k] for k in ("mean", "sd_param", "sd_stoch", "low", "high", "draws", "runs")}}
+                if sc.name != first and first in block:
+                    dif = decompose(pd.DataFrame({"draw": draw, "value": block[sc.name] - block[first]}), level)
+                    identical = bool(np.all((block[sc.name] - block[first]).dropna() == 0))
+                    row.update({"diff": dif["mean"], "diff_sd_param": dif["sd_param"], "diff_sd_stoch": dif["sd_stoch"],
+                                "diff_low": dif["low"], "diff_high": dif["high"], "diff_stoch_low": dif["stoch_low"],
+                                "diff_stoch_high": dif["stoch_high"], "diff_param_share": dif["param_share"],
+                                "survives": (pd.NA if not np.isfinite(dif["low"]) or identical
+                                             else bool(dif["low"] > 0 or dif["high"] < 0)),
+                                "distinguishable_stochastic": (pd.NA if not np.isfinite(dif["stoch_low"]) or identical
+                                                               else bool(dif["stoch_low"] > 0 or dif["stoch_high"] < 0))})
+                rows.append(row)
+    out = pd.DataFrame(rows)
+    for col in ("diff", "diff_sd_param", "diff_sd_stoch", "diff_low", "diff_high", "diff_stoch_low", "diff_stoch_high",
+                "diff_param_share", "survives", "distinguishable_stochastic"):
+        if col not in out:
+            out[col] = pd.NA
+    out["year"] = out["year"].astype("Int64")
+    for col in ("survives", "distinguishable_stochastic"):
+        out[col] = out[col].astype("boolean")
+    return out
+
+
+def posterior_tables(ps: pd.DataFrame, scenario_names: list[str]) -> list[tuple[str, pd.DataFrame]]:
+    """Display tables of :func:`summarise_posterior`: per year of interest, per metric, each
+    scenario's level [combined 95% interval] and each difference from the first scenario with its
+    combined interval, the parameter and stochastic SDs and the verdict."""
+    first = scenario_names[0]
+    out = []
+    years = sorted(y for y in ps["year"].dropna().unique())
+    groups = [(f"Year {int(y)}", ps[ps["year"] == y]) for y in years]
+    groups.append(("County exit (per run, censored at the censoring date)", ps[ps["year"].isna()]))
+    for title, block in groups:
+        if block.empty:
+            continue
+        rows = []
+        for metric, g in block.groupby("metric", sort=False):
+            row = {"metric": LABELS[metric]}
+            for _, r in g.iterrows():
+                row[r["scenario"]] = f"{fmt_value(metric, r['mean'])} {fmt_interval(metric, r['low'], r['high'])}"
+                if r["scenario"] != first:
+                    col = f"{r['scenario']} - {first}"
+                    if pd.isna(r["survives"]) and r["diff"] == 0:
+                        row[col] = "identical"
+                        continue
+                    surv, dist = _flag(r["survives"]), _flag(r["distinguishable_stochastic"])
+                    verdict = ("survives" if surv is True else "noise only" if dist is False else
+                               "not robust to parameters" if surv is False else "n/a")
+                    row[col] = (f"{fmt_value(metric, r['diff'], True)} {fmt_interval(metric, r['diff_low'], r['diff_high'], True)}"
+                                f" sd param {fmt_value(metric, r['diff_sd_param'])}, stoch "
+                                f"{fmt_value(metric, r['diff_sd_stoch'])}: {verdict}")
+            rows.append(row)
+        cols = ["metric"] + [c for n in scenario_names for c in (n, f"{n} - {first}") if c in pd.DataFrame(rows).columns]
+        out.append((title, pd.DataFrame(rows)[cols]))
+    return out
+
+
+def _flag(v):
+    """True, False or None (missing) from a nullable boolean cell."""
+    return None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else bool(v)
+
+
+POSTERIOR_LEGEND = ("Under --posterior K every scenario runs under K posterior draws x R replications (common random "
+                    "numbers within a draw). Levels and differences: mean over all runs [95% interval combining "
+                    "parameter and stochastic uncertainty: the value at a new posterior draw, from the spread of the "
+                    "draws' means]; 'sd param' = SD between posterior draws net of Monte Carlo noise, 'stoch' = SD of "
+                    "one replication within a draw. 'survives' = the combined interval excludes 0 (the difference "
+                    "survives parameter uncertainty); 'not robust to parameters' = distinguishable from noise at "
+                    "known parameters but not once they are uncertain; 'noise only' = not distinguishable even at "
+                    "known parameters.")
+
+
 # ---------------------------------------------------------------------------------------------
 # Formatting
 
@@ -419,9 +569,40 @@ def _write_files(result: CompareResult, summary: pd.DataFrame, out: Path, comman
     }
     (out / "compare.json").write_text(json.dumps(meta, indent=2, default=str))
     written.append(out / "compare.json")
-    (out / "report.md").write_text(report.compare_report(result, summary, tables, figs, out, command))
+    text = report.compare_report(result, summary, tables, figs, out, command)
+    if p.posterior is not None:
+        ps = summarise_posterior(result)
+        ps.to_csv(out / "posterior_summary.csv", index=False)
+        post_md = posterior_markdown(ps, names, p)
+        (out / "posterior.md").write_text(post_md)
+        written += [out / "posterior_summary.csv", out / "posterior.md"]
+        text += "\n\n" + post_md.replace("# ", "## ", 1)
+    (out / "report.md").write_text(text)
     written.append(out / "report.md")
     return written
+
+
+def posterior_markdown(ps: pd.DataFrame, names: list[str], p: ComparePlan) -> str:
+    post = p.posterior
+    diffs = ps[ps["scenario"] != names[0]]
+    n_surv = int(diffs["survives"].fillna(False).sum())
+    n_dist = int(diffs["distinguishable_stochastic"].fillna(False).sum())
+    lost = diffs[diffs["distinguishable_stochastic"].fillna(False) & ~diffs["survives"].fillna(False)]
+    md = [f"# Parameter uncertainty: {post['k']} posterior draws x {post['reps_per_draw']} replications", "",
+          f"Posterior sample `{post['file']}` (sha256 {post['sha256'][:12]}...), draws (rows) "
+          f"{', '.join(str(d['row']) for d in post['draws'])}; parameters: {', '.join(post['parameters'])}.", "",
+          POSTERIOR_LEGEND, "",
+          f"Of {len(diffs)} differences from `{names[0]}`, {n_dist} are distinguishable from stochastic noise at known "
+          f"parameters and {n_surv} survive parameter uncertainty"
+          + (f"; not robust to parameter uncertainty: " + ", ".join(
+              f"{r.scenario} {LABELS[r.metric]}" + (f" {int(r.year)}" if pd.notna(r.year) else "")
+              for r in lost.itertuples()) if len(lost) else "") + ".", ""]
+    for w in p.warnings:
+        if w.startswith("--posterior"):
+            md += [f"* {w}", ""]
+    for title, t in posterior_tables(ps, names):
+        md += [f"## {title}", "", markdown_table(t), ""]
+    return "\n".join(md)
 
 
 def run_compare(scenario_names=DEFAULT_SCENARIOS, *, reps=DEFAULT_REPS, households=DEFAULT_HOUSEHOLDS, years=None,

@@ -96,6 +96,8 @@ class ValidationConfig:
     restrict_access: bool = True  # clean design: only households with an organisation within reach
     master_seed: int = 0
     reps: int = 20
+    posterior: int = 0            # K > 0: run every setting under K posterior draws, `reps` replications each
+    posterior_file: str = ""      # the posterior sample ("" = the shipped calibration/posterior.parquet)
 
     def check(self) -> None:
         bad = [d for d in self.designs if d not in DESIGNS]
@@ -123,6 +125,18 @@ class ValidationConfig:
         for name in ("households", "sample", "batches", "reps"):
             if int(getattr(self, name)) < 1:
                 raise ParameterError(f"--{name} = {getattr(self, name)} must be at least 1")
+        if self.posterior:
+            from ruralabm.scenarios.posterior import load_posterior, refuse_set_of_posterior_parameters
+            if int(self.posterior) < 2:
+                raise ParameterError(f"--posterior {self.posterior}: give at least 2 draws (one draw cannot show "
+                                     "parameter uncertainty)")
+            if int(self.reps) < 2:
+                raise ParameterError(f"--reps {self.reps} with --posterior: give at least 2 replications per draw")
+            post = load_posterior(self.posterior_file or None)
+            post.draws(int(self.posterior), int(self.master_seed))  # enough draws in the sample
+            refuse_set_of_posterior_parameters(self.overrides, post.names)
+        elif self.posterior_file:
+            raise ParameterError("--posterior-file needs --posterior K (the number of posterior draws)")
         # A --set of a parameter the validation itself sets would be silently replaced: refuse it.
         preset = PRESETS[self.preset]
         for key in override_keys(self.overrides):
@@ -154,7 +168,14 @@ class ValidationConfig:
         return p
 
     def tasks(self) -> list[dict]:
-        """One task per (selection setting, replication); seeds shared across settings (CRN)."""
+        """One task per (selection setting, replication); seeds shared across settings (CRN).
+
+        With ``posterior`` = K: one task per (setting, draw, replication); replication r of draw k
+        has index ``rep`` = k x POSTERIOR_STRIDE + r and the same seed in every setting (common
+        random numbers within a draw), seeds differ between draws, and a larger ``reps`` extends
+        each draw without changing the seeds of the first."""
+        if self.posterior:
+            return self._posterior_tasks()
         seeds = replication_seeds(self.master_seed, self.reps)
         out = []
         for s in self.selection:
@@ -163,6 +184,27 @@ class ValidationConfig:
                 out.append({"params": params, "seed": int(seed), "rep": rep, "selection": float(s),
                             "config": asdict(self)})
         return out
+
+    def _posterior_tasks(self) -> list[dict]:
+        from ruralabm.scenarios.posterior import apply_draw, load_posterior
+
+        draws = load_posterior(self.posterior_file or None).draws(int(self.posterior), int(self.master_seed))
+        reference = load("calibrated").params
+        out = []
+        for s in self.selection:
+            base = self.params_for(s)
+            for k, (row, values) in enumerate(draws):
+                params = base.copy()
+                apply_draw(params, values, reference)
+                seeds = [int(c.generate_state(1, dtype=np.uint32)[0])
+                         for c in np.random.SeedSequence([int(self.master_seed), 1000 + k]).spawn(int(self.reps))]
+                for r, seed in enumerate(seeds):
+                    out.append({"params": params.to_dict(), "seed": seed, "rep": k * POSTERIOR_STRIDE + r,
+                                "selection": float(s), "draw": k, "draw_row": row, "config": asdict(self)})
+        return out
+
+
+POSTERIOR_STRIDE = 1000  # --posterior: replication index = draw x stride + replication within the draw
 
 
 # Parameters validate sets itself (per setting), and the option that sets them.
@@ -775,6 +817,41 @@ def summarise(rows: pd.DataFrame, z: float = 1.959963984540054) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def summarise_posterior(rows: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """``--posterior K``: per (design, selection, outcome, estimator), the bias (estimate - truth),
+    the true ATT and the mean estimate with parameter and stochastic uncertainty separated
+    (:func:`ruralabm.scenarios.posterior.decompose`; draw = rep // POSTERIOR_STRIDE). ``bias_survives``
+    = the combined 95% interval of the bias excludes 0: the estimator is biased whatever the
+    posterior parameters; ``bias_stochastic`` = the interval at known parameters excludes 0."""
+    from ruralabm.scenarios.posterior import decompose
+
+    keys = ["design", "selection", "outcome", "estimator"]
+    out = []
+    data = rows.assign(draw=rows["rep"].astype(int) // POSTERIOR_STRIDE)
+    for key, g in data.groupby(keys, sort=False):
+        ok = g[np.isfinite(g["estimate"])]
+        b = decompose(pd.DataFrame({"draw": ok["draw"], "value": ok["estimate"] - ok["truth"]}), level)
+        t = decompose(pd.DataFrame({"draw": g["draw"], "value": g["truth"]}), level)
+        e = decompose(pd.DataFrame({"draw": ok["draw"], "value": ok["estimate"]}), level)
+        out.append(dict(zip(keys, key)) | {
+            "draws": b["draws"], "runs": b["runs"], "true_att": t["mean"], "true_att_sd_param": t["sd_param"],
+            "true_att_low": t["low"], "true_att_high": t["high"], "mean_estimate": e["mean"],
+            "estimate_sd_param": e["sd_param"], "bias": b["mean"], "bias_sd_param": b["sd_param"],
+            "bias_sd_stoch": b["sd_stoch"], "bias_low": b["low"], "bias_high": b["high"],
+            "bias_stoch_low": b["stoch_low"], "bias_stoch_high": b["stoch_high"],
+            "bias_survives": bool(b["low"] > 0 or b["high"] < 0) if np.isfinite(b["low"]) else None,
+            "bias_stochastic": bool(b["stoch_low"] > 0 or b["stoch_high"] < 0) if np.isfinite(b["stoch_low"]) else None})
+    return pd.DataFrame(out)
+
+
+POSTERIOR_LEGEND = ("Under --posterior K each setting runs under K posterior draws x R replications (common random "
+                    "numbers within a draw). bias = estimate - truth over all runs; [bias_low, bias_high] = 95% "
+                    "interval combining parameter and stochastic uncertainty (the bias at a new posterior draw); "
+                    "bias_sd_param = SD between draws net of Monte Carlo noise; bias_sd_stoch = SD of one replication "
+                    "within a draw; bias_survives = that interval excludes 0 (biased whatever the posterior "
+                    "parameters); bias_stochastic = the interval at known parameters excludes 0.")
+
+
 def overlap_notes(summary: pd.DataFrame) -> list[str]:
     """One line per (design, selection) whose matching estimators have poor overlap
     (:data:`POOR_OVERLAP`), naming each estimator's share off support and effective number of
@@ -893,6 +970,11 @@ def write_report(rows: pd.DataFrame, out: Path, figures: bool = True,
         summary.to_csv(tmp / "summary.csv", index=False)
         rows.to_csv(tmp / "rows.csv", index=False)
         gaps.to_csv(tmp / "drive_gaps.csv", index=False)
+        if cfg is not None and cfg.posterior:
+            ps = summarise_posterior(rows)
+            ps.to_csv(tmp / "posterior_summary.csv", index=False)
+            tail += ("\n## Parameter uncertainty (" + f"{cfg.posterior} posterior draws x {cfg.reps} replications)\n\n"
+                     + POSTERIOR_LEGEND + "\n\n" + to_markdown(ps) + "\n")
         (tmp / "summary.md").write_text(head + to_markdown(summary) + "\n" + tail)
         if figures:
             plot_distributions(rows, tmp / "figures")

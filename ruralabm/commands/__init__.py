@@ -13,6 +13,7 @@ COMMAND_MODULES = [
     "ruralabm.commands.sweep",
     "ruralabm.commands.validate",
     "ruralabm.commands.calibrate",
+    "ruralabm.commands.bayes",
     "ruralabm.commands.patterns",
     "ruralabm.commands.viz",
     "ruralabm.commands.discover",

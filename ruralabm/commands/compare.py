@@ -16,14 +16,16 @@ DEFAULT_SCENARIOS = ("baseline", "cooperative", "enterprise")
 DEFAULT_REPS = 40
 DEFAULT_HOUSEHOLDS = 20_000
 DEFAULT_OUT = "runs/compare"
+DEFAULT_REPS_PER_DRAW = 10  # --posterior K: replications per posterior draw
 
 log = logging.getLogger(__name__)
 
 
 def run_compare(args) -> int:
     from ruralabm.model.params import ParameterError
-    from ruralabm.scenarios.compare import (execute, parse_list, plan, prepare_out, summarise, summary_tables,
-                                            text_table, write)
+    from ruralabm.scenarios.compare import (POSTERIOR_LEGEND, execute, parse_list, plan, posterior_tables,
+                                            prepare_out, summarise, summarise_posterior, summary_tables, text_table,
+                                            write)
     from ruralabm.scenarios.executor import WorkerCrashed
     from ruralabm.scenarios.outputs import check_writable, read_owner
 
@@ -40,6 +42,12 @@ def run_compare(args) -> int:
         given["seed"] = args.seed
     if args.save_panels:
         given["save_panels"] = True
+    if args.posterior is not None:
+        given["posterior"] = args.posterior
+    if args.posterior_file is not None:
+        if args.posterior is None and not args.resume:
+            raise ParameterError("--posterior-file needs --posterior K (the number of posterior draws)")
+        given["posterior_file"] = args.posterior_file
     if args.resume:
         out = Path(args.resume)
         if args.out and Path(args.out) != out:
@@ -62,9 +70,13 @@ def run_compare(args) -> int:
     else:
         out = Path(args.out or DEFAULT_OUT)
         check_writable(out)  # before any work
-        opts = {"scenarios": args.scenarios or ",".join(DEFAULT_SCENARIOS), "reps": args.reps or DEFAULT_REPS,
+        opts = {"scenarios": args.scenarios or ",".join(DEFAULT_SCENARIOS),
+                "reps": args.reps or (DEFAULT_REPS_PER_DRAW if args.posterior else DEFAULT_REPS),
                 "years_of_interest": args.years_of_interest, "households": args.households, "years": args.years,
                 "set": list(args.overrides or []), "seed": args.seed or 0, "save_panels": bool(args.save_panels)}
+        if args.posterior is not None:
+            opts["posterior"] = args.posterior
+            opts["posterior_file"] = args.posterior_file
     names = parse_list(opts["scenarios"], "--scenarios")
     yoi = None
     if opts.get("years_of_interest"):
@@ -75,7 +87,8 @@ def run_compare(args) -> int:
                                  "e.g. 2014,2016,2020") from None
     p = plan(names, reps=opts["reps"], households=opts.get("households"), years=opts.get("years"),
              seed=opts.get("seed") or 0, overrides=opts.get("set") or [], years_of_interest=yoi,
-             default_households=DEFAULT_HOUSEHOLDS, panels_dir=(out / "panels") if opts.get("save_panels") else None)
+             default_households=DEFAULT_HOUSEHOLDS, panels_dir=(out / "panels") if opts.get("save_panels") else None,
+             posterior=opts.get("posterior"), posterior_file=opts.get("posterior_file"))
     if args.workers is not None and args.workers > len(p.tasks) and args.backend != "serial":
         log.warning(f"--workers {args.workers} but only {len(p.tasks)} runs; at most {len(p.tasks)} workers "
                     "will have work")
@@ -87,7 +100,9 @@ def run_compare(args) -> int:
     c = p.scenarios[0].params.calendar
     t0 = time.perf_counter()
     with executor_from_args(args) as ex:
-        print(f"comparing {', '.join(sc.name for sc in p.scenarios)}: {p.reps} replications x {len(p.scenarios)} "
+        under = (f" ({p.posterior['k']} posterior draws x {p.posterior['reps_per_draw']} replications)"
+                 if p.posterior else "")
+        print(f"comparing {', '.join(sc.name for sc in p.scenarios)}: {p.reps} replications{under} x {len(p.scenarios)} "
               f"scenarios of {n_hh:,} households, {c.start_year}-{c.end_year}, master seed {p.seed}, on {ex.describe()}",
               flush=True)
         try:
@@ -101,15 +116,21 @@ def run_compare(args) -> int:
     write(result, summary, out, command)
     log.info(f"{len(p.tasks)} runs in {result.wall_seconds:.1f} s; wrote {out}")
     names = [sc.name for sc in p.scenarios]
-    print(f"\nMeans over {p.reps} replications; differences from '{names[0]}' are paired, with 95% intervals; "
-          "'(noise)' = the interval includes 0 (not distinguishable from noise); 'identical' = equal in every "
-          "replication (policy not yet active). Level intervals are in summary.md.")
-    for title, t in summary_tables(summary, names, intervals=False):
-        print(f"\n{title}\n{text_table(t)}")
+    if p.posterior is not None:
+        print("\n" + POSTERIOR_LEGEND)
+        for title, t in posterior_tables(summarise_posterior(result), names):
+            print(f"\n{title}\n{text_table(t)}")
+    else:
+        print(f"\nMeans over {p.reps} replications; differences from '{names[0]}' are paired, with 95% intervals; "
+              "'(noise)' = the interval includes 0 (not distinguishable from noise); 'identical' = equal in every "
+              "replication (policy not yet active). Level intervals are in summary.md.")
+        for title, t in summary_tables(summary, names, intervals=False):
+            print(f"\n{title}\n{text_table(t)}")
     if result.failures:
         print(f"\n{len(result.failures)} run(s) failed, e.g. {result.failures[0][0]} rep {result.failures[0][1]}: "
               f"{result.failures[0][2]}")
-    print(f"\nwrote {out}/report.md, summary.csv, summary.md, runs.parquet, figures/ ({result.wall_seconds:.1f} s)")
+    extra = "posterior_summary.csv, posterior.md, " if p.posterior is not None else ""
+    print(f"\nwrote {out}/report.md, summary.csv, summary.md, {extra}runs.parquet, figures/ ({result.wall_seconds:.1f} s)")
     return 0
 
 
@@ -130,6 +151,12 @@ def register(sub) -> None:
                    help="replace the results of another command or other settings in --out")
     p.add_argument("--save-panels", action="store_true",
                    help="also write every run's household and county panels under OUT/panels (large)")
+    p.add_argument("--posterior", type=positive_int, default=None, metavar="K",
+                   help="run every scenario under K draws of the posterior sample (calibration/posterior.parquet), "
+                        f"--reps replications per draw (default {DEFAULT_REPS_PER_DRAW}), and report which differences "
+                        "survive parameter uncertainty (posterior_summary.csv, posterior.md)")
+    p.add_argument("--posterior-file", default=None, metavar="PARQUET",
+                   help="posterior sample to draw from (default: the shipped calibration/posterior.parquet)")
     add_scenario_options(p, seed_default=None, households_help=f"households per run (default {DEFAULT_HOUSEHOLDS:,}, unless a scenario "
                                             "file sets population.n_households)")
     add_executor_options(p)

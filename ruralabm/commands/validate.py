@@ -29,7 +29,8 @@ def run_validate(args) -> int:
              "--households": ("households", args.households), "--sample": ("sample", args.sample),
              "--eligible": ("eligible", args.eligible),
              "--no-access-restriction": ("restrict_access", False if args.no_access_restriction else None),
-             "--batches": ("batches", args.batches), "--seed": ("master_seed", args.seed)}
+             "--batches": ("batches", args.batches), "--seed": ("master_seed", args.seed),
+             "--posterior": ("posterior", args.posterior), "--posterior-file": ("posterior_file", args.posterior_file)}
     if args.resume:
         out = Path(args.resume)
         if args.overwrite:
@@ -56,6 +57,13 @@ def run_validate(args) -> int:
     cfg.check()
     cfg.params_for(cfg.selection[0])  # scenario and overrides are valid before anything runs
     print(v.format_changes(v.parameter_changes(cfg), cfg))
+    if cfg.posterior:
+        from ruralabm.scenarios.posterior import load_posterior
+        post = load_posterior(cfg.posterior_file or None)
+        draws = post.draws(cfg.posterior, cfg.master_seed)
+        print(f"under {cfg.posterior} posterior draws of {post.path} (rows {', '.join(str(i) for i, _ in draws)}; "
+              f"parameters {', '.join(post.names)}), {cfg.reps} replications each; a preset's or scenario's own value "
+              "of a posterior parameter is kept")
     t0 = time.perf_counter()
     with executor_from_args(args) as ex:
         print(f"validation: {cfg.reps} replications x {len(cfg.selection)} selection setting(s) on {ex.describe()}, "
@@ -75,7 +83,14 @@ def run_validate(args) -> int:
     fails = v.failure_lines(rows)
     if fails:
         print("\n" + "\n".join(fails))
-    print(f"\nwrote {out}/summary.csv, summary.md, rows.csv, drive_gaps.csv" + ("" if args.no_figures else ", figures/*.png")
+    if cfg.posterior:
+        ps = v.summarise_posterior(rows)
+        print("\n" + v.POSTERIOR_LEGEND)
+        cols = ["design", "selection", "outcome", "estimator", "draws", "true_att", "bias", "bias_sd_param",
+                "bias_sd_stoch", "bias_low", "bias_high", "bias_survives", "bias_stochastic"]
+        print(ps[cols].to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    print(f"\nwrote {out}/summary.csv, summary.md, rows.csv, drive_gaps.csv" + (", posterior_summary.csv" if cfg.posterior else "")
+          + ("" if args.no_figures else ", figures/*.png")
           + f" ({time.perf_counter() - t0:.1f} s)")
     return 0
 
@@ -143,6 +158,12 @@ def register(sub) -> None:
                    help="clean design: survey households without an organisation within reach too")
     p.add_argument("--batches", type=positive_int, default=None, help="twin batches (default 10; 1 if no spillovers)")
     p.add_argument("--seed", type=int, default=None, help="master seed (default 0)")
+    p.add_argument("--posterior", type=positive_int, default=None, metavar="K",
+                   help="run every setting under K draws of the posterior sample (calibration/posterior.parquet), "
+                        "--reps replications per draw, and separate parameter from stochastic uncertainty "
+                        "(posterior_summary.csv)")
+    p.add_argument("--posterior-file", default=None, metavar="PARQUET",
+                   help="posterior sample to draw from (default: the shipped calibration/posterior.parquet)")
     p.add_argument("--out", default=None, help=f"output directory (default {DEFAULT_OUT})")
     p.add_argument("--resume", metavar="DIR", help="continue the validation stored in DIR (its settings are used)")
     p.add_argument("--no-figures", action="store_true", help="do not draw the figures")

@@ -1,0 +1,146 @@
+"""Which parameters do the targets respond to? An identification screen for the Bayesian calibration.
+
+For a list of candidate parameters with their boxes, the Jacobian of every fitted (and held-out)
+statistic is taken by central differences at a point (5% of each box either side, common random
+numbers, the same machinery as :mod:`calibration.report`), and the identification table gives how
+many distance units (the target's SE or tolerance) a statistic moves when a parameter moves by a
+tenth of its box. A candidate is *identified* when some fitted statistic moves by at least
+``THRESHOLD`` units. The shipped screen (the parameter list of :data:`calibration.bayes.BAYES_PARAMS`)
+is in docs/calibration_bayes.md, written by::
+
+    python -m ruralabm.calibration.screen --out runs/bayes_screen --reps 2 --workers 2
+
+Every simulation is stored (``DIR/screen_evaluations.jsonl``) and reused when the screen is run again.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ruralabm.scenarios import load as load_scenario
+from ruralabm.scenarios.executor import make_executor, progress_bar, replication_seeds
+
+from .objective import ParamSpace, Targets, current_value, settings_from
+from .report import identification, jacobian
+from .search import Store
+
+THRESHOLD = 0.25  # distance units per 10% of the box: below it, no fitted statistic responds
+
+# Candidates: the point calibration's twelve (ruralabm/commands/calibrate.py DEFAULT_PARAMS) and the
+# national world's parameters that plausibly move a target (selection into participation, the dibao,
+# work and migration, organisation capacity, the survey's recall error, the exit campaign, learning and
+# social capital, which the Cao orderings compare). Boxes: the point calibration's, or about +-50% of
+# the world's value (scenarios/world.toml, fitted by benchmarks/fit_world.py or sourced) where the
+# parameter's source gives no range.
+CANDIDATES = [
+    "cooperative.villages_share=0.3:1",
+    "cooperative.training_probability=0.05:0.8",
+    "enterprise.training_probability=0:0.6",
+    "learning.technology_yield_gain=0:0.4",
+    "policy.poverty_alleviation_transfer=200:2500",
+    "economy.drive_effect=0:0.8",
+    "linkage.price_spillover=0:0.4",
+    "linkage.share_dividend_share=0:0.4",
+    "cooperative.marketing_premium=0:0.2",
+    "survey.clds_income_error_sd=0.3:1.5",
+    "policy.subsidy_per_capita=300:2500",
+    "economy.farm_productivity_growth=0:0.03",
+    "participation.subsidy_effect=3:9",
+    "participation.machine_effect=0.5:3.5",
+    "participation.job_effect=1.5:6",
+    "participation.registered_poor_effect=0:3",
+    "participation.expected_gain_effect=0:1.5",
+    "policy.subsidy_threshold=4500:8500",
+    "policy.subsidy_growth=0.04:0.16",
+    "labour.migrate_rate=0.07:0.16",
+    "labour.local_job_rate=0.06:0.14",
+    "economy.business_return=0.4:1",
+    "linkage.cooperative_capacity_share=0.3:0.9",
+    "linkage.enterprise_capacity_share=0.05:0.3",
+    "survey.clds_error_persistence=0:0.7",
+    "campaign.application_margin=0.7:1.1",
+    "campaign.deadline_announce=0.7:1",
+    "registration.assessment_error=0.2:1",
+    "learning.form_information_gain=0.02:0.12",
+    "cooperative.social_capital_gain=0.01:0.1",
+    "learning.training_skill_gain=0.03:0.2",
+    "county.machinery_org_growth=0.05:0.3",
+    "enterprise.contract_premium=0:0.25",
+]
+
+
+@dataclass
+class _Cal:  # what report.jacobian needs of a calibration
+    space: ParamSpace
+    settings: dict
+
+
+def centre(space: ParamSpace, scenario: str, point: dict | None = None) -> dict:
+    """The screening point: ``point`` where it names a parameter, else the scenario's own value
+    clipped into the box."""
+    base = load_scenario(scenario).params
+    out = {}
+    for n, lo, hi in zip(space.names, space.low, space.high):
+        v = (point or {}).get(n, current_value(base, n))
+        out[n] = float(np.clip(v, lo + 0.05 * (hi - lo), hi - 0.05 * (hi - lo)))
+    return out
+
+
+def screen(candidates: list[str], out: Path, executor, reps: int = 2, seed: int = 2026, point: dict | None = None,
+           targets: str | None = None, progress: bool = True) -> pd.DataFrame:
+    """The identification table of ``candidates`` (rows: fitted and held-out statistics; columns:
+    parameters; a ``fitted`` column) and, per parameter, the largest response of a fitted statistic."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tg = Targets.load(targets)
+    settings = settings_from(tg)
+    space = ParamSpace.parse(candidates)
+    x0 = centre(space, settings["scenario"], point)
+    keys = sorted({t.key for t in tg.targets if t.weight > 0} | tg.needed_keys())
+    store = Store(out / "screen_evaluations.jsonl", space.names)
+    store.load()
+    seeds = replication_seeds(seed, reps)
+    bar = progress_bar(2 * space.dim * reps, "screening", progress)
+    D, _ = jacobian(_Cal(space, settings), store, x0, seeds, keys, executor, bar)
+    bar.close()
+    ident = identification(tg, D, space)
+    held = {t.key for t in tg.targets if t.info.get("held_out")}
+    ident.insert(1, "held_out", [k in held for k in ident.index])
+    fitted = ident[ident["fitted"] & ~ident["held_out"]].drop(columns=["fitted", "held_out"])
+    summary = pd.DataFrame({"parameter": space.names, "low": space.low, "high": space.high,
+                            "at": [x0[n] for n in space.names],
+                            "max_abs_response": [float(np.nanmax(np.abs(fitted[n].to_numpy()))) for n in space.names],
+                            "most_responsive": [str(fitted[n].abs().idxmax()) for n in space.names]})
+    summary["identified"] = summary["max_abs_response"] >= THRESHOLD
+    ident.to_csv(out / "identification.csv")
+    summary.to_csv(out / "screen.csv", index=False)
+    (out / "screen.json").write_text(json.dumps({"candidates": candidates, "point": x0, "reps": reps, "seed": seed,
+                                                 "threshold": THRESHOLD, "settings": settings}, indent=2))
+    return summary
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default="runs/bayes_screen")
+    ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--point", help="result.json of a point calibration: screen at its best values")
+    args = ap.parse_args(argv)
+    point = json.loads(Path(args.point).read_text())["best"] if args.point else None
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(1)
+    with make_executor("processes", workers=args.workers) as ex:
+        summary = screen(CANDIDATES, Path(args.out), ex, reps=args.reps, seed=args.seed, point=point)
+    print(summary.sort_values("max_abs_response", ascending=False).to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
