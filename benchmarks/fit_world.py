@@ -19,8 +19,8 @@ job_share, head_edu_probs (a tilt),     waves, as the paper's Table 1
 nonfarm_workers_mean, policy.subsidy_threshold
 economy.farm_revenue_per_mu (a scale)   NBS 2014 net business income share of income (40.4%)
 economy.business_return                 NBS 2014 non-farm business income, 1,239 of 10,489 yuan
-population.remittance_share_mean        NBS 2014 transfer share of income (17.9%)
 policy.subsidy_per_capita               NBS 2014 national headcount (7.2%)
+population.remittance_share_mean        NBS 2014 transfer share of income (17.9%)
 population.region_income_factor         NBS 2014 rural income by region relative to the nation
                                         (east 13,145, centre ~10,230 with the northeast, west 8,295;
                                         national 10,489), normalised to a population mean of one
@@ -30,10 +30,17 @@ health_effect, edu_effect,              probit, in the 2016 wave of the CLDS-lik
 distance_effect, infrastructure_effect,
 famsize_effect
 participation.base_rate                 CLDS Table 1: participation T = 0.7405 in that sample
+labour.local_earnings                   NBS 2014 national rural income per capita, 10,489 yuan (the
+                                        months a year local non-farm jobs last are uncertain)
 labour.migrate_rate, local_job_rate     a stable labour structure: members in stable non-farm
 (one scale)                             work 2016 / 2012 = 1.03 (NBS: migrant workers grew 1-2% a
                                         year while the rural population shrank)
 =====================================  =======================================================
+
+This fit and the indirect-inference calibration (``ruralabm calibrate``, the effect sizes) alternate:
+fit the set-up, calibrate, fit the set-up again. A parameter that scenarios/calibrated.toml sets must
+not be fitted here (the scenario would override it), and the calibration does not search this fit's
+parameters.
 
 It runs the calibrated scenario (the world plus the indirect-inference values) and prints each
 round's statistics and the values; ``--write`` writes the last values into scenarios/world.toml
@@ -78,7 +85,8 @@ def current(params) -> dict:
             "subsidy_per_capita": pol.subsidy_per_capita, "revenue": list(e.farm_revenue_per_mu),
             "business_return": e.business_return, "remittance_share_mean": pop.remittance_share_mean,
             "region_income_factor": list(pop.region_income_factor), "migrate_rate": lab.migrate_rate,
-            "local_job_rate": lab.local_job_rate, "base_rate": params.participation.base_rate,
+            "local_job_rate": lab.local_job_rate, "local_earnings": lab.local_earnings,
+            "base_rate": params.participation.base_rate,
             **{coef: getattr(params.participation, coef) for coef in PROBIT.values()}}
 
 
@@ -87,7 +95,7 @@ SECTION = {"head_age_mean": "population", "famsize_mean": "population", "machine
            "ability_share": "population", "job_share": "population", "edu_probs": "population",
            "nonfarm_workers_mean": "population", "remittance_share_mean": "population",
            "region_income_factor": "population", "subsidy_threshold": "policy", "subsidy_per_capita": "policy",
-           "revenue": "economy", "business_return": "economy", "migrate_rate": "labour", "local_job_rate": "labour",
+           "revenue": "economy", "business_return": "economy", "migrate_rate": "labour", "local_job_rate": "labour", "local_earnings": "labour",
            "base_rate": "participation", **{coef: "participation" for coef in PROBIT.values()}}
 KEY = {"edu_probs": "head_edu_probs", "revenue": "farm_revenue_per_mu"}
 
@@ -160,6 +168,9 @@ def step(th: dict, r: dict, damp: float = 0.8) -> dict:
     from scipy.stats import norm
     t["base_rate"] = float(np.clip(norm.cdf(norm.ppf(t["base_rate"]) + damp * (norm.ppf(0.7405) - norm.ppf(r["T"]))),
                                    0.01, 0.99))
+    # the level: NBS 2014 national rural income per capita (10,489 yuan); local non-farm pay is the
+    # sourced monthly wage times an uncertain number of months worked a year
+    t["local_earnings"] *= (10489 / r["income"]) ** damp
     scale = (1.03 / r["twork_trend"]) ** 3
     t["migrate_rate"] = min(1.0, t["migrate_rate"] * scale)
     t["local_job_rate"] = min(1.0, t["local_job_rate"] * scale)

@@ -15,8 +15,11 @@ from .common import (add_executor_options, check_executor_args, executor_from_ar
 # world (scenarios/world.toml): the effect sizes of integration, targeting and learning, and the new
 # mechanisms' parameters the targets respond to (local-price spillover, share dividends, the marketing
 # premium, the CLDS-like survey's recall error), the dibao payment and farm productivity growth, which
-# the fittable official patterns respond to. The participation probit's targeting terms and the dibao
-# threshold are set with the world's set-up (benchmarks/fit_world.py, Table 1 and Table 3 gaps).
+# the fittable official patterns respond to, and the strength of selection on the unobserved drive
+# (the papers' estimates and the official growth can then tell how much of the published effects is
+# selection). The participation probit's targeting terms, the dibao
+# threshold and payment and the income level are set with the world's set-up (benchmarks/fit_world.py:
+# Table 1 and Table 3 gaps, the 2014 headcount and income); the two alternate.
 DEFAULT_PARAMS = [
     "cooperative.villages_share=0.3:1",
     "cooperative.training_probability=0.05:0.8",
@@ -28,8 +31,8 @@ DEFAULT_PARAMS = [
     "linkage.share_dividend_share=0:0.4",
     "cooperative.marketing_premium=0:0.2",
     "survey.clds_income_error_sd=0.3:1.5",
-    "policy.subsidy_per_capita=300:2500",
     "economy.farm_productivity_growth=0:0.03",
+    "participation.selection_on_unobservables=0:2",
 ]
 
 
