@@ -352,14 +352,22 @@ def posterior_summary(post: pd.DataFrame, space, point: dict | None = None) -> p
     return pd.DataFrame(rows)
 
 
-def point_calibration(path: Path | None) -> dict | None:
-    """The best values of a finished point calibration (result.json), if given and present."""
-    if path is None or not Path(path).exists():
+def point_calibration(path: Path | None, names: list[str] | None = None) -> dict | None:
+    """The point the scenarios use for each calibrated parameter: the best values of a finished
+    point calibration (``path``: its result.json), or, without one, the shipped calibrated
+    scenario's values of ``names``."""
+    if path is not None:
+        try:
+            return json.loads(Path(path).read_text())["best"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise ParameterError(f"--point {path}: not the result.json of a finished point calibration") from None
+    if not names:
         return None
-    try:
-        return json.loads(Path(path).read_text())["best"]
-    except (OSError, ValueError, KeyError):
-        return None
+    from ruralabm.scenarios import load
+
+    from .objective import current_value
+    params = load("calibrated").params
+    return {n: current_value(params, n) for n in names}
 
 
 def write(cal: bayes.BayesCalibration, *, recovery_frame: pd.DataFrame | None = None, point: dict | None = None,

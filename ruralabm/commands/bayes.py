@@ -82,7 +82,7 @@ def run_calibrate_bayes(args) -> int:
         print(f"{n:<{width}}  {q[0]:10.4g} {q[1]:10.4g} {q[2]:10.4g} {r['map'][n]:10.4g}")
     if not args.no_report:
         from ruralabm.calibration import bayes_report
-        rep = bayes_report.write(cal)
+        rep = bayes_report.write(cal, point=bayes_report.point_calibration(None, cal.space.names))
         acc = rep["acceptance"]
         print(f"fit: fitted {acc['fitted'][0]}/{acc['fitted'][1]} within 2 SE or tolerance, held out "
               f"{acc['held_out'][0]}/{acc['held_out'][1]}, orderings {acc['orderings'][0]}/{acc['orderings'][1]}; "
@@ -119,7 +119,7 @@ def run_report(args) -> int:
         elif (out / "recovery.csv").exists():
             import pandas as pd
             rec = pd.read_csv(out / "recovery.csv")
-    point = bayes_report.point_calibration(Path(args.point)) if args.point else None
+    point = bayes_report.point_calibration(Path(args.point) if args.point else None, cal.space.names)
     rep = bayes_report.write(cal, recovery_frame=rec, point=point)
     acc = rep["acceptance"]
     print(f"fit: fitted {acc['fitted'][0]}/{acc['fitted'][1]} within 2 SE or tolerance, held out "
@@ -139,15 +139,15 @@ def register(sub) -> None:
                                    "patterns never enter the likelihood. Every simulation is stored; --resume "
                                    "continues.")
     p.add_argument("--params", nargs="+", metavar="NAME=LOW:HIGH", default=None,
-                   help="parameters and prior boxes (uniform priors); default: the 22 of "
+                   help="parameters and prior boxes (uniform priors); default: the 25 of "
                         "calibration/bayes.py BAYES_PARAMS")
     p.add_argument("--targets", default=None, help="targets file (default calibration/targets.toml)")
     p.add_argument("--waves", type=_ints, default=None,
-                   help="runs per wave, comma-separated (default 640,480,480,480)")
+                   help="runs per wave, comma-separated (default 600,400,400,400)")
     p.add_argument("--tempering", type=_floats, default=None,
                    help="likelihood power of the design of each wave after the first (default 0.25,0.5,1)")
     p.add_argument("--seed", type=int, default=None, help="master seed (default 2026)")
-    p.add_argument("--walkers", type=positive_int, default=None, help="emcee walkers (default 48)")
+    p.add_argument("--walkers", type=positive_int, default=None, help="emcee walkers (default 64)")
     p.add_argument("--steps", type=positive_int, default=None, help="emcee steps per chain (default 900)")
     p.add_argument("--burn", type=int, default=None, help="emcee burn-in steps (default 400)")
     p.add_argument("--ppc-draws", type=positive_int, default=None,
@@ -169,7 +169,8 @@ def register(sub) -> None:
     p.add_argument("--recovery", type=positive_int, default=None, metavar="N",
                    help="recovery on N synthetic truths drawn from the posterior (2 simulations each)")
     p.add_argument("--point", default=None, metavar="RESULT_JSON",
-                   help="result.json of a point calibration, marked on the marginals")
+                   help="result.json of a point calibration, marked on the marginals (default: the values of "
+                        "scenarios/calibrated.toml)")
     p.add_argument("--ship", action="store_true",
                    help="write calibration/posterior.parquet and .json, --fit-csv and the figures into --figures")
     p.add_argument("--fit-csv", default="docs/calibration/fit.csv", help="with --ship (default docs/calibration/fit.csv)")
