@@ -375,11 +375,17 @@ def figures(result: PatternRun, table: pd.DataFrame, patterns: PatternSet, figdi
         plt.close(fig)
         written.append(path)
 
-    # 1. Income per capita: poor-area and national official series (2014 prices) over the band.
+    # 1. Income per capita: poor-area and national official series (2014 prices) over the bands of
+    # the simulated poor counties and of the whole population.
     fig, ax = plt.subplots(figsize=(7, 4.2))
     s = _series(result, "income_pc")
-    ax.fill_between(s["year"], s["low"], s["high"], color="tab:blue", alpha=0.25, label=band_label)
-    ax.plot(s["year"], s["mean"], color="tab:blue", lw=1.5, label="simulated mean")
+    ax.fill_between(s["year"], s["low"], s["high"], color="tab:blue", alpha=0.2, label=band_label + ", all")
+    ax.plot(s["year"], s["mean"], color="tab:blue", lw=1.5, label="simulated mean, all households")
+    sp = _series(result, "income_pc_poor_areas")
+    if len(sp) and not sp["mean"].equals(s["mean"]):
+        ax.fill_between(sp["year"], sp["low"], sp["high"], color="tab:orange", alpha=0.25,
+                        label=band_label + ", poor counties")
+        ax.plot(sp["year"], sp["mean"], color="tab:orange", lw=1.5, label="simulated mean, poor counties")
     off = _official(table, "income.poor_areas")
     all_poor = {2013: 6079, 2014: 6852, 2015: 7653, 2016: 8452, 2017: 9377, 2018: 10371, 2019: 11567, 2020: 12588}
     national = {2013: 9430, 2014: 10489, 2015: 11422, 2016: 12363, 2017: 13432, 2018: 14617, 2019: 16021,
@@ -388,7 +394,7 @@ def figures(result: PatternRun, table: pd.DataFrame, patterns: PatternSet, figdi
     ax.plot(list(all_poor), [deflate(v, y, idx) for y, v in all_poor.items()], "o-", color="tab:red", ms=4,
             label="official, poor areas (deflated)")
     ax.plot(list(national), [deflate(v, y, idx) for y, v in national.items()], "s--", color="0.4", ms=4,
-            label="official, all rural (deflated; growth only)")
+            label="official, all rural (deflated)")
     ax.errorbar(off["year"], off["official"], yerr=off["official"] - off["low"], fmt="none", ecolor="tab:red",
                 capsize=3, lw=0.8, label="pattern tolerance")
     ax.set_xlabel("year")
