@@ -836,6 +836,11 @@ class LinkageParams:
     enterprise_capacity_share: float = param(0.12, "share of the county's households", 0.001, 1.0,
                                              "Contracts of one leading enterprise as a share of its county's households (replaces enterprise.capacity when linkage is on).",
                                              "assumption: a county leading enterprise contracts about one farm in eight (MOA 2017: about 125 million households in contract farming with leading enterprises, about half of the farm households)")
+    capacity_ramp: bool = param(False, "switch", doc="Organisations grow into their capacity as the number of registered farmer cooperatives grew: in a year up to 2019 an organisation accepts members only up to capacity x registered(year) / registered(2019), registered interpolated linearly between registered_cooperatives (2012, 2019); members above it are not expelled. Off: full capacity from the policy start.",
+                                source="literature.md, official statistics: farmer cooperatives registered about 0.69 million (2012) to about 2.2 million (2019); linear interpolation between them; on in scenarios/world.toml")
+    registered_cooperatives: list = param([0.69, 2.2], "million cooperatives", 0.0, 100.0,
+                                          "Farmer cooperatives registered in 2012 and in 2019 (the capacity ramp).",
+                                          "literature.md, official statistics (NBS / SAMR registrations)", keys=("y2012", "y2019"))
     tourism_trust_gain: float = param(0.03, "trust units per year", 0.0, 1.0,
                                       "Trust gained each year by members of a form with collective action (agritourism: villagers run the scenic village together).",
                                       "assumption: collective tourism ventures build village trust")
@@ -1000,6 +1005,7 @@ class Params:
             "land.rent_per_mu": (self.land.rent_per_mu, len(REGIONS)),
             "linkage.jobs_per_member": (self.linkage.jobs_per_member, len(FORMS)),
             "linkage.market_access_recovery": (self.linkage.market_access_recovery, len(FORMS)),
+            "linkage.registered_cooperatives": (self.linkage.registered_cooperatives, 2),
         }
         for name, (value, n) in lengths.items():
             if len(value) != n:

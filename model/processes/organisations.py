@@ -60,7 +60,8 @@ def accept_applicants(world: World, orgs) -> None:
         applicants, org_of, forced = applicants[order], org_of[order], forced[order]
         start = np.searchsorted(org_of, org_of, side="left")
         rank = np.arange(applicants.size) - start
-        open_slots = np.maximum(0, o.capacity[org_of] - counts[org_of])
+        capacity = o.capacity[org_of] * capacity_share(world)
+        open_slots = np.maximum(0, np.floor(capacity) - counts[org_of])
         accepted = forced | (rank < open_slots)
         joined, joined_org = applicants[accepted], org_of[accepted]
         hh.participating[joined] = 1
@@ -70,6 +71,17 @@ def accept_applicants(world: World, orgs) -> None:
         hh.start_year[joined] = np.where(hh.start_year[joined] == 0, world.year, hh.start_year[joined])
         counts = counts + np.bincount(joined_org, minlength=o.n)
     o.members[orgs] = counts[orgs]
+
+
+def capacity_share(world: World) -> float:
+    """Share of its capacity an organisation may fill this year (``linkage.capacity_ramp``): the
+    registered cooperatives of the year over those of 2019, linearly interpolated; 1 otherwise."""
+    lk = world.params.linkage
+    if not (lk.enabled and lk.capacity_ramp):
+        return 1.0
+    first, last = lk.registered_cooperatives
+    t = min(max((world.year - 2012) / 7.0, 0.0), 1.0)
+    return (first + t * (last - first)) / last if last > 0 else 1.0
 
 
 def settle_cooperatives(world: World, orgs) -> None:
