@@ -337,6 +337,34 @@ def figure_recovery(frame: pd.DataFrame, space, path: Path) -> Path:
     return path
 
 
+def identification_table(cal: bayes.BayesCalibration, em, post: pd.DataFrame, step: float = 0.05) -> pd.DataFrame:
+    """The identification table of every calibrated parameter, from the final emulators at the
+    posterior median: the change of each fitted statistic's expected value, in units of its SE or
+    tolerance, when a parameter moves by 10% of its box (central differences of the emulator mean,
+    +-``step`` of the box: free of the replication noise that finite differences of single
+    simulations carry). Last rows: the posterior's contraction per parameter (posterior SD / prior
+    SD; 1 = the targets say nothing about it) and the largest absolute response."""
+    space = cal.space
+    med = np.array([(post[n].median() - lo) / (hi - lo) for n, lo, hi in zip(space.names, space.low, space.high)])
+    keys = [t.key for t in cal.fitting.fitted]
+    idx = [em.keys.index(k) for k in keys]
+    sd = np.array([t.sd for t in cal.fitting.fitted])
+    cols = {}
+    for j, n in enumerate(space.names):
+        up, dn = med.copy(), med.copy()
+        up[j] = min(1.0, med[j] + step)
+        dn[j] = max(0.0, med[j] - step)
+        mu, _ = em.predict(up[None, :])
+        md, _ = em.predict(dn[None, :])
+        cols[n] = (mu[0, idx] - md[0, idx]) / (up[j] - dn[j]) * 0.1 / sd
+    table = pd.DataFrame(cols, index=keys)
+    prior_sd = 1 / np.sqrt(12)
+    contraction = {n: post[n].std() / ((hi - lo) * prior_sd) for n, lo, hi in zip(space.names, space.low, space.high)}
+    table.loc["posterior_sd_over_prior_sd"] = pd.Series(contraction)
+    table.loc["max_abs_response"] = table.iloc[:-1].abs().max()
+    return table
+
+
 # ---------------------------------------------------------------------------------------------
 # Writing
 
@@ -389,18 +417,27 @@ def write(cal: bayes.BayesCalibration, *, recovery_frame: pd.DataFrame | None = 
              "predictive": figure_predictive(fit, ppc, figs / "posterior_predictive.png")}
     if recovery_frame is not None:
         paths["recovery"] = figure_recovery(recovery_frame, cal.space, figs / "posterior_recovery.png")
+    em = getattr(cal, "em", None)
+    if em is None and cal.executor is not None:
+        em, _ = cal.final_emulator()
+    ident = identification_table(cal, em, post) if em is not None else None
+    if ident is not None:
+        buf = io.StringIO()
+        ident.to_csv(buf)
+        atomic_write_text(out / "identification.csv", buf.getvalue())
     buf = io.StringIO()
     fit.to_csv(buf, index=False)
     atomic_write_text(out / "fit.csv", buf.getvalue())
     buf = io.StringIO()
     summ.to_csv(buf, index=False)
     atomic_write_text(out / "posterior_summary.csv", buf.getvalue())
-    text = report_text(cal, result, fit, acc, summ, recovery_frame, paths, out)
+    text = report_text(cal, result, fit, acc, summ, recovery_frame, paths, out, ident)
     atomic_write_text(out / "report.md", text)
-    return {"fit": fit, "acceptance": acc, "summary": summ, "figures": paths, "result": result, "text": text}
+    return {"fit": fit, "acceptance": acc, "summary": summ, "figures": paths, "result": result, "text": text,
+            "identification": ident}
 
 
-def report_text(cal, result, fit, acc, summ, rec, paths, base: Path) -> str:
+def report_text(cal, result, fit, acc, summ, rec, paths, base: Path, ident: pd.DataFrame | None = None) -> str:
     def rel(p):
         p = Path(p)
         return p.relative_to(base) if p.is_relative_to(base) else p
@@ -422,6 +459,13 @@ def report_text(cal, result, fit, acc, summ, rec, paths, base: Path) -> str:
              "## Fit table (posterior predictive)", "",
              markdown_table(fit.drop(columns=["note"]), "{:.4g}", bools=("yes", "no")), "",
              f"![predictive]({rel(paths['predictive'])})", ""]
+    if ident is not None:
+        shown = ident.T.reset_index().rename(columns={"index": "parameter"})
+        lines += ["## Identification", "",
+                  "Change of each fitted statistic's expected value (final emulators, posterior median), in units of "
+                  "its SE or tolerance, per 10% of the parameter's box; `posterior_sd_over_prior_sd` is the "
+                  "posterior's contraction (1: the targets say nothing). Parameters in rows.", "",
+                  markdown_table(shown, "{:.2f}"), ""]
     if rec is not None:
         rs = recovery_summary(rec)
         lines += ["## Recovery on synthetic truth", "",
@@ -458,6 +502,9 @@ def ship(cal: bayes.BayesCalibration, rep: dict, *, posterior: Path = SHIPPED_PO
             "config": asdict_config(cal.config), "result": rep["result"], "acceptance": rep["acceptance"],
             "generated_by": f"ruralabm {bayes.COMMAND} / calibration-bayes-report", "package_version": package_version(),
             "git_commit": git_commit(), "source_directory": str(cal.out)}
+    snap = cal.out / "snapshot.json"  # the model's commit when the calibration ran from an installed snapshot
+    if snap.exists():
+        prov["model_snapshot"] = json.loads(snap.read_text())
     if recovery_frame is not None:
         prov["recovery"] = {"truths": int(recovery_frame["truth_index"].nunique()),
                             "coverage_90": float(recovery_frame["covered"].mean()),
@@ -472,9 +519,10 @@ def ship(cal: bayes.BayesCalibration, rep: dict, *, posterior: Path = SHIPPED_PO
             rc = Path(fit_csv).parent / "recovery.csv"
             atomic_write_text(rc, (cal.out / "recovery.csv").read_text())
             written.append(rc)
-        ps = Path(fit_csv).parent / "posterior_summary.csv"
-        atomic_write_text(ps, (cal.out / "posterior_summary.csv").read_text())
-        written.append(ps)
+        for name in ("posterior_summary.csv", "identification.csv"):
+            if (cal.out / name).exists():
+                atomic_write_text(Path(fit_csv).parent / name, (cal.out / name).read_text())
+                written.append(Path(fit_csv).parent / name)
     if figures is not None:
         Path(figures).mkdir(parents=True, exist_ok=True)
         for p in rep["figures"].values():

@@ -159,6 +159,10 @@ def test_calibration_stores_every_run_resumes_identically_and_reports(tmp_path):
         with pytest.raises(ParameterError, match="waves"):
             bayes.start(None, None, ex, resume=tmp_path / "a", progress=False, log=None, requested={"waves": [30, 12]})
         rep = bayes_report.write(again)
+    ident = rep["identification"]
+    assert list(ident.columns) == [n.split("=")[0] for n in cfg.params]
+    assert "posterior_sd_over_prior_sd" in ident.index and (tmp_path / "a" / "identification.csv").exists()
+    assert (ident.loc["posterior_sd_over_prior_sd"] > 0).all()
     fit = rep["fit"]
     assert list(fit.columns[:8]) == ["key", "role", "published", "se_or_tolerance", "simulated_mean", "simulated_sd",
                                      "z", "met"]
