@@ -222,7 +222,7 @@ def figure_predictive(fit: pd.DataFrame, ppc: pd.DataFrame, path: Path) -> Path:
 
     rows = fit[fit["role"].isin(["fitted", "held_out"])].copy()
     rows = rows.sort_values(["role", "key"], ascending=[True, True]).reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(8, 0.22 * len(rows) + 1.2))
+    fig, ax = plt.subplots(figsize=(9.5, 0.22 * len(rows) + 1.2))
     for i, r in rows.iterrows():
         v = ppc[r["key"]].to_numpy(float) if r["key"] in ppc else np.array([np.nan])
         v = (v[np.isfinite(v)] - r["published"]) / r["se_or_tolerance"]
@@ -234,8 +234,8 @@ def figure_predictive(fit: pd.DataFrame, ppc: pd.DataFrame, path: Path) -> Path:
     ax.axvspan(-2, 2, color="0.9", zorder=0)
     ax.axvline(0, color="0.4", lw=0.8)
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([f"{k}{' (held out)' if role == 'held_out' else ''}" for k, role in zip(rows["key"], rows["role"])],
-                       fontsize=6)
+    ax.set_yticklabels([f"{k.replace('patterns.', 'pattern ')}{' (held out)' if role == 'held_out' else ''}"
+                        for k, role in zip(rows["key"], rows["role"])], fontsize=6)
     ax.set_xlim(-12, 12)
     ax.invert_yaxis()
     ax.set_xlabel("(simulated - published) / published SE or tolerance; dot: predictive mean, bar: 90% of runs "

@@ -184,6 +184,19 @@ def test_calibration_stores_every_run_resumes_identically_and_reports(tmp_path):
     assert post.names == [n.split("=")[0] for n in cfg.params]
 
 
+@pytest.mark.slow
+def test_calibration_on_dask_gives_the_same_posterior(tmp_path):
+    """The simulations and the emulator fits are executor tasks: a Dask LocalCluster runs them
+    unchanged and the posterior is byte-identical to the process pool's."""
+    pytest.importorskip("distributed")
+    cfg = _small_config(tmp_path)
+    with make_executor("processes", workers=2) as ex:
+        bayes.start(cfg, tmp_path / "p", ex, progress=False, log=None)
+    with make_executor("dask", workers=2, dask="local") as ex:
+        bayes.start(_small_config(tmp_path), tmp_path / "d", ex, progress=False, log=None)
+    assert (tmp_path / "p" / bayes.POSTERIOR).read_bytes() == (tmp_path / "d" / bayes.POSTERIOR).read_bytes()
+
+
 def test_fit_table_orderings_and_contradictions():
     f = bayes.Fitting.load(None)
     rng = np.random.default_rng(0)
