@@ -283,6 +283,32 @@ def test_compare_under_posterior_draws(tmp_path):
     assert (out / "posterior_summary.csv").exists() and "survive parameter uncertainty" in (out / "report.md").read_text()
 
 
+@pytest.mark.slow
+def test_validate_under_posterior_draws(tmp_path):
+    from ruralabm.analysis import validation as v
+    path = _posterior_file(tmp_path)
+    cfg = v.ValidationConfig(scenario="mixed", selection=[0.0, 1.0], designs=["paper"], outcomes=["income"],
+                             estimators=["did"], households=4000, sample=400, batches=1, reps=2, posterior=2,
+                             posterior_file=str(path))
+    cfg.check()
+    tasks = cfg.tasks()
+    assert sorted({t["rep"] for t in tasks}) == [0, 1, v.POSTERIOR_STRIDE, v.POSTERIOR_STRIDE + 1]
+    by = {(t["selection"], t["rep"]): t for t in tasks}
+    assert by[(0.0, 0)]["seed"] == by[(1.0, 0)]["seed"] != by[(0.0, v.POSTERIOR_STRIDE)]["seed"]  # CRN within a draw
+    assert by[(0.0, 0)]["params"]["cooperative"] != by[(0.0, v.POSTERIOR_STRIDE)]["params"]["cooperative"]
+    # a larger --reps extends each draw without changing the seeds it had
+    more = v.ValidationConfig(**{**cfg.__dict__, "reps": 3}).tasks()
+    assert {(t["selection"], t["rep"]): t["seed"] for t in more if (t["selection"], t["rep"]) in by} == \
+        {k: t["seed"] for k, t in by.items()}
+    rows = v.run(cfg, tmp_path / "val", executor=make_executor("processes", workers=2), log=lambda s: None)
+    ps = v.summarise_posterior(rows)
+    assert set(ps["draws"]) == {2} and set(ps["runs"]) == {4}
+    assert {"bias_sd_param", "bias_sd_stoch", "bias_low", "bias_high", "bias_survives"} <= set(ps.columns)
+    v.write_report(rows, tmp_path / "val", figures=False, cfg=cfg)
+    assert (tmp_path / "val" / "posterior_summary.csv").exists()
+    assert "Parameter uncertainty" in (tmp_path / "val" / "summary.md").read_text()
+
+
 # --- command line ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("args, message", [
