@@ -43,8 +43,11 @@ def test_targets_file_holds_every_required_target(targets):
     assert {"cao.learning_gt_buffering", "cao.learning_gt_self_organisation", "cao.cooperative_gt_enterprise",
             "cao.chain_and_technology_gt_other_forms", "clds.east_gt_central_west"} <= names
     # every target names its estimator specification
+    # (official patterns fitted as targets name the statistic, what it compares and the source instead)
     for t in targets.targets:
-        for field in ("estimator", "outcome", "line", "sample", "region", "method", "source"):
+        fields = (("stat", "estimator", "source") if t.key.startswith("patterns.") else
+                  ("estimator", "outcome", "line", "sample", "region", "method", "source"))
+        for field in fields:
             assert field in t.info, (t.key, field)
     # known inconsistencies are recorded, including the VEP-on-X problem, with their treatment
     keys = {i["key"] for i in targets.inconsistencies}
@@ -112,9 +115,19 @@ def test_every_target_is_a_statistic_the_objective_computes(targets):
         rf"counties\.(ols|cox|cox_hr)\.{alt(COUNTY_REGRESSORS)}",
         rf"counties\.(exit_share|not_exited)\.20[12]\d",
     ]
+    # official patterns: only fittable ones, each a statistic ruralabm.calibration.patterns computes
+    from ruralabm.calibration.patterns import load_patterns
+
+    fittable = {p.key: p for p in load_patterns().fittable()}
+    held_out = {p.key for p in load_patterns().patterns if p.held_out}
+    patterns.append(rf"patterns\.{alt(sorted(fittable))}")
     rx = re.compile("|".join(f"({p})" for p in patterns))
     keys = targets.needed_keys(all_targets=True)
     assert not sorted(k for k in keys if not rx.fullmatch(k))
+    assert not [k for k in keys if k.startswith("patterns.") and k[len("patterns."):] in held_out]
+    by_key = {t.key: t for t in targets.targets}
+    for k in (k for k in keys if k.startswith("patterns.")):
+        assert by_key[k].info["stat"] == fittable[k[len("patterns."):]].stat
 
 
 def test_distance_and_ordering_penalty(tmp_path):
