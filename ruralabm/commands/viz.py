@@ -101,6 +101,9 @@ def run_viz(args) -> int:
         cli.main(argv, prog_name="solara", standalone_mode=False)
     except (KeyboardInterrupt, click.exceptions.Abort):
         pass  # Ctrl-C is how a server is stopped: not an error
+    from ruralabm import INTERRUPT
+
+    INTERRUPT.clear()  # the stop was asked for and done: the CLI must not report it as an interruption
     print("ruralabm viz: server stopped", file=sys.stderr)
     return 0
 
