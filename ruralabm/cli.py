@@ -44,7 +44,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_redelivery = None  # the pending re-delivery of a swallowed Ctrl-C (a threading.Timer), if any
+_redelivery = None  # the pending re-delivery of a swallowed Ctrl-C (a thread), if any
+_in_unraisable_hook = False  # the main thread is still inside the hook below
+
+
+def _interrupt_main_once_the_hook_returned() -> None:
+    # An interrupt raised while the main thread is still in the hook would be swallowed again
+    # ("Exception ignored in sys.unraisablehook"): wait until it has left.
+    import _thread
+    import time
+
+    while _in_unraisable_hook:
+        time.sleep(0.0005)
+    _thread.interrupt_main()
 
 
 def _redeliver_interrupts(unraisable) -> None:
@@ -53,18 +65,19 @@ def _redeliver_interrupts(unraisable) -> None:
     "Exception ignored in ..." with a traceback, and the command would go on as if nothing had
     happened. Deliver it again to the main thread instead, so that the command stops the way
     Ctrl-C always stops it (results written so far kept, one line, exit 130). The re-delivery comes
-    from another thread a moment later: raised here, in the hook, it would be swallowed again.
-    The thread is a daemon and :func:`main` waits for it before returning, so a re-delivery can
-    never arrive after the command (a traceback at interpreter exit)."""
-    global _redelivery
+    from another thread once the main thread has left the hook: raised in the hook, it would be
+    swallowed again. The thread is a daemon and :func:`main` waits for it before returning, so a
+    re-delivery can never arrive after the command (a traceback at interpreter exit)."""
+    global _redelivery, _in_unraisable_hook
     if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
-        import _thread
         import threading
 
-        timer = threading.Timer(0.001, _thread.interrupt_main)
-        timer.daemon = True
-        _redelivery = timer
-        timer.start()
+        _in_unraisable_hook = True
+        thread = threading.Thread(target=_interrupt_main_once_the_hook_returned, daemon=True)
+        _redelivery = thread
+        thread.start()
+        # The last statement: no pending-signal check between this store and the return.
+        _in_unraisable_hook = False
         return
     sys.__unraisablehook__(unraisable)
 
@@ -76,9 +89,9 @@ def _no_op() -> None:
 def _settle_redelivery() -> None:
     """Let a re-delivered Ctrl-C that is still on its way arrive here (or never)."""
     global _redelivery
-    timer, _redelivery = _redelivery, None
-    if timer is not None:
-        timer.join()  # it has fired (the interrupt is pending) or it is about to
+    thread, _redelivery = _redelivery, None
+    if thread is not None:
+        thread.join()  # it has fired (the interrupt is pending) or it is about to
         _no_op()
 
 
