@@ -56,8 +56,10 @@ from ruralabm.model.params import ParameterError
 from ruralabm.scenarios.executor import progress_bar
 
 from . import emulator as emu
+from .boxes import boxed
 from .objective import ParamSpace, Target, Targets, settings_from, simulate_statistics
 from .patterns import load_patterns
+from .search import read_records
 
 CONFIG = "config.json"
 SIMS = "simulations.jsonl"
@@ -74,33 +76,33 @@ COMMAND = "calibrate-bayes"
 # exits) moves by >= 0.25 of its distance unit per tenth of the box, or a matching estimate by more than
 # its screening noise (>= 1.5 units for Cao's PSM %, >= 3 for the kernel ATTs, whose central
 # differences at 2 replications carry about 0.7 and 1.5 units of noise).
-BAYES_PARAMS = [
-    "cooperative.villages_share=0.3:1",
-    "cooperative.training_probability=0.05:0.8",
-    "enterprise.training_probability=0:0.6",
-    "learning.technology_yield_gain=0:0.4",
-    "policy.poverty_alleviation_transfer=200:2500",
-    "economy.drive_effect=0:0.8",
-    "linkage.price_spillover=0:0.4",
-    "linkage.share_dividend_share=0:0.4",
-    "cooperative.marketing_premium=0:0.2",
-    "survey.clds_income_error_sd=0.3:1.5",
-    "policy.subsidy_per_capita=300:2500",
-    "economy.farm_productivity_growth=0:0.03",
-    "participation.subsidy_effect=3:9",
-    "participation.machine_effect=0.5:3.5",
-    "participation.registered_poor_effect=0:3",
-    "participation.expected_gain_effect=0:1.5",
-    "policy.subsidy_threshold=4500:8500",
-    "labour.local_job_rate=0.06:0.14",
-    "economy.business_return=0.4:1",
-    "linkage.cooperative_capacity_share=0.3:0.9",
-    "linkage.enterprise_capacity_share=0.05:0.3",
-    "survey.clds_error_persistence=0:0.7",
-    "campaign.application_margin=0.7:1.1",
-    "learning.form_information_gain=0.02:0.12",
-    "participation.selection_on_unobservables=0:2",
-]
+BAYES_PARAMS = boxed([
+    "cooperative.villages_share",
+    "cooperative.training_probability",
+    "enterprise.training_probability",
+    "learning.technology_yield_gain",
+    "policy.poverty_alleviation_transfer",
+    "economy.drive_effect",
+    "linkage.price_spillover",
+    "linkage.share_dividend_share",
+    "cooperative.marketing_premium",
+    "survey.clds_income_error_sd",
+    "policy.subsidy_per_capita",
+    "economy.farm_productivity_growth",
+    "participation.subsidy_effect",
+    "participation.machine_effect",
+    "participation.registered_poor_effect",
+    "participation.expected_gain_effect",
+    "policy.subsidy_threshold",
+    "labour.local_job_rate",
+    "economy.business_return",
+    "linkage.cooperative_capacity_share",
+    "linkage.enterprise_capacity_share",
+    "survey.clds_error_persistence",
+    "campaign.application_margin",
+    "learning.form_information_gain",
+    "participation.selection_on_unobservables",
+])
 DEFAULT_WAVES = [600, 400, 400, 400]
 DEFAULT_TEMPERING = [0.25, 0.5, 1.0]  # beta of waves 2, 3, 4 (the posterior itself uses 1)
 
@@ -273,18 +275,8 @@ class SimStore:
 
     def __init__(self, path: Path | None):
         self.path = path
-        self.data: dict[tuple[int, int], dict] = {}
-        if path is not None and path.exists():
-            with path.open() as fh:
-                for line in fh:
-                    line = line.strip()
-                    if not line:
-                        continue
-                    try:
-                        rec = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue  # a line cut by an interruption: that run is redone
-                    self.data[(int(rec["wave"]), int(rec["i"]))] = rec
+        self.data: dict[tuple[int, int], dict] = {
+            (int(rec["wave"]), int(rec["i"])): rec for rec in read_records(path)}
 
     def add(self, rec: dict) -> None:
         self.data[(int(rec["wave"]), int(rec["i"]))] = rec

@@ -49,6 +49,22 @@ def _key(values: Mapping[str, float], names) -> tuple:
     return tuple(round(float(values[n]), 10) for n in names)
 
 
+def read_records(path: Path | None):
+    """The records of an append-only JSON-lines store, in order. A line cut by an interruption is
+    skipped (that run is redone); a missing store has none."""
+    if path is None or not path.exists():
+        return
+    with path.open() as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                continue
+
+
 @dataclass
 class Store:
     """Replications by (parameter vector, replication index); appends to evaluations.jsonl."""
@@ -60,18 +76,8 @@ class Store:
     meta: dict = field(default_factory=dict)  # key -> {"stage":..., "values":...}
 
     def load(self) -> None:
-        if self.path is None or not self.path.exists():
-            return
-        with self.path.open() as fh:
-            for line in fh:
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line cut by an interruption
-                self._add(rec, write=False)
+        for rec in read_records(self.path):
+            self._add(rec, write=False)
 
     def _add(self, rec: dict, write: bool = True) -> None:
         k = _key(rec["values"], self.names)

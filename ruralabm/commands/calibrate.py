@@ -8,6 +8,8 @@ import logging
 import time
 from pathlib import Path
 
+from ruralabm.calibration.boxes import boxed
+
 from .common import (add_executor_options, check_executor_args, executor_from_args, positive_int,
                      single_thread_blas)
 
@@ -20,20 +22,20 @@ from .common import (add_executor_options, check_executor_args, executor_from_ar
 # selection). The participation probit's targeting terms, the dibao
 # threshold and payment and the income level are set with the world's set-up (benchmarks/fit_world.py:
 # Table 1 and Table 3 gaps, the 2014 headcount and income); the two alternate.
-DEFAULT_PARAMS = [
-    "cooperative.villages_share=0.3:1",
-    "cooperative.training_probability=0.05:0.8",
-    "enterprise.training_probability=0:0.6",
-    "learning.technology_yield_gain=0:0.4",
-    "policy.poverty_alleviation_transfer=200:2500",
-    "economy.drive_effect=0:0.8",
-    "linkage.price_spillover=0:0.4",
-    "linkage.share_dividend_share=0:0.4",
-    "cooperative.marketing_premium=0:0.2",
-    "survey.clds_income_error_sd=0.3:1.5",
-    "economy.farm_productivity_growth=0:0.03",
-    "participation.selection_on_unobservables=0:2",
-]
+DEFAULT_PARAMS = boxed([
+    "cooperative.villages_share",
+    "cooperative.training_probability",
+    "enterprise.training_probability",
+    "learning.technology_yield_gain",
+    "policy.poverty_alleviation_transfer",
+    "economy.drive_effect",
+    "linkage.price_spillover",
+    "linkage.share_dividend_share",
+    "cooperative.marketing_premium",
+    "survey.clds_income_error_sd",
+    "economy.farm_productivity_growth",
+    "participation.selection_on_unobservables",
+])
 
 
 def run_calibrate(args) -> int:
