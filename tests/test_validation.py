@@ -164,7 +164,11 @@ def test_vulnerability_truth_and_the_vep_variant():
     out = v.replicate(cfg.tasks()[0])
     r = pd.DataFrame(out["rows"]).set_index("outcome")
     plain, variant = r.loc["vulnerability"], r.loc["vulnerability-participating"]
-    assert plain["truth"] < -0.03 and plain["truth"] == variant["truth"]
+    # The truth in the calibrated national world is about -0.028 (docs/validation.md: 20
+    # replications of 40,000 households); one replication of 20,000 has an SD of about 0.01.
+    # "Clearly negative": below -0.01 and at least 0.015 below what PSM on the VEP of X estimates.
+    assert plain["truth"] < -0.01 and plain["truth"] == variant["truth"]
+    assert plain["truth"] < plain["estimate"] - 0.015
     assert abs(plain["estimate"]) < 0.02 and abs(plain["truth_vep_twin"]) < 0.02
     assert abs(variant["estimate"] - variant["truth_vep_twin"]) < 0.03
     assert variant["estimate"] < plain["estimate"] - 0.03
