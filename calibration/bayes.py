@@ -56,7 +56,7 @@ from ruralabm.model.params import ParameterError
 from ruralabm.scenarios.executor import progress_bar
 
 from . import emulator as emu
-from .boxes import boxed
+from .boxes import EFFECT_SIZES, boxed
 from .objective import ParamSpace, Target, Targets, settings_from, simulate_statistics
 from .patterns import load_patterns
 from .search import read_records
@@ -76,17 +76,7 @@ COMMAND = "calibrate-bayes"
 # exits) moves by >= 0.25 of its distance unit per tenth of the box, or a matching estimate by more than
 # its screening noise (>= 1.5 units for Cao's PSM %, >= 3 for the kernel ATTs, whose central
 # differences at 2 replications carry about 0.7 and 1.5 units of noise).
-BAYES_PARAMS = boxed([
-    "cooperative.villages_share",
-    "cooperative.training_probability",
-    "enterprise.training_probability",
-    "learning.technology_yield_gain",
-    "policy.poverty_alleviation_transfer",
-    "economy.drive_effect",
-    "linkage.price_spillover",
-    "linkage.share_dividend_share",
-    "cooperative.marketing_premium",
-    "survey.clds_income_error_sd",
+BAYES_PARAMS = boxed(EFFECT_SIZES + [
     "policy.subsidy_per_capita",
     "economy.farm_productivity_growth",
     "participation.subsidy_effect",

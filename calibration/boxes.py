@@ -43,6 +43,22 @@ BOXES: dict[str, str] = {
 }
 
 
+# The effect sizes every calibration searches (the point calibration's first ten), in this order:
+# the screen and the Bayesian calibration start from them.
+EFFECT_SIZES = [
+    "cooperative.villages_share",
+    "cooperative.training_probability",
+    "enterprise.training_probability",
+    "learning.technology_yield_gain",
+    "policy.poverty_alleviation_transfer",
+    "economy.drive_effect",
+    "linkage.price_spillover",
+    "linkage.share_dividend_share",
+    "cooperative.marketing_premium",
+    "survey.clds_income_error_sd",
+]
+
+
 def boxed(names: list[str]) -> list[str]:
     """``NAME=LOW:HIGH`` specifications (the command lines' form) of the named parameters."""
     return [f"{name}={BOXES[name]}" for name in names]

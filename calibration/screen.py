@@ -28,7 +28,7 @@ import pandas as pd
 from ruralabm.scenarios import load as load_scenario
 from ruralabm.scenarios.executor import make_executor, progress_bar, replication_seeds
 
-from .boxes import boxed
+from .boxes import EFFECT_SIZES, boxed
 from .objective import ParamSpace, Targets, current_value, settings_from
 from .report import identification, jacobian
 from .search import Store
@@ -42,17 +42,7 @@ NOISY = {"cao.psm_pct.": 1.5, "clds.t4.att.": 3.0}  # matching estimates: prefix
 # social capital, which the Cao orderings compare). Boxes: the point calibration's, or about +-50% of
 # the world's value (scenarios/world.toml, fitted by benchmarks/fit_world.py or sourced) where the
 # parameter's source gives no range.
-CANDIDATES = boxed([
-    "cooperative.villages_share",
-    "cooperative.training_probability",
-    "enterprise.training_probability",
-    "learning.technology_yield_gain",
-    "policy.poverty_alleviation_transfer",
-    "economy.drive_effect",
-    "linkage.price_spillover",
-    "linkage.share_dividend_share",
-    "cooperative.marketing_premium",
-    "survey.clds_income_error_sd",
+CANDIDATES = boxed(EFFECT_SIZES + [
     "policy.subsidy_per_capita",
     "economy.farm_productivity_growth",
     "participation.subsidy_effect",

@@ -8,7 +8,7 @@ import logging
 import time
 from pathlib import Path
 
-from ruralabm.calibration.boxes import boxed
+from ruralabm.calibration.boxes import EFFECT_SIZES, boxed
 
 from .common import (add_executor_options, check_executor_args, executor_from_args, positive_int,
                      single_thread_blas)
@@ -22,17 +22,7 @@ from .common import (add_executor_options, check_executor_args, executor_from_ar
 # selection). The participation probit's targeting terms, the dibao
 # threshold and payment and the income level are set with the world's set-up (benchmarks/fit_world.py:
 # Table 1 and Table 3 gaps, the 2014 headcount and income); the two alternate.
-DEFAULT_PARAMS = boxed([
-    "cooperative.villages_share",
-    "cooperative.training_probability",
-    "enterprise.training_probability",
-    "learning.technology_yield_gain",
-    "policy.poverty_alleviation_transfer",
-    "economy.drive_effect",
-    "linkage.price_spillover",
-    "linkage.share_dividend_share",
-    "cooperative.marketing_premium",
-    "survey.clds_income_error_sd",
+DEFAULT_PARAMS = boxed(EFFECT_SIZES + [
     "economy.farm_productivity_growth",
     "participation.selection_on_unobservables",
 ])
