@@ -13,7 +13,7 @@ once per village and shared by its households.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from . import quantiles as dist
 
 from .enums import PRODUCTS, Form, OrgType
 from .params import Params
@@ -92,12 +92,12 @@ def latent_correlation(latent=LATENT, pairs=LATENT_CORRELATIONS) -> np.ndarray:
 
 def _discrete(z: np.ndarray, values: np.ndarray, probs: np.ndarray) -> np.ndarray:
     """Map standard normals to a discrete marginal by its quantile function."""
-    cut = stats.norm.ppf(np.cumsum(probs)[:-1])
+    cut = dist.norm_ppf(np.cumsum(probs)[:-1])
     return values[np.searchsorted(cut, z, side="right")]
 
 
 def _bernoulli(z: np.ndarray, p: float) -> np.ndarray:
-    return (z < stats.norm.ppf(p)).astype(np.int8)
+    return (z < dist.norm_ppf(p)).astype(np.int8)
 
 
 def _stratified(z: np.ndarray) -> np.ndarray:
@@ -136,11 +136,11 @@ def build_places(params: Params, seed: int) -> tuple[VillageState, CountyState]:
     u_distance, u_hroad, u_lamp = (_stratified(z) for z in (z_distance, z_hroad, z_lamp))
     mean, sd = TABLE1["distance"]
     shape = (mean / sd) ** 2
-    villages.distance[:] = stats.gamma.ppf(u_distance, shape, scale=sd**2 / mean)
+    villages.distance[:] = dist.gamma_ppf(u_distance, shape, scale=sd**2 / mean)
     mean, sd = TABLE1["hroad"]
     m, v = mean / 100, (sd / 100) ** 2
     ab = m * (1 - m) / v - 1
-    villages.hroad[:] = 100 * stats.beta.ppf(u_hroad, m * ab, (1 - m) * ab)
+    villages.hroad[:] = 100 * dist.beta_ppf(u_hroad, m * ab, (1 - m) * ab)
     villages.lamp[:] = (u_lamp > 1.0 - TABLE1["lamp"][0]).astype(np.int8)
     villages.product[:] = np.searchsorted(np.cumsum([0.5, 0.2, 0.2, 0.1])[:-1], rng.random(n_villages), side="right")
     villages.cooperative_id[:] = -1
@@ -196,7 +196,7 @@ def build_households(params: Params, seed: int, villages: VillageState, counties
     hh.famsize[:] = np.clip(np.rint(mean + np.sqrt(sd**2 - 1 / 12) * col["famsize"]), 1, 15)
     mean, sd = TABLE1["machine"]
     r = mean**2 / (sd**2 - mean)  # negative binomial: var = m + m^2 / r
-    hh.machine[:] = stats.nbinom.ppf(stats.norm.cdf(col["machine"]), r, r / (r + mean))
+    hh.machine[:] = dist.nbinom_ppf(dist.norm_cdf(col["machine"]), r, r / (r + mean))
     hh.subsidy[:] = _bernoulli(-col["subsidy"], TABLE1["subsidy"][0])
     hh.edu[:] = _discrete(col["edu"], EDU_CODES, EDU_PROBS)
     hh.ability[:] = _bernoulli(-col["ability"], TABLE1["ability"][0])
@@ -209,7 +209,7 @@ def build_households(params: Params, seed: int, villages: VillageState, counties
     hh.skills[:] = np.clip(0.25 + 0.25 * hh.ability + 0.02 * hh.edu + 0.08 * rng.standard_normal(n), 0.0, 1.0)
     land_sd = 0.5
     hh.land_area[:] = e.land_per_capita * hh.famsize * np.exp(land_sd * col["land"] - land_sd**2 / 2)
-    hh.land_quality[:] = stats.beta.ppf(stats.norm.cdf(col["land_quality"]), 2.0, 2.0)
+    hh.land_quality[:] = dist.beta_ppf(dist.norm_cdf(col["land_quality"]), 2.0, 2.0)
     same = rng.random(n) < 0.7
     hh.product[:] = np.where(same, villages.product[hh.village_id], rng.integers(0, len(PRODUCTS), n))
     wealth = col["wealth"]
@@ -259,14 +259,14 @@ def build_organisations(params: Params, seed: int, villages: VillageState, count
     orgs.product[:n_coop] = villages.product[coop_villages]
     orgs.capacity[:n_coop] = params.cooperative.capacity
     q = params.cooperative.management_quality_mean
-    orgs.management_quality[:n_coop] = stats.beta.ppf(stats.norm.cdf(coop_quality_z[coop_villages]), 6 * q, 6 * (1 - q))
+    orgs.management_quality[:n_coop] = dist.beta_ppf(dist.norm_cdf(coop_quality_z[coop_villages]), 6 * q, 6 * (1 - q))
     orgs.org_type[n_coop:] = OrgType.ENTERPRISE
     orgs.form[n_coop:] = np.searchsorted(cum, ent_form_u, side="right")
     orgs.county_id[n_coop:] = np.repeat(np.arange(counties.n), per_county)
     orgs.village_id[n_coop:] = -1
     orgs.product[n_coop:] = np.searchsorted(np.cumsum([0.4, 0.2, 0.25, 0.15])[:-1], ent_product_u, side="right")
     orgs.capacity[n_coop:] = params.enterprise.capacity
-    orgs.management_quality[n_coop:] = stats.beta.ppf(stats.norm.cdf(ent_quality_z), 6.0, 4.0)
+    orgs.management_quality[n_coop:] = dist.beta_ppf(dist.norm_cdf(ent_quality_z), 6.0, 4.0)
     orgs.enabled[:] = np.where(orgs.org_type == OrgType.COOPERATIVE, params.policy.cooperatives, params.policy.enterprises)
     orgs.contract_price[:] = 1.0 + params.enterprise.contract_premium
     villages.cooperative_id[coop_villages] = np.arange(n_coop)

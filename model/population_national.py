@@ -22,7 +22,7 @@ below the line in 2014 should show (checked by ``ruralabm patterns`` and the tes
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from . import quantiles as dist
 
 from .enums import PRODUCTS, Form
 from .params import Params
@@ -81,15 +81,15 @@ def build_places_national(params: Params, seed: int) -> tuple[VillageState, Coun
     # Keep each village's latent remoteness ordering (from build_places), move the levels by region.
     u_distance = _stratified(villages.distance + 1e-9 * rng.random(villages.n))
     shape = (TABLE1["distance"][0] / TABLE1["distance"][1]) ** 2
-    villages.distance[:] = (stats.gamma.ppf(u_distance, shape, scale=pop.distance_mean / shape)
+    villages.distance[:] = (dist.gamma_ppf(u_distance, shape, scale=pop.distance_mean / shape)
                             * np.asarray(pop.region_distance_factor)[vregion])
     villages.hroad[:] = np.clip(villages.hroad - TABLE1["hroad"][0] + pop.hroad_mean
                                 + np.asarray(pop.region_hroad_shift)[vregion], 0.0, 100.0)
     # Street lights follow remoteness as in the 'table1' generator (latent correlation -0.4 with the
     # village's distance score), at regional shares.
     lamp_p = np.clip(pop.lamp_share + np.asarray(pop.region_lamp_shift)[vregion], 0.0, 1.0)
-    z_lamp = -0.4 * stats.norm.ppf(u_distance) + np.sqrt(1 - 0.16) * rng.standard_normal(villages.n)
-    villages.lamp[:] = (stats.norm.cdf(z_lamp) > 1.0 - lamp_p).astype(np.int8)
+    z_lamp = -0.4 * dist.norm_ppf(u_distance) + np.sqrt(1 - 0.16) * rng.standard_normal(villages.n)
+    villages.lamp[:] = (dist.norm_cdf(z_lamp) > 1.0 - lamp_p).astype(np.int8)
     return villages, counties
 
 
@@ -144,7 +144,7 @@ def build_households_national(params: Params, seed: int, villages: VillageState,
     # Stable non-farm work among adults (not the head over 50): migrants or local workers.
     can_work = np.maximum(adults - (age >= 50), 0)
     lam = pop.nonfarm_workers_mean
-    twork = np.minimum(stats.poisson.ppf(stats.norm.cdf(col["twork"]), lam).astype(np.int64), can_work)
+    twork = np.minimum(dist.poisson_ppf(dist.norm_cdf(col["twork"]), lam).astype(np.int64), can_work)
     migrants = np.minimum(binomial_slots(twork, np.asarray(pop.migrant_share)[region], u[:, 2]),
                           hh.famsize - 1)  # somebody lives at home
     hh.migrants[:] = migrants
@@ -152,7 +152,7 @@ def build_households_national(params: Params, seed: int, villages: VillageState,
     hh.twork[:] = twork
     hh.residents[:] = hh.famsize - migrants
     m, k = pop.remittance_share_mean, pop.remittance_share_concentration
-    hh.remittance_share[:] = stats.beta.ppf(stats.norm.cdf(col["remit"]), m * k, (1 - m) * k)
+    hh.remittance_share[:] = dist.beta_ppf(dist.norm_cdf(col["remit"]), m * k, (1 - m) * k)
     hh.entrepreneurial_drive[:] = col["drive"]
 
     e = params.economy
@@ -161,11 +161,11 @@ def build_households_national(params: Params, seed: int, villages: VillageState,
     hh.skills[:] = np.clip(0.25 + 0.25 * hh.ability + 0.02 * hh.edu + 0.08 * rng.standard_normal(n), 0.0, 1.0)
     mean, sd = pop.machine_mean, TABLE1["machine"][1]
     r = mean**2 / max(sd**2 - mean, 1e-6)
-    hh.machine[:] = stats.nbinom.ppf(stats.norm.cdf(col["machine"]), r, r / (r + mean))
+    hh.machine[:] = dist.nbinom_ppf(dist.norm_cdf(col["machine"]), r, r / (r + mean))
     land_sd = 0.5
     hh.land_area[:] = e.land_per_capita * hh.famsize * np.exp(land_sd * col["land"] - land_sd**2 / 2)
     hh.land_farmed[:] = hh.land_area
-    hh.land_quality[:] = stats.beta.ppf(stats.norm.cdf(col["land_quality"]), 2.0, 2.0)
+    hh.land_quality[:] = dist.beta_ppf(dist.norm_cdf(col["land_quality"]), 2.0, 2.0)
     same = rng.random(n) < 0.7
     hh.product[:] = np.where(same, villages.product[hh.village_id], rng.integers(0, len(PRODUCTS), n))
     wealth = col["wealth"]
