@@ -8,7 +8,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from .draws import draw_year
+from .draws import DrawPrefetcher
 from .enums import ORG_TYPE_OFFSET, OrgType
 from .params import FORMS, ORGANISATION_TYPES, PRODUCTS, REGIONS, ParameterError, Params, parameter_spec
 from .population import build_households, build_organisations, build_places
@@ -88,6 +88,10 @@ class RuralModel(mesa.Model):
     model raises ``RuntimeError`` and leaves ``steps`` unchanged.
     """
 
+    # Draw next year's random numbers in a background thread (model/draws.py DrawPrefetcher);
+    # the numbers are the same either way.
+    prefetch_draws: bool = True
+
     def __init__(self, params: Params | None = None, seed: int = 0, *, scenario=None, household_agents: bool = True,
                  per_agent: bool = False, participation_override=None, **overrides):
         # Checked before Mesa's own seeding, which raises numpy's error for a negative seed.
@@ -127,6 +131,7 @@ class RuralModel(mesa.Model):
         self._counties_rec = w.recorders.counties
         self._organisations_rec = w.recorders.organisations
         self.year_index = 0
+        self._draws = DrawPrefetcher(enabled=self.prefetch_draws)
 
         from ruralabm.agents import Cooperative, County, Household, LeadingEnterprise  # façades import the model package
 
@@ -246,8 +251,11 @@ class RuralModel(mesa.Model):
         w = self.world
         w.year = self.calendar_years[self.year_index]
         o = w.organisations
-        w.draws = draw_year(self.master_seed, w.year, w.households.n, w.villages.n, w.counties.n, o.n,
-                            labour=self.params.labour.enabled, demography=self.params.demography.enabled)
+        sizes = (w.households.n, w.villages.n, w.counties.n, o.n, self.params.labour.enabled,
+                 self.params.demography.enabled)
+        w.draws = self._draws.get(self.master_seed, w.year, *sizes)
+        if self.year_index + 1 < len(self.calendar_years):
+            self._draws.prefetch(self.master_seed, self.calendar_years[self.year_index + 1], *sizes)
         for name, level, fn in SCHEDULE:
             self.phase_log.append(name)
             if level == "world" or not self.per_agent:

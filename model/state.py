@@ -218,8 +218,9 @@ class OrganisationState(ArrayState):
 
 
 # Bytes per household besides the state and its recorder: the year's pre-drawn random numbers
-# and the processes' float64 temporaries (measured: about 1 KB at 100,000 households).
-HOUSEHOLD_WORKING_BYTES = 1024
+# and the processes' float64 temporaries (measured: about 1 KB at 100,000 households), plus the
+# next year's draws, made in the background while a year runs (224 bytes).
+HOUSEHOLD_WORKING_BYTES = 1024 + 256
 # Columns the household panel derives on top of the recorded ones (float64 each, per year).
 PANEL_DERIVED_COLUMNS = 24
 

@@ -410,3 +410,26 @@ def test_finished_models_are_not_kept_alive(small_params):
     gc.collect()
     assert ref() is None
     assert all(m is not None for m in mesa.Agent._ids)  # nothing of ours in Mesa's registry
+
+
+def test_prefetched_draws_are_the_draws_of_the_year(monkeypatch):
+    """Next year's random numbers are drawn in a background thread; the run must not change."""
+    from ruralabm.model.draws import DrawPrefetcher, draw_year
+
+    monkeypatch.setattr(DrawPrefetcher, "MIN_HOUSEHOLDS", 0)
+    kw = {"scenario": "calibrated", "population.n_households": 800, "population.n_counties": 4}
+    panels = {}
+    for flag in (True, False):
+        monkeypatch.setattr(RuralModel, "prefetch_draws", flag)
+        m = RuralModel(seed=3, household_agents=False, **kw)
+        m.run()
+        assert m._draws._thread is None  # the last year prefetches nothing
+        panels[flag] = m.household_panel()
+    pd.testing.assert_frame_equal(panels[True], panels[False])
+
+    # a prefetch made for other sizes is discarded, not used
+    pf = DrawPrefetcher()
+    pf.prefetch(1, 2015, 50, 3, 2, 1, False, False)
+    got = pf.get(1, 2015, 60, 3, 2, 1, False, False)
+    assert got.farm_z.shape == (60,)
+    assert np.array_equal(got.farm_z, draw_year(1, 2015, 60, 3, 2, 1).farm_z)

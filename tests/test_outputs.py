@@ -343,9 +343,9 @@ def test_output_piped_into_head_has_no_traceback(command):
 
 def test_runs_that_cannot_fit_in_memory_are_refused_before_allocating(tmp_path, capsys):
     from ruralabm import RuralModel
-    from ruralabm.model.state import check_memory, estimate_bytes, household_bytes
+    from ruralabm.model.state import HOUSEHOLD_WORKING_BYTES, check_memory, estimate_bytes, household_bytes
 
-    assert estimate_bytes(1000, 10) == 1000 * (household_bytes() * 11 + 1024)
+    assert estimate_bytes(1000, 10) == 1000 * (household_bytes() * 11 + HOUSEHOLD_WORKING_BYTES)
     with pytest.raises(ParameterError, match=r"need about .* GiB of memory, but only .* GiB is available"):
         RuralModel(**{"population.n_households": 50_000_000})
     small = RuralModel(**{"population.n_households": 600, "population.n_counties": 4}).params
