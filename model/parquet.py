@@ -43,6 +43,15 @@ def _dictionary_columns(columns: Mapping[str, np.ndarray], categorical) -> list[
             if name in categorical or (values.dtype.kind in "iub" and values.dtype.itemsize <= 2)]
 
 
+# Min/max statistics let a reader skip row groups (``filters=[("year", "==", 2018)]``); they are
+# worth it for the keys, not for the hundred value columns, where they cost 14% of the writing.
+STATISTICS_COLUMNS = ("household_id", "county_id", "organisation_id", "year")
+
+
+def _statistics_columns(columns: Mapping[str, np.ndarray]) -> list[str]:
+    return [name for name in columns if name in STATISTICS_COLUMNS]
+
+
 def write_columns(path: str | Path, columns: Mapping[str, np.ndarray], categorical: Mapping[str, Sequence[str]] = {},
                   attrs: dict | None = None) -> None:
     """Write equal-length numpy ``columns`` (in order) to ``path``; a column named in
@@ -79,8 +88,8 @@ def write_row_groups(path: str | Path, groups: Iterable[Mapping[str, np.ndarray]
                 arrays.append(pa.array(values, type=field.type))  # no copy for numeric columns
         return pa.Table.from_arrays(arrays, schema=schema)
 
-    with pq.ParquetWriter(path, schema, compression="snappy",
-                          use_dictionary=_dictionary_columns(first, categorical)) as writer:
+    with pq.ParquetWriter(path, schema, compression="snappy", use_dictionary=_dictionary_columns(first, categorical),
+                          write_statistics=_statistics_columns(first)) as writer:
         if not prefetch:
             writer.write_table(table(first), row_group_size=len(next(iter(first.values()))))
             for group in iterator:

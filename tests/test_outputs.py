@@ -664,3 +664,27 @@ def test_validate_resume_refuses_settings_it_would_ignore(dirs, tmp_path, capsys
     text = ok(["validate", "--resume", v, "--households", "3000", "--estimators", "psm-kernel,did", "--reps", "3",
                "--no-figures", "--backend", "serial", "--no-progress"], capsys)
     assert "resuming: 2 of 3 replications already done" in text and (v / "reps" / "sel0" / "rep-0002.json").exists()
+
+
+def test_household_parquet_keeps_key_statistics_for_filtering(tmp_path):
+    """Min/max statistics are written for the keys only (the value columns' cost 14% of the
+    writing); a reader's year filter still skips the other years' row groups."""
+    import pyarrow.parquet as pq
+
+    from ruralabm.model.parquet import write_row_groups
+
+    groups = [{"household_id": np.arange(50, dtype=np.int64), "year": np.full(50, y, dtype=np.int16),
+               "income": np.linspace(0, 1, 50) + y} for y in (2014, 2015, 2016)]
+    path = tmp_path / "h.parquet"
+    write_row_groups(path, groups)
+    meta = pq.ParquetFile(path).metadata
+    rg = meta.row_group(1)
+    names = [rg.column(i).path_in_schema for i in range(rg.num_columns)]
+    year = rg.column(names.index("year")).statistics
+    assert year is not None and year.has_min_max and year.min == year.max == 2015
+    income = rg.column(names.index("income")).statistics
+    assert income is None or not income.has_min_max
+    import pandas as pd
+
+    back = pd.read_parquet(path, filters=[("year", "==", 2015)])
+    assert len(back) == 50 and set(back["year"]) == {2015}

@@ -46,12 +46,11 @@ def job_trend(lp, year: int) -> float:
 def local_factor(world: World, idx) -> np.ndarray:
     """The county's multiplier of local earnings: its income factor and (with the county structure
     channels) processing jobs and endowment."""
-    county = world.households.county_id[idx]
     c = world.counties
-    factor = c.income_factor[county]
+    factor = c.income_factor
     if world.params.county.structure_channels:
-        factor = factor * c.wage_factor[county]
-    return factor
+        factor = factor * c.wage_factor  # per county first: one gather instead of two
+    return np.take(factor, world.households.county_id[idx])
 
 
 def local_pay(world: World, idx, z: np.ndarray | None = None) -> np.ndarray:
