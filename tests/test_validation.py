@@ -65,18 +65,22 @@ def test_every_replication_and_estimator_ran(observables, instrument):
         assert np.isfinite(rows[["estimate", "se", "truth"]].to_numpy()).all()
 
 
-# Known failure of the recalibrated national world (2026-12-06), reported in docs/validation.md and
-# the issue notes, not hidden: under the `identified` preset (clean design, selection 0) the
-# nearest-neighbour and radius estimators overstate the income effect by 180-220 yuan (about 9% of
-# a 2,090-yuan effect; 3.3-5.1 Monte Carlo SEs) while kernel matching passes. It is not selection on
-# drive: the realised conditional drive gap is -0.011 +- 0.009 SD and the bias persists with
-# economy.drive_effect = 0. Not yet explained (matching discrepancy with a larger, more
-# heterogeneous effect is the first candidate).
-_NN_BIAS = pytest.mark.xfail(reason="nearest-neighbour/radius PSM ~+9% bias under the identified preset of the "
-                                    "2026-12-06 calibration, not explained yet (see comment)", strict=False)
+# Explained failure (2026-12-06), reported in docs/validation.md and the issue notes, not hidden:
+# kernel matching at the paper's bandwidth (normal kernel, 0.06) has a smoothing bias here. With
+# the treated's propensities high and the controls' density falling steeply with the propensity
+# (about 2,100 controls in the lowest decile of the treated's propensity, 14 in the highest), the
+# kernel weights controls of lower propensity than the treated: -171 yuan (MC SE 51) on a
+# 2,190-yuan effect, shrinking with the bandwidth (-69 at 0.03, -44 at 0.015), while NN 1:1, NN
+# 1:4 and radius matching, which do not smooth, pass. benchmarks/psm_bias_check.py reproduces it.
+# (The NN/radius bias of +210 yuan reported before came from capacity rationing the `identified`
+# preset failed to remove; the preset now switches the capacity ramp off.)
+_KERNEL_SMOOTHING = pytest.mark.xfail(reason="kernel matching's smoothing bias at the paper's bandwidth 0.06: "
+                                             "-171 yuan (MC SE 51), -44 at bandwidth 0.015 (see comment)",
+                                      strict=False)
 
 
-@pytest.mark.parametrize("estimator", [pytest.param(e, marks=_NN_BIAS) if e != "psm-kernel" else e for e in PSM])
+@pytest.mark.parametrize("estimator", [pytest.param(e, marks=_KERNEL_SMOOTHING) if e == "psm-kernel" else e
+                                       for e in PSM])
 def test_psm_unbiased_and_covers_under_selection_on_observables(observables, estimator):
     rows, summary = observables
     c = _cell(summary, 0.0, estimator)
