@@ -128,6 +128,11 @@ def _weighted_mean_by_year(values: np.ndarray, weights: np.ndarray | None, codes
     return np.bincount(codes, weights=values * weights, minlength=n) / np.bincount(codes, weights=weights, minlength=n)
 
 
+def _varies(values: np.ndarray) -> bool:
+    """More than one distinct value (NaN-free float columns: what ``nunique() > 1`` says)."""
+    return values.size > 0 and bool(values.min() != values.max())
+
+
 def yearly_vulnerability(panel: pd.DataFrame, line: float) -> pd.Series:
     """Mean VEP per year: a cross-section FGLS per year (constant covariates are left out)."""
     from ruralabm.analysis.estimators.vep import vulnerability  # first use: start-up speed (scipy)
@@ -139,10 +144,10 @@ def yearly_vulnerability(panel: pd.DataFrame, line: float) -> pd.Series:
     for year in np.unique(year_col):
         rows = year_col == year
         data = pd.DataFrame({c: v[rows] for c, v in cols.items()})
-        covs = [c for c in VEP_COVARIATES if data[c].nunique() > 1]
+        covs = [c for c in VEP_COVARIATES if _varies(data[c].to_numpy())]
         data["ln_income_pc"] = ln_y[rows]
         try:
-            out[int(year)] = float(vulnerability(data, "ln_income_pc", covs, line).vulnerability.mean())
+            out[int(year)] = float(vulnerability(data, "ln_income_pc", covs, line, tables=False).vulnerability.mean())
         except Exception:  # degenerate cross-section (tiny test runs): no estimate this year
             out[int(year)] = math.nan
     return pd.Series(out, dtype=float)

@@ -312,6 +312,7 @@ def vulnerability(
     *,
     variance_weighting: str = "amemiya",
     min_variance: float | None = None,
+    tables: bool = True,
 ) -> VEPResult:
     """Vulnerability to expected poverty by three-step FGLS (see the module docstring).
 
@@ -337,6 +338,10 @@ def vulnerability(
     min_variance : float, optional
         Floor for the variance used in Vul. Default: the smallest positive fitted FGLS
         variance, so only non-positive fitted variances are replaced.
+
+    tables : bool
+        ``False`` leaves the four coefficient tables (``mean_table`` ...) as None: for callers
+        that need only the vulnerabilities, such as the yearly means of ``compare``.
 
     Raises
     ------
@@ -415,10 +420,10 @@ def vulnerability(
         fitted_variance=pd.Series(s2_used, index=idx, name="fitted_variance"),
         raw_fitted_variance=pd.Series(s2, index=idx, name="raw_fitted_variance"),
         df_resid=(fgls_mean.df_resid, fgls_var.df_resid),
-        mean_table=_table(fgls_mean, names),
-        variance_table=_table(fgls_var, names),
-        ols_mean_table=_table(ols_mean, names),
-        ols_variance_table=_table(ols_var, names),
+        mean_table=_table(fgls_mean, names) if tables else None,
+        variance_table=_table(fgls_var, names) if tables else None,
+        ols_mean_table=_table(ols_mean, names) if tables else None,
+        ols_variance_table=_table(ols_var, names) if tables else None,
         incidence=pd.Series(inc, name="incidence"),
         poverty_lines=desc,
         nobs=n,
