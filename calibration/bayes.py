@@ -318,6 +318,7 @@ class BayesCalibration:
         self.progress = progress
         self.log = log or (lambda s: None)
         self.failures = 0
+        self._final_emulator = None
         self.diagnostics: dict = {"waves": []}
 
     # -- designs -----------------------------------------------------------------------------
@@ -458,9 +459,12 @@ class BayesCalibration:
         return post, diag, em_info
 
     def final_emulator(self) -> tuple[emu.Emulator, np.ndarray]:
-        """The emulators on every wave's runs (deterministic: the same start and seed each time)."""
-        n = len(self.config.waves)
-        return self.emulator(list(range(1, n + 1)), salt=99, start=self.thetas_of(n))
+        """The emulators on every wave's runs (deterministic: the same start and seed each time,
+        so they are fitted once per calibration object; the recovery and the report share them)."""
+        if self._final_emulator is None:
+            n = len(self.config.waves)
+            self._final_emulator = self.emulator(list(range(1, n + 1)), salt=99, start=self.thetas_of(n))
+        return self._final_emulator
 
     def posterior_frame(self, draws: np.ndarray, ll: np.ndarray) -> pd.DataFrame:
         x = self.space.low + draws * (self.space.high - self.space.low)

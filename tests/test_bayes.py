@@ -182,6 +182,14 @@ def test_calibration_stores_every_run_resumes_identically_and_reports(tmp_path):
     assert prov["config"]["waves"] == [24, 12] and len(written) >= 3
     post = load_posterior(tmp_path / "ship" / "posterior.parquet")
     assert post.names == [n.split("=")[0] for n in cfg.params]
+    # The report command with its recovery check on a process pool of its own (the report refits
+    # the final emulator on the pool: it must still be open then).
+    from ruralabm import cli
+    assert cli.main(["calibration-bayes-report", str(tmp_path / "a"), "--recovery", "1", "--workers", "2",
+                     "--no-progress"]) == 0
+    rec = pd.read_csv(tmp_path / "a" / "recovery.csv")
+    assert len(rec) == len(cfg.params) and rec["covered"].isin([True, False]).all()
+    assert "## Recovery on synthetic truth" in (tmp_path / "a" / "report.md").read_text()
 
 
 @pytest.mark.slow

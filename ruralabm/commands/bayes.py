@@ -107,6 +107,7 @@ def run_report(args) -> int:
                              "to replace it")
     t0 = time.perf_counter()
     rec = None
+    # The report refits the final emulator on the executor's workers: everything inside the block.
     with executor_from_args(args) as ex:
         cal.executor = ex
         cal.log = print
@@ -119,11 +120,11 @@ def run_report(args) -> int:
         elif (out / "recovery.csv").exists():
             import pandas as pd
             rec = pd.read_csv(out / "recovery.csv")
-    point = bayes_report.point_calibration(Path(args.point) if args.point else None, cal.space.names)
-    rep = bayes_report.write(cal, recovery_frame=rec, point=point)
-    acc = rep["acceptance"]
-    print(f"fit: fitted {acc['fitted'][0]}/{acc['fitted'][1]} within 2 SE or tolerance, held out "
-          f"{acc['held_out'][0]}/{acc['held_out'][1]}, orderings {acc['orderings'][0]}/{acc['orderings'][1]}")
+        point = bayes_report.point_calibration(Path(args.point) if args.point else None, cal.space.names)
+        rep = bayes_report.write(cal, recovery_frame=rec, point=point)
+        acc = rep["acceptance"]
+        print(f"fit: fitted {acc['fitted'][0]}/{acc['fitted'][1]} within 2 SE or tolerance, held out "
+              f"{acc['held_out'][0]}/{acc['held_out'][1]}, orderings {acc['orderings'][0]}/{acc['orderings'][1]}")
     if args.ship:
         written = bayes_report.ship(cal, rep, fit_csv=Path(args.fit_csv), figures=Path(args.figures),
                                     recovery_frame=rec, point=point)
