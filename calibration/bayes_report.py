@@ -131,8 +131,14 @@ def acceptance(fit: pd.DataFrame) -> dict:
 # Figures
 
 
+# Parameters whose key alone is ambiguous (several sections have one): labelled with the section.
+_AMBIGUOUS_KEYS = {"training_probability", "capacity", "technology_yield_gain"}
+
+
 def _short(name: str) -> str:
-    return name.split(".", 1)[1] if "." in name else name
+    """A figure label: the parameter's key without its section, unless another section has it."""
+    section, _, key = name.rpartition(".")
+    return name if (not section or key in _AMBIGUOUS_KEYS) else key
 
 
 def figure_marginals(post: pd.DataFrame, space, path: Path, point: dict | None = None) -> Path:
