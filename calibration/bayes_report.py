@@ -131,14 +131,11 @@ def acceptance(fit: pd.DataFrame) -> dict:
 # Figures
 
 
-# Parameters whose key alone is ambiguous (several sections have one): labelled with the section.
-_AMBIGUOUS_KEYS = {"training_probability", "capacity", "technology_yield_gain"}
-
-
-def _short(name: str) -> str:
-    """A figure label: the parameter's key without its section, unless another section has it."""
-    section, _, key = name.rpartition(".")
-    return name if (not section or key in _AMBIGUOUS_KEYS) else key
+def _short(name: str, names) -> str:
+    """A figure label: the parameter's key without its section, unless another of ``names`` (the
+    calibration's parameters) has the same key (``cooperative.`` and ``enterprise.training_probability``)."""
+    key = name.rpartition(".")[2]
+    return key if sum(n.rpartition(".")[2] == key for n in names) == 1 else name
 
 
 def figure_marginals(post: pd.DataFrame, space, path: Path, point: dict | None = None) -> Path:
@@ -161,7 +158,7 @@ def figure_marginals(post: pd.DataFrame, space, path: Path, point: dict | None =
         if point and name in point:
             ax.axvline(point[name], color="tab:red", ls="--", lw=1, label="point calibration")
         ax.set_xlim(space.low[j], space.high[j])
-        ax.set_title(_short(name), fontsize=8)
+        ax.set_title(_short(name, space.names), fontsize=8)
         ax.tick_params(labelsize=7)
         ax.set_yticks([])
     for j in range(d, rows * cols):
@@ -209,9 +206,9 @@ def figure_pairs(post: pd.DataFrame, space, path: Path, names: list[str]) -> Pat
             ax.set_xlim(box[b])
             ax.tick_params(labelsize=6)
             if i == k - 1:
-                ax.set_xlabel(_short(b), fontsize=7)
+                ax.set_xlabel(_short(b, space.names), fontsize=7)
             if j == 0 and i > 0:
-                ax.set_ylabel(_short(a), fontsize=7)
+                ax.set_ylabel(_short(a, space.names), fontsize=7)
     fig.suptitle("Posterior pairs of the most constrained parameters (correlations above the diagonal)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110, metadata={"Software": None})
@@ -330,7 +327,7 @@ def figure_recovery(frame: pd.DataFrame, space, path: Path) -> Path:
             ax.plot((r["truth"] - lo) / (hi - lo), y, "k|", ms=5)
     ax.set_yticks(range(len(names)))
     cov = frame.groupby("parameter")["covered"].mean()
-    ax.set_yticklabels([f"{_short(n)} ({cov.get(n, np.nan):.0%})" for n in names], fontsize=7)
+    ax.set_yticklabels([f"{_short(n, names)} ({cov.get(n, np.nan):.0%})" for n in names], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of the prior box; bar: 90% credible interval (green covers the truth |, red misses)",
