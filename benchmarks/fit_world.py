@@ -37,12 +37,13 @@ labour.migrate_rate, local_job_rate     a stable labour structure: members in st
                                         year while the rural population shrank)
 =====================================  =======================================================
 
-This fit and the indirect-inference calibration (``ruralabm calibrate``, the effect sizes) alternate:
-fit the set-up, calibrate, fit the set-up again. A parameter that scenarios/calibrated.toml sets must
-not be fitted here (the scenario would override it), and the calibration does not search this fit's
-parameters.
+This fit and the calibration alternate: fit the set-up, calibrate, fit the set-up again. A parameter
+that scenarios/calibrated.toml sets is held at that value here and never written (the scenario
+would override it): since the calibrated default became the posterior median of the Bayesian
+calibration, which calibrates subsidy_threshold, subsidy_per_capita, business_return, subsidy_effect,
+machine_effect and local_job_rate jointly with the effect sizes, this fit moves only the others.
 
-It runs the calibrated scenario (the world plus the indirect-inference values) and prints each
+It runs the calibrated scenario (the world plus the calibrated values) and prints each
 round's statistics and the values; ``--write`` writes the last values into scenarios/world.toml
 (the lines of those keys). About 3 s a round per seed on one core.
 """
@@ -100,9 +101,20 @@ SECTION = {"head_age_mean": "population", "famsize_mean": "population", "machine
 KEY = {"edu_probs": "head_edu_probs", "revenue": "farm_revenue_per_mu"}
 
 
+def fixed_by_calibration() -> set[str]:
+    """This fit's names that scenarios/calibrated.toml sets itself (not inherited from world)."""
+    import tomllib
+    own = tomllib.loads((SCENARIO.parent / "calibrated.toml").read_text())
+    keys = {f"{section}.{key}" for section, kv in own.items() if isinstance(kv, dict) for key in kv}
+    return {name for name in SECTION if f"{SECTION[name]}.{KEY.get(name, name)}" in keys}
+
+
 def overrides(th: dict) -> list[str]:
     out = []
+    fixed = fixed_by_calibration()
     for name, value in th.items():
+        if name in fixed:
+            continue
         key = f"{SECTION[name]}.{KEY.get(name, name)}"
         out.append(f"{key}={json.dumps(value)}")
     return out
@@ -174,12 +186,17 @@ def step(th: dict, r: dict, damp: float = 0.8) -> dict:
     scale = (1.03 / r["twork_trend"]) ** 3
     t["migrate_rate"] = min(1.0, t["migrate_rate"] * scale)
     t["local_job_rate"] = min(1.0, t["local_job_rate"] * scale)
+    for name in fixed_by_calibration():
+        t[name] = th[name]
     return t
 
 
 def write(th: dict) -> None:
     text = SCENARIO.read_text()
+    fixed = fixed_by_calibration()
     for name, value in th.items():
+        if name in fixed:
+            continue
         key = KEY.get(name, name)
         shown = ("[" + ", ".join(f"{v:.6g}" for v in value) + "]") if isinstance(value, list) else f"{value:.6g}"
         section = re.search(rf"^\[{SECTION[name]}\]\n(.*?)(?=^\[|\Z)", text, flags=re.S | re.M)

@@ -385,8 +385,8 @@ def posterior_summary(post: pd.DataFrame, space, point: dict | None = None) -> p
 
 def point_calibration(path: Path | None, names: list[str] | None = None) -> dict | None:
     """The point the scenarios use for each calibrated parameter: the best values of a finished
-    point calibration (``path``: its result.json), or, without one, the shipped calibrated
-    scenario's values of ``names``."""
+    point calibration (``path``: its result.json), or, without one, the shipped indirect-inference
+    point's values of ``names`` (scenario calibrated_point)."""
     if path is not None:
         try:
             return json.loads(Path(path).read_text())["best"]
@@ -397,7 +397,11 @@ def point_calibration(path: Path | None, names: list[str] | None = None) -> dict
     from ruralabm.scenarios import load
 
     from .objective import current_value
-    params = load("calibrated").params
+    from ruralabm.scenarios import SCENARIO_DIR
+    # The indirect-inference point ships as calibrated_point since the posterior median became the
+    # calibrated default; before that, calibrated itself held it.
+    name = "calibrated_point" if (SCENARIO_DIR / "calibrated_point.toml").exists() else "calibrated"
+    params = load(name).params
     return {n: current_value(params, n) for n in names}
 
 
@@ -483,7 +487,8 @@ def report_text(cal, result, fit, acc, summ, rec, paths, base: Path, ident: pd.D
 
 def ship(cal: bayes.BayesCalibration, rep: dict, *, posterior: Path = SHIPPED_POSTERIOR,
          provenance: Path = SHIPPED_PROVENANCE, fit_csv: Path | None = None, figures: Path | None = None,
-         recovery_frame: pd.DataFrame | None = None, point: dict | None = None) -> list[Path]:
+         recovery_frame: pd.DataFrame | None = None, point: dict | None = None,
+         scenario_default: str | None = None) -> list[Path]:
     """The shipped copies: the posterior sample (Parquet) with its provenance (JSON beside it), the
     fit table and the figures (written with the shipped names)."""
     import hashlib
@@ -500,8 +505,7 @@ def ship(cal: bayes.BayesCalibration, rep: dict, *, posterior: Path = SHIPPED_PO
             "rows": int(len(pd.read_parquet(cal.out / bayes.POSTERIOR))),
             "columns": "draw, one column per parameter (its value), loglik (emulator quasi-log-likelihood)",
             "point": {"median": rep["result"]["median"], "map": rep["result"]["map"],
-                      "scenario_default": "scenarios/calibrated.toml holds the point calibration (indirect inference); "
-                                          "see docs/calibration_bayes.md"},
+                      "scenario_default": scenario_default or _shipped_default()},
             "config": asdict_config(cal.config), "result": rep["result"], "acceptance": rep["acceptance"],
             "generated_by": f"ruralabm {bayes.COMMAND} / calibration-bayes-report", "package_version": package_version(),
             "git_commit": git_commit(), "source_directory": str(cal.out)}
@@ -534,6 +538,65 @@ def ship(cal: bayes.BayesCalibration, rep: dict, *, posterior: Path = SHIPPED_PO
                 shutil.copyfile(p, target)
             written.append(target)
     return written
+
+
+POINTS = ("median", "map")
+
+
+def _shipped_default() -> str:
+    """What the shipped calibrated scenario holds, read from its first line."""
+    from ruralabm.scenarios import SCENARIO_DIR
+    first = (SCENARIO_DIR / "calibrated.toml").read_text().splitlines()[0].lstrip("# ").strip()
+    return f"scenarios/calibrated.toml: {first}"
+
+
+def scenario_text(cal: bayes.BayesCalibration, acceptance: dict | None = None, point: str = "median",
+                  posterior_file: Path | None = None) -> str:
+    """The calibrated scenario file at a point of the posterior (``median``: the marginal medians,
+    the default the scenarios use; ``map``: the highest emulator quasi-likelihood among the draws),
+    with the posterior's provenance and each parameter's 90% credible interval in comments."""
+    import hashlib
+    from datetime import datetime, timezone
+
+    from .report import scenario_body, scenario_sections
+
+    if point not in POINTS:
+        raise ParameterError(f"--scenario-point {point!r}: choose one of {', '.join(POINTS)}")
+    out = cal.out
+    result = json.loads((out / bayes.RESULT).read_text())
+    post = pd.read_parquet(out / bayes.POSTERIOR)
+    values = {n: float(result[point][n]) for n in cal.space.names}
+    base = cal.settings["scenario"]
+    src = Path(posterior_file) if posterior_file is not None else out / bayes.POSTERIOR
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()[:16]
+    cfg = cal.config
+    label = {"median": "posterior median (marginal medians)", "map": "posterior MAP (draw of highest quasi-likelihood)"}
+    day = str(result.get("finished", ""))[:10] or "unknown date"
+    lines = [
+        f"# Calibrated parameters: the {label[point]} of the Bayesian calibration of {day}",
+        "# (GP emulators + tempered waves + emcee; docs/calibration_bayes.md).",
+        f"# Generated by `ruralabm calibration-bayes-report {out} --scenario-out ...` on "
+        f"{datetime.now(timezone.utc).date().isoformat()} (UTC).",
+        "# Provenance:",
+        f"#   posterior: {src.name} ({len(post)} draws, sha256 {digest}...), run directory {out}",
+        f"#   targets: {Path(cfg.targets).name}; base scenario: {base}; master seed {cfg.seed}; "
+        f"{result['simulations']} simulations in {len(cfg.waves)} waves, {result['ppc_simulations']} posterior "
+        f"predictive runs",
+    ]
+    if acceptance is not None:
+        lines.append(f"#   fit (posterior predictive): fitted {acceptance['fitted'][0]} of {acceptance['fitted'][1]} "
+                     f"within 2 SE or tolerance, held out {acceptance['held_out'][0]} of {acceptance['held_out'][1]}, "
+                     f"orderings {acceptance['orderings'][0]} of {acceptance['orderings'][1]}")
+    lines.append("#   parameter [prior box] = value (90% credible interval)")
+    for j, name in enumerate(cal.space.names):
+        q = post[name].quantile([0.05, 0.95]).to_numpy()
+        lines.append(f"#     {name} [{cal.space.low[j]:g}, {cal.space.high[j]:g}] = {values[name]:.6g} "
+                     f"({q[0]:.4g} to {q[1]:.4g})")
+    lines += ["# The indirect-inference point (`ruralabm calibrate`, the fast point mode) ships as calibrated_point.",
+              "", f'description = "Calibrated: {label[point]} of the Bayesian calibration of {day} to the CLDS, '
+              f'Cao et al. and 76-county papers and the official patterns (docs/calibration_bayes.md); otherwise the '
+              f'{base} scenario."', f'extends = "{base}"', ""]
+    return "\n".join(lines + scenario_body(scenario_sections(base, values)))
 
 
 def asdict_config(cfg) -> dict:

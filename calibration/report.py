@@ -159,13 +159,11 @@ def convergence_figure(history: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def scenario_text(cal, best: dict, J: float, fit: pd.DataFrame, ses: pd.Series | None) -> str:
-    """A scenario file with the calibrated values and provenance in comments."""
-    base = load_scenario(cal.settings["scenario"]).params
-    params = apply_values(base.copy(), best)
-    # Every parameter that differs from the base scenario (which the file extends): the calibrated
-    # ones, except the sizes, which each command chooses.
-    defaults = base
+def scenario_sections(base: str, values: dict) -> dict[str, dict]:
+    """Every parameter that ``values`` changes from the base scenario (which the written file
+    extends), by section; the sizes (population.n_*) are left to each command."""
+    defaults = load_scenario(base).params
+    params = apply_values(defaults.copy(), values)
     sections: dict[str, dict] = {}
     for spec in all_parameter_specs():
         name = spec["name"]
@@ -174,6 +172,32 @@ def scenario_text(cal, best: dict, J: float, fit: pd.DataFrame, ses: pd.Series |
         if params.get(name) != defaults.get(name):
             section, key = name.split(".")
             sections.setdefault(section, {})[key] = params.get(name)
+    return sections
+
+
+def scenario_body(sections: dict[str, dict]) -> list[str]:
+    """TOML lines of ``scenario_sections``."""
+    lines: list[str] = []
+    for section, kv in sections.items():
+        lines.append(f"[{section}]")
+        for key, v in kv.items():
+            if isinstance(v, list):
+                lines.append(f"{key} = [{', '.join(repr(round(float(x), 6)) for x in v)}]")
+            elif isinstance(v, bool):
+                lines.append(f"{key} = {'true' if v else 'false'}")
+            elif isinstance(v, int):
+                lines.append(f"{key} = {v}")
+            elif isinstance(v, str):
+                lines.append(f'{key} = "{v}"')
+            else:
+                lines.append(f"{key} = {round(float(v), 6)!r}")
+        lines.append("")
+    return lines
+
+
+def scenario_text(cal, best: dict, J: float, fit: pd.DataFrame, ses: pd.Series | None) -> str:
+    """A scenario file with the calibrated values and provenance in comments."""
+    sections = scenario_sections(cal.settings["scenario"], best)
     met = fit[fit["fitted"]]
     cfg = cal.config
     lines = [
@@ -200,21 +224,7 @@ def scenario_text(cal, best: dict, J: float, fit: pd.DataFrame, ses: pd.Series |
               'description = "Calibrated to the CLDS, Cao et al. and 76-county papers by indirect inference '
               f'(see docs/calibration.md); otherwise the {base} scenario."',
               f'extends = "{base}"', ""]
-    for section, kv in sections.items():
-        lines.append(f"[{section}]")
-        for key, v in kv.items():
-            if isinstance(v, list):
-                lines.append(f"{key} = [{', '.join(repr(round(float(x), 6)) for x in v)}]")
-            elif isinstance(v, bool):
-                lines.append(f"{key} = {'true' if v else 'false'}")
-            elif isinstance(v, int):
-                lines.append(f"{key} = {v}")
-            elif isinstance(v, str):
-                lines.append(f'{key} = "{v}"')
-            else:
-                lines.append(f"{key} = {round(float(v), 6)!r}")
-        lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + scenario_body(sections))
 
 
 def cal_history_n(cal) -> list:

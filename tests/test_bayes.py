@@ -186,10 +186,23 @@ def test_calibration_stores_every_run_resumes_identically_and_reports(tmp_path):
     # the final emulator on the pool: it must still be open then).
     from ruralabm import cli
     assert cli.main(["calibration-bayes-report", str(tmp_path / "a"), "--recovery", "1", "--workers", "2",
-                     "--no-progress"]) == 0
+                     "--no-progress", "--scenario-out", str(tmp_path / "median.toml")]) == 0
     rec = pd.read_csv(tmp_path / "a" / "recovery.csv")
     assert len(rec) == len(cfg.params) and rec["covered"].isin([True, False]).all()
     assert "## Recovery on synthetic truth" in (tmp_path / "a" / "report.md").read_text()
+    # --scenario-out: the posterior median as a scenario on the calibration's base, stated as such
+    from ruralabm.calibration.objective import current_value
+    from ruralabm.scenarios import SCENARIO_DIR, load
+    text = (tmp_path / "median.toml").read_text()
+    assert text.startswith("# Calibrated parameters: the posterior median") and "90% credible interval" in text
+    median = json.loads((tmp_path / "a" / bayes.RESULT).read_text())["median"]
+    params = load(str(tmp_path / "median.toml")).params
+    for name, value in median.items():
+        assert current_value(params, name) == pytest.approx(value, abs=1e-6)
+    assert load(str(tmp_path / "median.toml")).chain[-2] == again.settings["scenario"]
+    # ... and never over a shipped scenario without --overwrite (refused before any work)
+    assert cli.main(["calibration-bayes-report", str(tmp_path / "a"), "--workers", "1",
+                     "--scenario-out", str(SCENARIO_DIR / "calibrated.toml")]) == 2
 
 
 @pytest.mark.slow

@@ -113,7 +113,7 @@ def _text(scenario, reps, households, counties, sample, shares, st, exit_sd) -> 
     for y, n in OFFICIAL_EXITS.items():
         off = n / OFFICIAL_TOTAL
         m, s = shares[str(y)].mean(), shares[str(y)].std(ddof=1) if len(shares) > 1 else np.nan
-        lines.append(f"{y:>6} {off:>9.3f} {m:>10.3f} {s:>7.3f} {100 * (m - off):>+8.1f}")
+        lines.append(f"{y:>6} {off:>9.3f} {m:>10.3f} {s:>7.3f} {100 * (m - off):>+8.2f}")
     lines.append(f"exited by the end of 2020: {shares['by_end_2020'].mean():.3f} (min over reps "
                  f"{shares['by_end_2020'].min():.3f}); official 1.000")
     if np.isfinite(exit_sd):

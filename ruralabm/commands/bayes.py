@@ -94,6 +94,7 @@ def run_calibrate_bayes(args) -> int:
 def run_report(args) -> int:
     from ruralabm.calibration import bayes, bayes_report
     from ruralabm.model.params import ParameterError
+    from ruralabm.scenarios import SCENARIO_DIR
 
     single_thread_blas()
     check_executor_args(args)
@@ -105,6 +106,10 @@ def run_report(args) -> int:
     if args.ship and not args.overwrite and bayes_report.SHIPPED_POSTERIOR.exists():
         raise ParameterError(f"--ship would replace the shipped {bayes_report.SHIPPED_POSTERIOR}; pass --overwrite "
                              "to replace it")
+    if args.scenario_out:
+        from ruralabm.calibration import report
+        report.check_scenario_out(Path(args.scenario_out), args.overwrite)
+        report._check_not_circular(cal.settings["scenario"], Path(args.scenario_out))
     t0 = time.perf_counter()
     rec = None
     # The report refits the final emulator on the executor's workers: everything inside the block.
@@ -125,9 +130,17 @@ def run_report(args) -> int:
         acc = rep["acceptance"]
         print(f"fit: fitted {acc['fitted'][0]}/{acc['fitted'][1]} within 2 SE or tolerance, held out "
               f"{acc['held_out'][0]}/{acc['held_out'][1]}, orderings {acc['orderings'][0]}/{acc['orderings'][1]}")
+    if args.scenario_out:
+        from ruralabm.scenarios.outputs import atomic_write_text
+        text = bayes_report.scenario_text(cal, acc, args.scenario_point)
+        atomic_write_text(Path(args.scenario_out), text + "\n")
+        print(f"wrote the {args.scenario_point} as scenario {args.scenario_out}")
     if args.ship:
+        default = None
+        if args.scenario_out and Path(args.scenario_out).resolve() == (SCENARIO_DIR / "calibrated.toml").resolve():
+            default = f"scenarios/calibrated.toml: the posterior {args.scenario_point} (calibration-bayes-report)"
         written = bayes_report.ship(cal, rep, fit_csv=Path(args.fit_csv), figures=Path(args.figures),
-                                    recovery_frame=rec, point=point)
+                                    recovery_frame=rec, point=point, scenario_default=default)
         print("shipped " + ", ".join(str(p) for p in written))
     print(f"wrote {out}/fit.csv, posterior_summary.csv, report.md, figures/ ({time.perf_counter() - t0:.0f} s)")
     return 0
@@ -171,11 +184,17 @@ def register(sub) -> None:
                    help="recovery on N synthetic truths drawn from the posterior (2 simulations each)")
     p.add_argument("--point", default=None, metavar="RESULT_JSON",
                    help="result.json of a point calibration, marked on the marginals (default: the values of "
-                        "scenarios/calibrated.toml)")
+                        "scenarios/calibrated_point.toml, the shipped indirect-inference point)")
     p.add_argument("--ship", action="store_true",
                    help="write calibration/posterior.parquet and .json, --fit-csv and the figures into --figures")
     p.add_argument("--fit-csv", default="docs/calibration/fit.csv", help="with --ship (default docs/calibration/fit.csv)")
     p.add_argument("--figures", default="docs/figures", help="with --ship (default docs/figures)")
-    p.add_argument("--overwrite", action="store_true", help="let --ship replace the shipped posterior")
+    p.add_argument("--scenario-out", default=None, metavar="TOML",
+                   help="write the posterior point (--scenario-point) as a scenario file, e.g. "
+                        "scenarios/calibrated.toml (the default every policy scenario builds on)")
+    p.add_argument("--scenario-point", choices=("median", "map"), default="median",
+                   help="which point of the posterior --scenario-out holds (default median)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="let --ship replace the shipped posterior and --scenario-out a shipped scenario")
     add_executor_options(p)
     p.set_defaults(func=run_report)
