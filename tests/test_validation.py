@@ -234,6 +234,35 @@ def _drive_gaps(selection: float, seeds, gain_income: str | None = None, househo
     return pd.DataFrame(rows)
 
 
+@pytest.mark.parametrize("selection", [0.0, 1.0])
+def test_the_decision_reads_drive_only_through_the_knob(selection):
+    """The definition of selection_on_unobservables = 0 (docs/odd.md 7.5): given everything the
+    participation rule reads -- the household's covariates, registration, the options within reach
+    and their expected gains (scaled by drive-free expected income) -- the decision does not depend
+    on drive. Re-deciding the same year, from the same state and draws, with drive shuffled
+    across households changes no application at 0, and changes them at 1."""
+    import copy
+
+    from ruralabm.model import RuralModel
+    from ruralabm.model.processes import participation
+    from ruralabm.scenarios import load
+
+    sc = load("calibrated", ["population.n_counties=8", "population.n_households=3000", "calendar.end_year=2016",
+                             f"participation.selection_on_unobservables={selection}"])
+    world = RuralModel(sc.params, seed=3, household_agents=False).run().world
+    assert world.policy_active
+    as_is, shuffled = copy.deepcopy(world), copy.deepcopy(world)
+    drive = shuffled.households.entrepreneurial_drive
+    drive[:] = np.random.default_rng(0).permutation(drive)
+    participation.decide(as_is, slice(None))
+    participation.decide(shuffled, slice(None))
+    assert (as_is.scratch.applied_org >= 0).sum() > 100
+    same = np.array_equal(as_is.scratch.applied_org, shuffled.scratch.applied_org)
+    assert same == (selection == 0.0)
+    if selection == 0.0:
+        assert np.array_equal(as_is.scratch.application_score, shuffled.scratch.application_score)
+
+
 def test_selection_zero_means_no_selection_on_drive_given_covariates():
     """At selection_on_unobservables = 0 (calibrated world, drive-free expected income in the
     decision) the coefficient of T in a regression of drive on T and the CLDS covariates in the
@@ -270,7 +299,7 @@ def test_parameter_changes_are_stated():
     inst = v.parameter_changes(v.ValidationConfig(preset="instrument", selection=[0.0])).set_index("parameter")
     assert inst.loc["cooperative.villages_share", "used"] == 0.6
     text = v.format_changes(v.parameter_changes(v.ValidationConfig(preset="identified")), v.ValidationConfig(preset="identified"))
-    assert f"participation.subsidy_effect: {shipped:g} -> 1.6" in text and "learning.peer_effect" in text
+    assert f"participation.subsidy_effect: {shipped!r} -> 1.6" in text and "learning.peer_effect" in text
 
 
 def test_overlap_diagnostics_of_weights():
