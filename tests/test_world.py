@@ -87,24 +87,48 @@ def test_organisations_fill_up_and_employ_members(world_panel):
     orgs = model.organisations_panel()
     active = orgs[(orgs["year"] >= 2016) & (orgs["active"] == 1)]
     assert (active["members"] <= active["capacity"]).all()
-    assert (active["members"] == active["capacity"]).mean() > 0.1  # capacity binds somewhere
+    # The posterior puts capacity near the top of its box (cooperatives 0.88 of the village,
+    # enterprises 0.27 of the county): in the shipped world few organisations are full (about 4%
+    # of organisation-years since 2016 here), but some are.
+    assert (active["members"] == active["capacity"]).any()
     post = hp[hp["year"] >= 2015]
     assert post.loc[post["participating"] == 0, "org_jobs"].eq(0).all()
     assert post["org_jobs"].sum() > 0
 
 
+def test_capacity_binds_at_tight_shares():
+    """The rationing mechanism itself, at the capacity shares of the indirect-inference point
+    (0.55 of a village, 0.12 of a county), where the issue's "no organisation ever reaches
+    capacity" was fixed: more than a tenth of active organisation-years are full."""
+    sc = load_scenario("calibrated", SMALL + ["linkage.cooperative_capacity_share=0.55",
+                                              "linkage.enterprise_capacity_share=0.12"])
+    orgs = RuralModel(sc.params, seed=5, household_agents=False).run().organisations_panel()
+    active = orgs[(orgs["year"] >= 2016) & (orgs["active"] == 1)]
+    assert (active["members"] <= active["capacity"]).all()
+    assert (active["members"] == active["capacity"]).mean() > 0.1
+
+
 def test_demography_and_labour_draws_do_not_depend_on_the_policy():
     """Common random numbers: with and without the integration policy the same children are born and
-    the same members die (demography's draws do not depend on the policy). Who succeeds the head
-    does: a successor must live at home, and organisation jobs keep some adults at home."""
+    the same members die (demography's draws do not depend on the policy) as long as the household
+    has the same head in both. Who succeeds the head does depend on it: a successor must live at
+    home, and organisation jobs keep some adults at home. Once the heads differ, so can a death:
+    an old head who handed over dies at the elderly members' rate (draw 3), one who still heads at
+    the head's Gompertz rate (draw 5) -- e.g. household 259 of seed 9, handed over in one arm, loses
+    its old head in 2021 in that arm only."""
     runs = {}
     for name in ("calibrated", "baseline"):
         sc = load_scenario(name, SMALL)
         runs[name] = RuralModel(sc.params, seed=9, household_agents=False).run().household_panel()
     a, b = runs["calibrated"], runs["baseline"]
+    assert (a["household_id"].to_numpy() == b["household_id"].to_numpy()).all()
+    # households whose head has been the same person (same age) in every year so far
+    same_head = pd.Series(a["age"].to_numpy() == b["age"].to_numpy(), index=a.index)
+    same_so_far = same_head.groupby(a["household_id"]).cummin().to_numpy()
     for col in ("famsize", "children", "elderly"):
-        assert np.array_equal(a[col].to_numpy(), b[col].to_numpy()), col
-    assert (a["age"].to_numpy() == b["age"].to_numpy()).mean() > 0.95
+        assert np.array_equal(a.loc[same_so_far, col].to_numpy(), b.loc[same_so_far, col].to_numpy()), col
+    assert same_so_far.mean() > 0.95
+    assert (a["famsize"].to_numpy() != b["famsize"].to_numpy()).mean() < 0.001
     assert not np.array_equal(a["participating"].to_numpy(), b["participating"].to_numpy())
 
 
