@@ -43,24 +43,28 @@ def _edu_codes(probs, u: np.ndarray) -> np.ndarray:
 def _take_adult(hh, idx, mask, prefer_migrant_u=None) -> None:
     """Remove one adult member where ``mask``: a migrant (with probability migrants / adults when
     ``prefer_migrant_u`` is given), else a farm adult, else a local worker, else a migrant."""
-    adults = hh.adults[idx].astype(np.int64)
-    migrants = hh.migrants[idx].astype(np.int64)
-    local = hh.local_workers[idx].astype(np.int64)
-    org = hh.org_jobs[idx].astype(np.int64)
+    # The events are rare: work on the households they hit only.
+    rows = np.arange(hh.n)[idx][mask]
+    if rows.size == 0:
+        return
+    adults = hh.adults[rows].astype(np.int64)
+    migrants = hh.migrants[rows].astype(np.int64)
+    local = hh.local_workers[rows].astype(np.int64)
+    org = hh.org_jobs[rows].astype(np.int64)
     farm = np.maximum(adults - migrants - local - org, 0)
     if prefer_migrant_u is None:
         is_migrant = np.zeros(adults.shape, dtype=bool)
     else:
-        is_migrant = (migrants > 0) & (prefer_migrant_u * np.maximum(adults, 1) < migrants)
-    from_migrants = mask & (is_migrant | ((farm == 0) & (local == 0) & (org == 0) & (migrants > 0)))
-    rest = mask & ~from_migrants
+        is_migrant = (migrants > 0) & (prefer_migrant_u[mask] * np.maximum(adults, 1) < migrants)
+    from_migrants = is_migrant | ((farm == 0) & (local == 0) & (org == 0) & (migrants > 0))
+    rest = ~from_migrants
     from_farm = rest & (farm > 0)
     from_local = rest & ~from_farm & (local > 0)
     from_org = rest & ~from_farm & ~from_local & (org > 0)
-    hh.migrants[idx] = migrants - from_migrants
-    hh.local_workers[idx] = local - from_local
-    hh.org_jobs[idx] = org - from_org
-    hh.adults[idx] = adults - mask
+    hh.migrants[rows] = migrants - from_migrants
+    hh.local_workers[rows] = local - from_local
+    hh.org_jobs[rows] = org - from_org
+    hh.adults[rows] = adults - 1
 
 
 def population_dynamics(world: World, idx) -> None:

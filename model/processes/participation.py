@@ -77,37 +77,42 @@ def decide(world: World, idx) -> None:
     hh.cooperative_in_village[idx] = coop_ok
     ent = world.enterprise_for[hh.county_id[idx], hh.product[idx]]
     ent_ok = (ent >= 0) & (hh.distance[idx] <= world.params.enterprise.reach_km)
+    # Only non-members with an option can apply: the gains and the application score are computed
+    # for them alone (members do not re-decide; the score is read only for applicants).
+    still_member = hh.participating[idx] == 1
+    cand = ~still_member & (coop_ok | ent_ok) & ~forced_out
+    rows = n_sel[cand]
+    coop_c, ent_c, ent_ok_c = coop[cand], ent[cand], ent_ok[cand]
     # The income the gain is scaled by: drive-free expected income (default), or last year's
     # realised income, which carries the drive component of returns (params: gain_income).
-    base_income = world.income_last[idx] if pp.gain_income == "last" else expected_income(world, idx)
+    base_income = world.income_last[rows] if pp.gain_income == "last" else expected_income(world, rows)
     income = np.maximum(base_income, pp.income_floor)
     # Net gains can be negative (costs above benefits); the log keeps the scale relative to income.
-    gain_coop = np.log(np.maximum(1.0 + expected_gain(world, idx, OrgType.COOPERATIVE, o.form[np.maximum(coop, 0)]) / income,
+    gain_coop = np.log(np.maximum(1.0 + expected_gain(world, rows, OrgType.COOPERATIVE, o.form[np.maximum(coop_c, 0)]) / income,
                                   pp.gain_ratio_floor))
-    gain_ent = np.log(np.maximum(1.0 + expected_gain(world, idx, OrgType.ENTERPRISE, o.form[np.maximum(ent, 0)]) / income,
+    gain_ent = np.log(np.maximum(1.0 + expected_gain(world, rows, OrgType.ENTERPRISE, o.form[np.maximum(ent_c, 0)]) / income,
                                  pp.gain_ratio_floor))
-    prefer_coop = coop_ok & (~ent_ok | (gain_coop - gain_ent + pp.org_choice_noise * d.org_choice_z[idx] > 0))
-    chosen = np.where(prefer_coop, coop, np.where(ent_ok, ent, -1))
+    prefer_coop = coop_ok[cand] & (~ent_ok_c | (gain_coop - gain_ent + pp.org_choice_noise * d.org_choice_z[rows] > 0))
+    chosen = np.where(prefer_coop, coop_c, np.where(ent_ok_c, ent_c, -1))
     gain = np.where(prefer_coop, gain_coop, gain_ent)
 
     score = (ndtri(pp.base_rate)
-             + pp.subsidy_effect * (hh.subsidy[idx] - CENTRE["subsidy"])
-             + pp.machine_effect * (hh.machine[idx] - CENTRE["machine"])
-             + pp.job_effect * (hh.job[idx] - CENTRE["job"])
-             + pp.age_effect * (hh.age[idx] - CENTRE["age"])
-             + pp.health_effect * (hh.health[idx] - CENTRE["health"])
-             + pp.edu_effect * (hh.edu[idx] - CENTRE["edu"])
-             + pp.infrastructure_effect * (hh.hroad[idx] - CENTRE["hroad"])
-             + pp.distance_effect * (hh.distance[idx] - CENTRE["distance"])
-             + (pp.famsize_effect * (hh.famsize[idx] - CENTRE["famsize"]) if pp.famsize_effect else 0.0)
-             + pp.registered_poor_effect * hh.registered_poor[idx]
+             + pp.subsidy_effect * (hh.subsidy[rows] - CENTRE["subsidy"])
+             + pp.machine_effect * (hh.machine[rows] - CENTRE["machine"])
+             + pp.job_effect * (hh.job[rows] - CENTRE["job"])
+             + pp.age_effect * (hh.age[rows] - CENTRE["age"])
+             + pp.health_effect * (hh.health[rows] - CENTRE["health"])
+             + pp.edu_effect * (hh.edu[rows] - CENTRE["edu"])
+             + pp.infrastructure_effect * (hh.hroad[rows] - CENTRE["hroad"])
+             + pp.distance_effect * (hh.distance[rows] - CENTRE["distance"])
+             + (pp.famsize_effect * (hh.famsize[rows] - CENTRE["famsize"]) if pp.famsize_effect else 0.0)
+             + pp.registered_poor_effect * hh.registered_poor[rows]
              + pp.expected_gain_effect * gain
-             + pp.selection_on_unobservables * hh.entrepreneurial_drive[idx]
-             + d.participation_eps[idx])
-    still_member = hh.participating[idx] == 1
-    applies = ~still_member & (chosen >= 0) & ((score > 0) | forced_in) & ~forced_out
-    scratch.applied_org[idx] = np.where(applies, chosen, -1)
-    scratch.application_score[idx] = score
+             + pp.selection_on_unobservables * hh.entrepreneurial_drive[rows]
+             + d.participation_eps[rows])
+    applies = (score > 0) | forced_in[cand]
+    scratch.applied_org[rows] = np.where(applies, chosen, -1)
+    scratch.application_score[rows] = score
 
 
 def _drop(hh, rows) -> None:
