@@ -24,13 +24,14 @@ from ruralabm.analysis.specs import CLDS_COVARIATES
 from ruralabm.analysis.studies.survey import clds_eligible, clds_sample, survey_options
 from ruralabm.analysis.studies.validation import drive_gaps
 
+NO_REGISTRATION = ["participation.registered_poor_effect=0"]
+NO_RATIONING = ["linkage.cooperative_capacity_share=1", "linkage.enterprise_capacity_share=1",
+                "linkage.capacity_ramp=false"]
 CHANNELS = {
     "shipped world": [],
-    "registration does not raise participation": ["participation.registered_poor_effect=0"],
-    "no capacity rationing": ["linkage.cooperative_capacity_share=1", "linkage.enterprise_capacity_share=1",
-                              "linkage.capacity_ramp=false"],
-    "both of the above": ["participation.registered_poor_effect=0", "linkage.cooperative_capacity_share=1",
-                          "linkage.enterprise_capacity_share=1", "linkage.capacity_ramp=false"],
+    "registration does not raise participation": NO_REGISTRATION,
+    "no capacity rationing": NO_RATIONING,
+    "both of the above": NO_REGISTRATION + NO_RATIONING,
     "no expected-gain term": ["participation.expected_gain_effect=0"],
     "drive does not raise returns": ["economy.drive_effect=0"],
 }

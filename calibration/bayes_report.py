@@ -394,10 +394,9 @@ def point_calibration(path: Path | None, names: list[str] | None = None) -> dict
             raise ParameterError(f"--point {path}: not the result.json of a finished point calibration") from None
     if not names:
         return None
-    from ruralabm.scenarios import load
+    from ruralabm.scenarios import SCENARIO_DIR, load
 
     from .objective import current_value
-    from ruralabm.scenarios import SCENARIO_DIR
     # The indirect-inference point ships as calibrated_point since the posterior median became the
     # calibrated default; before that, calibrated itself held it.
     name = "calibrated_point" if (SCENARIO_DIR / "calibrated_point.toml").exists() else "calibrated"
@@ -550,8 +549,7 @@ def _shipped_default() -> str:
     return f"scenarios/calibrated.toml: {first}"
 
 
-def scenario_text(cal: bayes.BayesCalibration, acceptance: dict | None = None, point: str = "median",
-                  posterior_file: Path | None = None) -> str:
+def scenario_text(cal: bayes.BayesCalibration, acceptance: dict | None = None, point: str = "median") -> str:
     """The calibrated scenario file at a point of the posterior (``median``: the marginal medians,
     the default the scenarios use; ``map``: the highest emulator quasi-likelihood among the draws),
     with the posterior's provenance and each parameter's 90% credible interval in comments."""
@@ -567,7 +565,7 @@ def scenario_text(cal: bayes.BayesCalibration, acceptance: dict | None = None, p
     post = pd.read_parquet(out / bayes.POSTERIOR)
     values = {n: float(result[point][n]) for n in cal.space.names}
     base = cal.settings["scenario"]
-    src = Path(posterior_file) if posterior_file is not None else out / bayes.POSTERIOR
+    src = out / bayes.POSTERIOR
     digest = hashlib.sha256(src.read_bytes()).hexdigest()[:16]
     cfg = cal.config
     label = {"median": "posterior median (marginal medians)", "map": "posterior MAP (draw of highest quasi-likelihood)"}

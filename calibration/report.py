@@ -251,9 +251,10 @@ def _check_not_circular(base: str, scenario_out: Path) -> None:
             f"or write the scenario elsewhere")
 
 
-def check_scenario_out(scenario_out: Path, overwrite: bool = False) -> None:
+def check_scenario_out(scenario_out: Path, overwrite: bool = False, base: str | None = None) -> None:
     """Refuse to replace a shipped scenario file (every shipped policy scenario builds on
-    ``calibrated``) unless ``overwrite``; refuse a path that cannot be written."""
+    ``calibrated``) unless ``overwrite``; refuse a path that cannot be written and, given the
+    calibration's ``base`` scenario, a file that base builds on."""
     path = Path(scenario_out)
     if path.suffix != ".toml":
         raise ParameterError(f"--scenario-out {scenario_out}: a scenario file must end in .toml")
@@ -264,6 +265,8 @@ def check_scenario_out(scenario_out: Path, overwrite: bool = False) -> None:
                              "scenarios build on; write it elsewhere, or pass --overwrite to replace it")
     from ruralabm.scenarios.outputs import check_writable
     check_writable(path.parent, "--scenario-out folder")
+    if base is not None:
+        _check_not_circular(base, path)
 
 
 def check_finished(out: Path) -> None:
@@ -290,8 +293,7 @@ def make_report(out: Path, executor, jacobian: bool = True, report_reps: int | N
     cal = load_calibration(out)
     check_finished(out)
     if scenario_out is not None:
-        check_scenario_out(Path(scenario_out), overwrite_scenario)
-        _check_not_circular(cal.settings["scenario"], Path(scenario_out))
+        check_scenario_out(Path(scenario_out), overwrite_scenario, base=cal.settings["scenario"])
     history = pd.read_csv(out / "history.csv")
     result = json.loads((out / "result.json").read_text())
     best = result["best"]

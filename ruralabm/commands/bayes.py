@@ -108,8 +108,7 @@ def run_report(args) -> int:
                              "to replace it")
     if args.scenario_out:
         from ruralabm.calibration import report
-        report.check_scenario_out(Path(args.scenario_out), args.overwrite)
-        report._check_not_circular(cal.settings["scenario"], Path(args.scenario_out))
+        report.check_scenario_out(Path(args.scenario_out), args.overwrite, base=cal.settings["scenario"])
     t0 = time.perf_counter()
     rec = None
     # The report refits the final emulator on the executor's workers: everything inside the block.
