@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .draws import DrawPrefetcher
+from .parallel import HouseholdBlocks
 from .enums import ORG_TYPE_OFFSET, OrgType
 from .params import FORMS, ORGANISATION_TYPES, PRODUCTS, REGIONS, ParameterError, Params, parameter_spec
 from .population import build_households, build_organisations, build_places
@@ -91,6 +92,9 @@ class RuralModel(mesa.Model):
     # Draw next year's random numbers in a background thread (model/draws.py DrawPrefetcher);
     # the numbers are the same either way.
     prefetch_draws: bool = True
+    # Household-level processes over blocks of households in this many threads (None: the cores
+    # available, at most 4; model/parallel.py); the outputs are the same with any number.
+    household_threads: int | None = None
 
     def __init__(self, params: Params | None = None, seed: int = 0, *, scenario=None, household_agents: bool = True,
                  per_agent: bool = False, participation_override=None, **overrides):
@@ -132,6 +136,7 @@ class RuralModel(mesa.Model):
         self._organisations_rec = w.recorders.organisations
         self.year_index = 0
         self._draws = DrawPrefetcher(enabled=self.prefetch_draws)
+        self._blocks = HouseholdBlocks(households.n, self.household_threads)
 
         from ruralabm.agents import Cooperative, County, Household, LeadingEnterprise  # façades import the model package
 
@@ -256,10 +261,15 @@ class RuralModel(mesa.Model):
         w.draws = self._draws.get(self.master_seed, w.year, *sizes)
         if self.year_index + 1 < len(self.calendar_years):
             self._draws.prefetch(self.master_seed, self.calendar_years[self.year_index + 1], *sizes)
+        ahead = self._blocks.background()
+        if ahead is not None:
+            self._households_rec.prepare(w.record_index, ahead)
         for name, level, fn in SCHEDULE:
             self.phase_log.append(name)
-            if level == "world" or not self.per_agent:
-                fn(w) if level == "world" else fn(w, slice(None))
+            if level == "world":
+                fn(w)
+            elif not self.per_agent:
+                self._blocks.run(fn, w) if level == "household" else fn(w, slice(None))
             else:
                 for cls in self._agent_classes[level]:
                     agents = self.agents_by_type.get(cls)

@@ -53,7 +53,7 @@ from ruralabm.model.params import ParameterError
 
 BACKENDS = ("serial", "processes", "dask")
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
-              "NUMEXPR_NUM_THREADS")
+              "NUMEXPR_NUM_THREADS", "RURALABM_HOUSEHOLD_THREADS")
 # Imported once by the forkserver, inherited by every worker it forks.
 PRELOAD = ["numpy", "pandas", "scipy.special", "ruralabm.model", "ruralabm.scenarios.runner", "ruralabm.analysis.vep", "ruralabm.analysis.resilience"]
 

@@ -1,6 +1,7 @@
 """The simulation core: determinism, common random numbers, the per-agent path, accounting,
 schedule order, shocks, organisations, counties and the panels."""
 import json
+import time
 
 import numpy as np
 import pandas as pd
@@ -433,3 +434,65 @@ def test_prefetched_draws_are_the_draws_of_the_year(monkeypatch):
     got = pf.get(1, 2015, 60, 3, 2, 1, False, False)
     assert got.farm_z.shape == (60,)
     assert np.array_equal(got.farm_z, draw_year(1, 2015, 60, 3, 2, 1).farm_z)
+
+
+def test_household_blocks_in_threads_give_the_same_outputs(monkeypatch):
+    """Household-level processes run over blocks of households in threads, and the panel row of
+    the year is mapped (and half copied) by a background thread: with 1, 2 or 3 threads (unequal
+    blocks) every panel is identical, and the per-agent path still agrees."""
+    from ruralabm.model.parallel import HouseholdBlocks
+
+    monkeypatch.setattr(HouseholdBlocks, "MIN_HOUSEHOLDS", 0)
+    kw = {"scenario": "calibrated", "population.n_households": 1001, "population.n_counties": 4,
+          "calendar.end_year": 2017}
+    runs = {}
+    for threads in (1, 2, 3):
+        monkeypatch.setattr(RuralModel, "household_threads", threads)
+        m = RuralModel(seed=5, household_agents=False, **kw).run()
+        assert m._blocks.threads == threads and len(m._blocks.blocks) == threads
+        assert (m._blocks.background() is not None) == (threads > 1)
+        runs[threads] = m
+    assert runs[3]._blocks.blocks[0] == slice(0, 333)
+    for threads in (2, 3):
+        for panel in ("household_panel", "county_panel", "organisations_panel"):
+            pd.testing.assert_frame_equal(getattr(runs[1], panel)(), getattr(runs[threads], panel)(), check_exact=True)
+    assert runs[1].household_panel()["participating"].sum() > 0
+
+
+def test_household_blocks_pass_errors_on_after_every_block_finished(monkeypatch):
+    from ruralabm.model.params import ParameterError
+    from ruralabm.model.parallel import HouseholdBlocks
+
+    monkeypatch.setattr(HouseholdBlocks, "MIN_HOUSEHOLDS", 0)
+    blocks = HouseholdBlocks(10, threads=2)
+    done = []
+
+    def fn(world, block):
+        if block.start == 5:
+            raise RuntimeError("block 2 failed")
+        time.sleep(0.05)
+        done.append(block)
+
+    with pytest.raises(RuntimeError, match="block 2 failed"):
+        blocks.run(fn, None)
+    assert done == [slice(0, 5)]
+
+    def first_fails(world, block):  # the calling thread's block fails: the other still finishes first
+        if block.start == 0:
+            raise RuntimeError("block 1 failed")
+        time.sleep(0.05)
+        done.append(block)
+
+    with pytest.raises(RuntimeError, match="block 1 failed"):
+        blocks.run(first_fails, None)
+    assert done == [slice(0, 5), slice(5, 10)]
+    assert HouseholdBlocks(10, threads=4).threads == 4 and HouseholdBlocks(10**6 - 1, threads=1).threads == 1
+    monkeypatch.setattr(HouseholdBlocks, "MIN_HOUSEHOLDS", 20_000)
+    assert HouseholdBlocks(19_999, threads=4).threads == 1  # small runs stay in one thread
+    with pytest.raises(ParameterError, match=r"household_threads = 0 is not allowed: must be a positive integer"):
+        HouseholdBlocks(10, threads=0)
+    monkeypatch.setenv("RURALABM_HOUSEHOLD_THREADS", "two")
+    with pytest.raises(ParameterError, match=r"RURALABM_HOUSEHOLD_THREADS = 'two' is not allowed"):
+        HouseholdBlocks(10)
+    monkeypatch.setenv("RURALABM_HOUSEHOLD_THREADS", "3")
+    assert HouseholdBlocks(30_000).threads == 3

@@ -136,16 +136,17 @@ def casual_pay(world: World, idx, z: np.ndarray | None = None) -> np.ndarray:
     return available_adults(world.households, idx) * days * day_wage
 
 
-def nonfarm_income(world: World, idx, z: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def nonfarm_income(world: World, idx, z: np.ndarray | None = None, pay: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Local wages (stable jobs), casual wages, remittances, pension and agricultural subsidy of the
-    household this year (expectations without ``z``, the (n, 4) normals of the labour stream)."""
+    household this year (expectations without ``z``, the (n, 4) normals of the labour stream).
+    ``pay``: ``local_pay(world, idx, z[:, 1])`` when the caller has computed it."""
     lp, hh = world.params.labour, world.households
     zm, zl, zr, zc = (None, None, None, None) if z is None else (z[:, 0], z[:, 1], z[:, 2], z[:, 3])
     remit = hh.migrants[idx] * migrant_pay(world, idx, zm) * hh.remittance_share[idx]
     if zr is not None:
         remit = remit * np.exp(lp.remittance_sd * zr - lp.remittance_sd**2 / 2)
     return {
-        "wages": hh.local_workers[idx] * local_pay(world, idx, zl),
+        "wages": hh.local_workers[idx] * (local_pay(world, idx, zl) if pay is None else pay),
         "casual": casual_pay(world, idx, zc),
         "remittances": remit,
         "pension": hh.elderly[idx] * pension_level(lp, world.year),

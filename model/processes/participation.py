@@ -24,11 +24,14 @@ CENTRE = {"distance": 19.08, "subsidy": 0.5413, "machine": 0.4289, "job": 0.8656
           "famsize": 4.674}
 
 
-def expected_gain(world: World, idx, org_type: OrgType, form: np.ndarray) -> np.ndarray:
+def expected_gain(world: World, idx, org_type: OrgType, form: np.ndarray, revenue: np.ndarray | None = None,
+                  pay: np.ndarray | None = None) -> np.ndarray:
     """Expected yearly income gain (yuan) of joining an organisation of the given type and form,
-    net of the membership cost."""
+    net of the membership cost. ``revenue`` (``normal_revenue``) and ``pay`` (``local_pay`` without
+    noise) when the caller has them."""
     p, hh = world.params, world.households
-    revenue = normal_revenue(world, idx)
+    if revenue is None:
+        revenue = normal_revenue(world, idx)
     price_gain = np.asarray(p.forms.price_gain)[form]
     yield_gain = np.asarray(p.forms.yield_gain)[form]
     business = np.asarray(p.forms.business_income)[form]
@@ -47,7 +50,7 @@ def expected_gain(world: World, idx, org_type: OrgType, form: np.ndarray) -> np.
         d = hh.distance[idx].astype(np.float64)
         gain = gain + revenue * lk.remoteness_price_penalty * d / (d + 20.0) * np.asarray(lk.market_access_recovery)[form]
         jobs = np.minimum(np.asarray(lk.jobs_per_member)[form], 1.0) * (available_adults(hh, idx) > 0)
-        gain = gain + jobs * lk.job_wage_factor * local_pay(world, idx)
+        gain = gain + jobs * lk.job_wage_factor * (local_pay(world, idx) if pay is None else pay)
         if org_type_trait("collective_marketing")[org_type]:
             gain = gain + revenue * p.cooperative.margin * lk.share_dividend_share
     return gain + form_business_income(p, business, hh.skills[idx]) - p.participation.membership_cost
@@ -65,8 +68,10 @@ def decide(world: World, idx) -> None:
     member = hh.participating[idx] == 1
     org = hh.org_id[idx]
     org_alive = np.where(org >= 0, o.active[np.maximum(org, 0)] == 1, False)
-    p_exit = ndtr(ndtri(pp.exit_probability) + pp.trust_exit_effect * (0.5 - hh.trust[idx]))
-    leaves = member & (~org_alive | forced_out | ((d.exit_u[idx] < p_exit) & ~forced_in))
+    chooses_exit = np.zeros(member.shape, dtype=bool)  # drawn for members only (the rest cannot leave)
+    p_exit = ndtr(ndtri(pp.exit_probability) + pp.trust_exit_effect * (0.5 - hh.trust[idx][member]))
+    chooses_exit[member] = d.exit_u[idx][member] < p_exit
+    leaves = member & (~org_alive | forced_out | (chooses_exit & ~forced_in))
     _drop(hh, n_sel[leaves])
     if not world.policy_active:
         return
@@ -85,13 +90,18 @@ def decide(world: World, idx) -> None:
     coop_c, ent_c, ent_ok_c = coop[cand], ent[cand], ent_ok[cand]
     # The income the gain is scaled by: drive-free expected income (default), or last year's
     # realised income, which carries the drive component of returns (params: gain_income).
-    base_income = world.income_last[rows] if pp.gain_income == "last" else expected_income(world, rows)
+    # (revenue and local pay enter the income and both gains: computed once)
+    revenue = normal_revenue(world, rows)
+    params = world.params
+    pay = local_pay(world, rows) if params.labour.enabled or params.linkage.enabled else None
+    base_income = (world.income_last[rows] if pp.gain_income == "last"
+                   else expected_income(world, rows, revenue=revenue, pay=pay))
     income = np.maximum(base_income, pp.income_floor)
     # Net gains can be negative (costs above benefits); the log keeps the scale relative to income.
-    gain_coop = np.log(np.maximum(1.0 + expected_gain(world, rows, OrgType.COOPERATIVE, o.form[np.maximum(coop_c, 0)]) / income,
-                                  pp.gain_ratio_floor))
-    gain_ent = np.log(np.maximum(1.0 + expected_gain(world, rows, OrgType.ENTERPRISE, o.form[np.maximum(ent_c, 0)]) / income,
-                                 pp.gain_ratio_floor))
+    gain_coop = np.log(np.maximum(1.0 + expected_gain(world, rows, OrgType.COOPERATIVE, o.form[np.maximum(coop_c, 0)],
+                                                      revenue, pay) / income, pp.gain_ratio_floor))
+    gain_ent = np.log(np.maximum(1.0 + expected_gain(world, rows, OrgType.ENTERPRISE, o.form[np.maximum(ent_c, 0)],
+                                                     revenue, pay) / income, pp.gain_ratio_floor))
     prefer_coop = coop_ok[cand] & (~ent_ok_c | (gain_coop - gain_ent + pp.org_choice_noise * d.org_choice_z[rows] > 0))
     chosen = np.where(prefer_coop, coop_c, np.where(ent_ok_c, ent_c, -1))
     gain = np.where(prefer_coop, gain_coop, gain_ent)

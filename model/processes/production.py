@@ -92,18 +92,24 @@ def business_level(world: World, idx) -> np.ndarray | float:
     return factor
 
 
-def expected_income(world: World, idx=slice(None)) -> np.ndarray:
+def expected_income(world: World, idx=slice(None), revenue: np.ndarray | None = None,
+                    pay: np.ndarray | None = None) -> np.ndarray:
     """A household's income at normal prices and no shocks, with no drive component: what it
-    expects before year 1, and the drive-free income the participation decision scales gains by."""
+    expects before year 1, and the drive-free income the participation decision scales gains by.
+    ``revenue`` (``normal_revenue``) and ``pay`` (``local_pay`` without noise) when the caller has them."""
     p, hh = world.params, world.households
     e = p.economy
     if p.labour.enabled:
-        nonfarm = nonfarm_income(world, idx)
-        earned = (nonfarm["wages"] + nonfarm["casual"] + hh.org_jobs[idx] * p.linkage.job_wage_factor * local_pay(world, idx)
+        if pay is None:
+            pay = local_pay(world, idx)
+        nonfarm = nonfarm_income(world, idx, pay=pay)
+        earned = (nonfarm["wages"] + nonfarm["casual"] + hh.org_jobs[idx] * p.linkage.job_wage_factor * pay
                   + nonfarm["remittances"] + nonfarm["pension"] + nonfarm["ag_subsidy"])
     else:
         earned = hh.twork[idx] * wage(e, hh.edu[idx], hh.region[idx])
-    return (normal_revenue(world, idx) * (1 - e.input_cost_share) + earned
+    if revenue is None:
+        revenue = normal_revenue(world, idx)
+    return (revenue * (1 - e.input_cost_share) + earned
             + subsidy_transfer(world, hh.subsidy[idx], hh.residents[idx])
             + business_assets(e, hh.productive_assets[idx]) * e.business_return * business_level(world, idx)
             + hh.land_rent_received[idx] - hh.land_rent_paid[idx])
@@ -190,7 +196,7 @@ def produce(world: World, idx) -> None:
         share_org = np.divide(hh.org_jobs[idx], twork, out=np.zeros_like(twork), where=twork > 0)
         org_wages = at_work * share_org * p.linkage.job_wage_factor * pay
         hh.org_wages[idx] = org_wages
-        nonfarm = nonfarm_income(world, idx, z)
+        nonfarm = nonfarm_income(world, idx, z, pay=pay)
         hh.income_wage[idx] = at_work * (1.0 - share_org) * pay + org_wages + nonfarm["casual"]
         hh.remittances[idx] = nonfarm["remittances"]
         hh.pension[idx] = nonfarm["pension"]

@@ -1,0 +1,81 @@
+"""Household-level processes over blocks of households in parallel threads.
+
+A household-level process works on each household from the world's state at the start of the
+phase, and writes only that household's rows: that is what lets the per-agent path call it one
+household at a time and give the panel of the vectorised path. The same property lets it run on
+contiguous blocks of households at once. numpy releases the GIL inside its array loops, so on a
+machine with a second core the blocks of a phase run side by side. Every household's numbers are
+computed by the same element-wise operations whatever the blocking, so the outputs are identical
+with any number of threads (tests/test_model.py checks it).
+
+Below ``MIN_HOUSEHOLDS`` the hand-over between threads costs more than it saves. The number of
+threads is ``RuralModel.household_threads``, else the environment variable
+``RURALABM_HOUSEHOLD_THREADS`` (worker processes of the process and Dask executors set it to 1:
+their cores are taken by the other workers), else the cores available, at most 4.
+
+The same object keeps one more thread for work that can run ahead of the year's processes
+(``background``): mapping the memory of the panel row the year will record (model/recorder.py).
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor, wait
+
+from .params import ParameterError
+
+ENV = "RURALABM_HOUSEHOLD_THREADS"
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_threads() -> int:
+    value = os.environ.get(ENV, "").strip()
+    if not value:
+        return min(available_cores(), 4)
+    if not value.isdigit() or int(value) < 1:
+        raise ParameterError(f"{ENV} = {value!r} is not allowed: must be a positive integer")
+    return int(value)
+
+
+class HouseholdBlocks:
+    MIN_HOUSEHOLDS = 20_000
+
+    def __init__(self, n_households: int, threads: int | None = None):
+        if threads is None:
+            threads = default_threads()
+        elif not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+            raise ParameterError(f"household_threads = {threads!r} is not allowed: must be a positive integer or None")
+        if n_households < self.MIN_HOUSEHOLDS:
+            threads = 1
+        self.threads = threads
+        bounds = [n_households * k // threads for k in range(threads + 1)]
+        self.blocks = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+        self._pool: ThreadPoolExecutor | None = None
+        self._background: ThreadPoolExecutor | None = None
+        self.run_ahead = threads > 1
+
+    def background(self) -> ThreadPoolExecutor | None:
+        """A one-thread executor for work ahead of the processes (None when the blocks run in one thread)."""
+        if self.run_ahead and self._background is None:
+            self._background = ThreadPoolExecutor(1, thread_name_prefix="ruralabm-ahead")
+        return self._background
+
+    def run(self, fn, world) -> None:
+        """``fn(world, block)`` for every block; the calling thread takes the first block."""
+        if self.threads == 1:
+            fn(world, slice(None))
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="ruralabm-households")
+        others = [self._pool.submit(fn, world, block) for block in self.blocks[1:]]
+        try:
+            fn(world, self.blocks[0])
+        finally:
+            wait(others)  # never leave a block writing the state while an error propagates
+        for future in others:
+            future.result()  # re-raises a block's error
