@@ -137,6 +137,7 @@ class RuralModel(mesa.Model):
         self.year_index = 0
         self._draws = DrawPrefetcher(enabled=self.prefetch_draws)
         self._blocks = HouseholdBlocks(households.n, self.household_threads)
+        w.blocks = self._blocks
 
         from ruralabm.agents import Cooperative, County, Household, LeadingEnterprise  # façades import the model package
 

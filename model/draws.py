@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .parallel import lower_priority
 from .rng import stream
 
 
@@ -131,6 +132,7 @@ class DrawPrefetcher:
             return
 
         def work():
+            lower_priority()
             try:
                 self._result = draw_year(*key)
             except BaseException as exc:  # noqa: BLE001 - re-raised by get()'s own draw_year

@@ -19,6 +19,7 @@ The same object keeps one more thread for work that can run ahead of the year's 
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from .params import ParameterError
@@ -31,6 +32,16 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def lower_priority() -> None:
+    """Give the calling thread a lower scheduling priority (Linux: a thread's nice value is its
+    own). Work that runs ahead of the year (drawing next year's numbers, mapping memory) then
+    takes the cores the household blocks leave idle instead of slowing a block down."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):  # no per-thread priorities here: run at normal priority
+        pass
 
 
 def default_threads() -> int:
@@ -62,7 +73,7 @@ class HouseholdBlocks:
     def background(self) -> ThreadPoolExecutor | None:
         """A one-thread executor for work ahead of the processes (None when the blocks run in one thread)."""
         if self.run_ahead and self._background is None:
-            self._background = ThreadPoolExecutor(1, thread_name_prefix="ruralabm-ahead")
+            self._background = ThreadPoolExecutor(1, thread_name_prefix="ruralabm-ahead", initializer=lower_priority)
         return self._background
 
     def run(self, fn, world) -> None:

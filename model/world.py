@@ -28,11 +28,16 @@ class YearScratch:
     labour_lost: np.ndarray        # adult-equivalent workers lost to illness (health_shocks -> produce)
     sales: np.ndarray              # yuan sold through the organisation (produce -> settle_cooperatives, record_enterprise_outcomes)
     disaster_value: np.ndarray     # yuan of output lost to disaster at spot prices (produce -> settle_cooperatives)
+    land_offer: np.ndarray         # mu offered for rent to households, mu asked for, and mu let to the
+    land_want: np.ndarray          # household's organisation, in full precision (within land_market,
+    land_let: np.ndarray           # between its two household parts)
+    poor_share: np.ndarray         # residents a household stands for x the share of them who are poor (county_campaign)
 
     @classmethod
     def empty(cls, n: int) -> "YearScratch":
         return cls(applied_org=np.full(n, -1, dtype=np.int32), application_score=np.zeros(n),
-                   labour_lost=np.zeros(n), sales=np.zeros(n), disaster_value=np.zeros(n))
+                   labour_lost=np.zeros(n), sales=np.zeros(n), disaster_value=np.zeros(n),
+                   land_offer=np.zeros(n), land_want=np.zeros(n), land_let=np.zeros(n), poor_share=np.zeros(n))
 
 
 @dataclass(slots=True)
@@ -75,6 +80,9 @@ class World:
     # price multiplier of each (county, product) from contract and cooperative demand (process
     # local_prices, linkage.enabled); ones otherwise
     local_price: np.ndarray = None
+    # the model's household blocks (model/parallel.py), for the element-wise parts of world-level
+    # processes; None: all households at once
+    blocks: object = None
 
     def __post_init__(self):
         if self.log_price is None:
@@ -85,6 +93,14 @@ class World:
     @property
     def policy_active(self) -> bool:
         return self.year >= self.params.calendar.policy_start_year
+
+    def over_households(self, fn) -> None:
+        """``fn(world, idx)`` over every household: a household-level part of a world-level
+        process (element-wise, writes only rows ``idx``), in the model's blocks when it has them."""
+        if self.blocks is None:
+            fn(self, slice(None))
+        else:
+            self.blocks.run(fn, self)
 
     @property
     def record_index(self) -> int:

@@ -121,22 +121,29 @@ def weighted_incidence(world: World) -> np.ndarray:
     the subsidy and the floor, not by the income draw). The incidence is the population-weighted
     share of those real residents below the national line; households under the floor count as
     not poor (the floor tops every one of them up). With sd 0 it is the simulated headcount."""
-    p, hh, c = world.params, world.households, world.counties
+    hh, c = world.households, world.counties
+    world.over_households(_poor_residents)
+    residents = np.bincount(hh.county_id, weights=hh.residents.astype(np.float64), minlength=c.n)  # this year's
+    return np.bincount(hh.county_id, weights=world.scratch.poor_share, minlength=c.n) / np.maximum(residents, 1.0)
+
+
+def _poor_residents(world: World, idx) -> None:
+    """Residents a household stands for times the share of them below the line (scratch.poor_share)."""
+    p, hh = world.params, world.households
     sd = p.campaign.incidence_income_sd
     line = p.poverty.line_national
-    famsize = hh.residents.astype(np.float64)  # incidence among usual residents
+    famsize = hh.residents[idx].astype(np.float64)  # incidence among usual residents
     if sd > 0.0:
-        transfers_pc = hh.income_transfers / famsize
-        market_pc = (hh.income_total - hh.income_transfers) / famsize
+        transfers_pc = hh.income_transfers[idx] / famsize
+        market_pc = (hh.income_total[idx] - hh.income_transfers[idx]) / famsize
         room = line - transfers_pc  # market income per capita a represented household needs
         with np.errstate(divide="ignore", invalid="ignore"):
             z = (np.log(np.maximum(room, 1e-9)) - np.log(np.maximum(market_pc, 1.0)) + sd * sd / 2.0) / sd
         share = np.where(room > 0, ndtr(z), 0.0)
     else:
-        share = (hh.income_total / famsize < line).astype(np.float64)
-    share = np.where(floored(world, hh.county_id, supported(world, slice(None))), 0.0, share)
-    residents = np.bincount(hh.county_id, weights=famsize, minlength=c.n)  # this year's (members move)
-    return np.bincount(hh.county_id, weights=famsize * share, minlength=c.n) / np.maximum(residents, 1.0)
+        share = (hh.income_total[idx] / famsize < line).astype(np.float64)
+    share = np.where(floored(world, hh.county_id[idx], supported(world, idx)), 0.0, share)
+    world.scratch.poor_share[idx] = famsize * share
 
 
 def make_plan(world: World, incidence: np.ndarray) -> None:

@@ -17,6 +17,8 @@ and land-share dividends received are property income.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from ..enums import org_type_trait
@@ -25,40 +27,60 @@ from .labour import farm_labour
 
 
 def clear_land_market(world: World) -> None:
+    """Offers and asks of each household, the village markets, each household's rentals (the two
+    household parts element-wise, over the model's blocks of households)."""
+    if not world.params.land.market:
+        return
+    world.over_households(_offer_and_ask)
+    hh, scratch = world.households, world.scratch
+    n_v = world.villages.n
+    supply = np.bincount(hh.village_id, weights=scratch.land_offer, minlength=n_v)
+    demand = np.bincount(hh.village_id, weights=scratch.land_want, minlength=n_v)
+    traded = np.minimum(supply, demand)
+    out_share = np.divide(traded, supply, out=np.zeros(n_v), where=supply > 0)
+    in_share = np.divide(traded, demand, out=np.zeros(n_v), where=demand > 0)
+    world.over_households(partial(_rent, out_share=out_share, in_share=in_share))
+
+
+def _member(hh, idx) -> np.ndarray:
+    return (hh.participating[idx] == 1) & (hh.org_id[idx] >= 0)
+
+
+def _offer_and_ask(world: World, idx) -> None:
     p, hh = world.params, world.households
     lp = p.land
-    if not lp.market:
-        return
-    labour = farm_labour(world, slice(None))
-    reach = labour * p.economy.mu_per_worker + hh.machine * lp.machine_mu
-    own = hh.land_area.astype(np.float64)
+    labour = farm_labour(world, idx)
+    reach = labour * p.economy.mu_per_worker + hh.machine[idx] * lp.machine_mu
+    own = hh.land_area[idx].astype(np.float64)
     offer = np.maximum(own - lp.rent_out_slack * reach, 0.0)
     want = np.where(labour > 0, np.maximum(reach - lp.rent_in_slack * own, 0.0), 0.0)
-    member = (hh.participating == 1) & (hh.org_id >= 0)
+    member = _member(hh, idx)
     if world.policy_active:
         org_active = np.zeros(member.shape, dtype=bool)
-        org_active[member] = world.organisations.active[hh.org_id[member]] == 1
+        org_active[member] = world.organisations.active[hh.org_id[idx][member]] == 1
         to_org = np.where(member & org_active, lp.organisation_land_share * offer, 0.0)
     else:
         to_org = np.zeros_like(offer)
     offer = offer - to_org
-    want = np.where(offer > 0, 0.0, want)  # a household does not rent in and out at once
-    village = hh.village_id
-    n_v = world.villages.n
-    supply = np.bincount(village, weights=offer, minlength=n_v)
-    demand = np.bincount(village, weights=want, minlength=n_v)
-    traded = np.minimum(supply, demand)
-    out_share = np.divide(traded, supply, out=np.zeros(n_v), where=supply > 0)
-    in_share = np.divide(traded, demand, out=np.zeros(n_v), where=demand > 0)
-    rented_out = offer * out_share[village]
-    rented_in = want * in_share[village]
-    hh.land_rented_out[:] = rented_out
-    hh.land_rented_in[:] = rented_in
-    hh.land_to_organisation[:] = to_org
-    hh.land_farmed[:] = own - rented_out - to_org + rented_in
+    world.scratch.land_offer[idx] = offer
+    world.scratch.land_want[idx] = np.where(offer > 0, 0.0, want)  # a household does not rent in and out at once
+    world.scratch.land_let[idx] = to_org
+    hh.land_to_organisation[idx] = to_org
 
-    rent = np.asarray(lp.rent_per_mu)[hh.region]
-    cooperative = member & org_type_trait("collective_marketing")[hh.org_type]
+
+def _rent(world: World, idx, out_share: np.ndarray, in_share: np.ndarray) -> None:
+    """Pro rata on both sides of each village market, at the regional rent."""
+    lp, hh = world.params.land, world.households
+    village = hh.village_id[idx]
+    rented_out = world.scratch.land_offer[idx] * out_share[village]
+    rented_in = world.scratch.land_want[idx] * in_share[village]
+    to_org = world.scratch.land_let[idx]
+    hh.land_rented_out[idx] = rented_out
+    hh.land_rented_in[idx] = rented_in
+    hh.land_farmed[idx] = hh.land_area[idx].astype(np.float64) - rented_out - to_org + rented_in
+
+    rent = np.asarray(lp.rent_per_mu)[hh.region[idx]]
+    cooperative = _member(hh, idx) & org_type_trait("collective_marketing")[hh.org_type[idx]]
     org_rate = np.where(cooperative, 1.0 + lp.share_dividend_premium, 1.0)
-    hh.land_rent_received[:] = rent * (rented_out + org_rate * to_org)
-    hh.land_rent_paid[:] = rent * rented_in
+    hh.land_rent_received[idx] = rent * (rented_out + org_rate * to_org)
+    hh.land_rent_paid[idx] = rent * rented_in

@@ -48,7 +48,7 @@ def assign_jobs(world: World) -> None:
         hired = rows[rank < jobs[org]]
         hh.org_jobs[hired] = 1
     from .labour import update_members
-    update_members(world, slice(None))
+    world.over_households(update_members)
 
 
 def local_prices(world: World) -> None:
