@@ -258,7 +258,7 @@ class RuralModel(mesa.Model):
         w.year = self.calendar_years[self.year_index]
         o = w.organisations
         sizes = (w.households.n, w.villages.n, w.counties.n, o.n, self.params.labour.enabled,
-                 self.params.demography.enabled)
+                 self.params.demography.enabled, self.params.registration.rule == "assessment")
         w.draws = self._draws.get(self.master_seed, w.year, *sizes)
         if self.year_index + 1 < len(self.calendar_years):
             self._draws.prefetch(self.master_seed, self.calendar_years[self.year_index + 1], *sizes)

@@ -60,10 +60,15 @@ class YearDraws:
     # of a successor's or re-founded household's traits (model/processes/demography.py)
     members_u: np.ndarray | None = None    # (n, 8) float32
     members_z: np.ndarray | None = None    # (n, 4) float32
+    # the poverty register's assessment noise and exclusion uniforms (stream ``registration``; drawn
+    # only with registration.rule = 'assessment'; model/processes/registration.py)
+    registration_z: np.ndarray | None = None  # (n,)
+    registration_u: np.ndarray | None = None  # (n,)
 
 
 def draw_year(seed: int, year: int, n_households: int, n_villages: int, n_counties: int,
-              n_organisations: int, labour: bool = False, demography: bool = False) -> YearDraws:
+              n_organisations: int, labour: bool = False, demography: bool = False,
+              registration: bool = False) -> YearDraws:
     n = n_households
     g = stream(seed, "prices", year)
     price_innovation = g.standard_normal(4)
@@ -94,6 +99,10 @@ def draw_year(seed: int, year: int, n_households: int, n_villages: int, n_counti
         g = stream(seed, "members", year)
         extra["members_u"] = g.random((n, 8), dtype=np.float32)
         extra["members_z"] = g.standard_normal((n, 4), dtype=np.float32)
+    if registration:
+        g = stream(seed, "registration", year)
+        extra["registration_z"] = g.standard_normal(n)
+        extra["registration_u"] = g.random(n)
     arrays = {k: v for k, v in locals().items() if isinstance(v, np.ndarray)}
     return YearDraws(**arrays, **extra)
 

@@ -19,14 +19,14 @@ this process then does nothing). ``"assessment"``:
   households that exit this year do not re-enter in the same year.
 
 Draws: stream ``registration`` (model/rng.py), per year, for every household whatever its state:
-``z`` (assessment noise) then ``u`` (exclusion), so the register never shifts other draws.
-World-level, so it draws once a year on the per-agent path too.
+``z`` (assessment noise) then ``u`` (exclusion), so the register never shifts other draws. They
+are drawn with the year's other draws (``YearDraws.registration_z``, ``registration_u``, next
+year's in the background while this year runs).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..rng import stream
 from ..world import World
 
 
@@ -62,9 +62,7 @@ def review_register(world: World) -> None:
         return
     hh, y = world.households, world.year
     line = world.params.poverty.line_national
-    rng = stream(world.seed, "registration", y)
-    z = rng.standard_normal(hh.n)
-    u = rng.random(hh.n)
+    z, u = world.draws.registration_z, world.draws.registration_u
     reached = u >= rp.exclusion_error
     income = world.income_pc_last
     assessed = income * np.exp(rp.assessment_error * z)
