@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from .draws import DrawPrefetcher
-from .parallel import HouseholdBlocks
 from .enums import ORG_TYPE_OFFSET, OrgType
+from .parallel import HouseholdBlocks
 from .params import FORMS, ORGANISATION_TYPES, PRODUCTS, REGIONS, ParameterError, Params, parameter_spec
 from .population import build_households, build_organisations, build_places
 from .population_national import build_households_national, build_places_national

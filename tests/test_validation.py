@@ -72,13 +72,14 @@ def test_every_replication_and_estimator_ran(observables, instrument):
 # kernel weights controls of lower propensity than the treated: -171 yuan (MC SE 51) on a
 # 2,190-yuan effect, shrinking with the bandwidth (-69 at 0.03, -44 at 0.015), while NN 1:1, NN
 # 1:4 and radius matching, which do not smooth, pass. benchmarks/psm_bias_check.py reproduces it.
-# Those numbers are of the indirect-inference point's world; on the posterior-median default:
-# -180 (44) on 2,401 yuan, -90 (43) at 0.03, -67 (42) at 0.015.
+# Those numbers are of the indirect-inference point's world; on the shipped posterior median
+# (after the set-up's refit, 2026-12-06): -186 (50) on 2,428 yuan, -80 (48) at 0.03, -49 (46) at
+# 0.015 (-180, -90, -67 at the day's first median).
 # (The NN/radius bias of +210 yuan reported before came from capacity rationing the `identified`
 # preset failed to remove; the preset now switches the capacity ramp off.)
 _KERNEL_SMOOTHING = pytest.mark.xfail(reason="kernel matching's smoothing bias at the paper's bandwidth 0.06: "
-                                             "-180 yuan (MC SE 44), -67 at bandwidth 0.015 on the posterior-median "
-                                             "default (-171 and -44 at the indirect-inference point; see comment)",
+                                             "-186 yuan (MC SE 50), -49 at bandwidth 0.015 on the shipped posterior "
+                                             "median (-171 and -44 at the indirect-inference point; see comment)",
                                       strict=False)
 
 
@@ -108,11 +109,12 @@ def test_psm_biased_as_the_construction_implies_under_unobserved_selection(obser
     assert pov["bias"] < -3 * pov["mc_se_bias"], pov.to_dict()
 
 
-@pytest.mark.xfail(reason="posterior-median default (2026-12-06): the selection-induced change of DID's error is "
-                          "under a fifth of PSM's, but DID's log-income bias at selection 1 is 0.158 of PSM's (0.041 "
-                          "against 0.262), above the 0.15 asserted: DID's bias at selection 0 (registered poor trend "
-                          "differently) carries over; at the indirect-inference point the change ratio was 0.235 "
-                          "(drive's effect not time-invariant, docstring). Reported, not loosened",
+@pytest.mark.xfail(reason="shipped posterior median (2026-12-06, after the set-up's refit): the selection-induced "
+                          "change of DID's error is under a fifth of PSM's, but DID's log-income bias at selection 1 "
+                          "is 0.171 of PSM's (-0.049 against +0.287; 0.158 at the day's first median), above the 0.15 "
+                          "asserted: DID's bias at selection 0 (registered poor trend differently) carries over; at "
+                          "the indirect-inference point the change ratio was 0.235 (drive's effect not "
+                          "time-invariant, docstring). Reported, not loosened",
                    strict=False)
 def test_did_removes_time_invariant_unobserved_selection(observables):
     """Household fixed effects difference out drive's time-invariant effect: DID's bias barely
@@ -182,20 +184,27 @@ def test_vulnerability_truth_and_the_vep_variant():
     """The VEP on X alone gives a near-zero PSM effect and a near-zero VEP-implied (twin) effect,
     while the truth (poverty next year) is clearly negative. With participation among the VEP
     regressors PSM recovers what the VEP model implies (its twin difference), which is negative
-    here; in small samples the sign of that VEP-implied effect is not reliable (docs)."""
+    here; in small samples the sign of that VEP-implied effect is not reliable (docs).
+
+    Tested on the mean of 6 replications of 20,000 households: one replication's gap between the
+    variant's estimate and its twin difference has an SD of about 0.026 in the shipped world (8
+    replications, 2026-12-06), so a single draw cannot carry a tolerance of 0.03; the mean's gap must
+    be within 3 Monte Carlo SEs of zero."""
     cfg = v.ValidationConfig(selection=[0.0], designs=["paper"], outcomes=["vulnerability", "vulnerability-participating"],
-                             estimators=["psm-kernel"], households=20_000, sample=100_000, batches=2, reps=1)
-    out = v.replicate(cfg.tasks()[0])
-    r = pd.DataFrame(out["rows"]).set_index("outcome")
-    plain, variant = r.loc["vulnerability"], r.loc["vulnerability-participating"]
-    # The truth in the calibrated national world is about -0.028 (docs/validation.md: 20
-    # replications of 40,000 households); one replication of 20,000 has an SD of about 0.01.
-    # "Clearly negative": below -0.01 and at least 0.015 below what PSM on the VEP of X estimates.
-    assert plain["truth"] < -0.01 and plain["truth"] == variant["truth"]
-    assert plain["truth"] < plain["estimate"] - 0.015
-    assert abs(plain["estimate"]) < 0.02 and abs(plain["truth_vep_twin"]) < 0.02
-    assert abs(variant["estimate"] - variant["truth_vep_twin"]) < 0.03
-    assert variant["estimate"] < plain["estimate"] - 0.03
+                             estimators=["psm-kernel"], households=20_000, sample=100_000, batches=2, reps=6)
+    rows = pd.DataFrame([row for task in cfg.tasks() for row in v.replicate(task)["rows"]])
+    plain = rows[rows["outcome"] == "vulnerability"].reset_index(drop=True)
+    variant = rows[rows["outcome"] == "vulnerability-participating"].reset_index(drop=True)
+    assert len(plain) == len(variant) == 6 and (plain["truth"] == variant["truth"]).all()
+    # The truth in the calibrated national world is about -0.034 (docs/validation.md: 20
+    # replications of 40,000 households). "Clearly negative": below -0.01 and at least 0.015 below
+    # what PSM on the VEP of X estimates.
+    truth, estimate = plain["truth"].mean(), plain["estimate"].mean()
+    assert truth < -0.01 and truth < estimate - 0.015
+    assert abs(estimate) < 0.02 and abs(plain["truth_vep_twin"].mean()) < 0.02
+    gap = variant["estimate"] - variant["truth_vep_twin"]
+    assert abs(gap.mean()) < 3 * gap.std(ddof=1) / np.sqrt(len(gap)), gap.tolist()
+    assert variant["estimate"].mean() < estimate - 0.03
 
 
 def test_cli_validate_and_errors(tmp_path, capsys):
@@ -372,8 +381,15 @@ def test_validate_states_changes_both_truths_overlap_drive_gaps_and_failures(tmp
     if failed.any():
         assert "estimator run(s) failed" in text and "psm-kernel: 1 of" in text, text
     assert did_rows[list(v.OVERLAP_COLUMNS)].isna().all().all()
-    assert np.isfinite(rows[list(v.PROPENSITY_COLUMNS)].to_numpy()).all()
-    assert (rows["ps_treated_min"] <= rows["ps_treated_max"]).all()
+    # the propensity range is a replication's: undefined (NaN on its every row) only where the
+    # propensity model itself failed, the one failure allowed above
+    keys = ["design", "selection", "rep"]
+    propensity_failed = failed & psm_rows["error"].str.contains("propensity model", na=False)
+    no_propensity = rows.set_index(keys).index.isin(psm_rows.loc[propensity_failed].set_index(keys).index)
+    assert np.isfinite(rows.loc[~no_propensity, list(v.PROPENSITY_COLUMNS)].to_numpy()).all()
+    assert rows.loc[no_propensity, list(v.PROPENSITY_COLUMNS)].isna().all().all()
+    ranged = rows.loc[~no_propensity]
+    assert (ranged["ps_treated_min"] <= ranged["ps_treated_max"]).all()
 
 
 def test_failed_estimator_runs_are_counted_by_reason():
