@@ -467,24 +467,19 @@ def test_household_blocks_pass_errors_on_after_every_block_finished(monkeypatch)
     blocks = HouseholdBlocks(10, threads=2)
     done = []
 
-    def fn(world, block):
-        if block.start == 5:
-            raise RuntimeError("block 2 failed")
-        time.sleep(0.05)
-        done.append(block)
+    def failing_at(start):
+        def fn(world, block):
+            if block.start == start:
+                raise RuntimeError(f"block at {start} failed")
+            time.sleep(0.05)
+            done.append(block)
+        return fn
 
-    with pytest.raises(RuntimeError, match="block 2 failed"):
-        blocks.run(fn, None)
+    with pytest.raises(RuntimeError, match="block at 5 failed"):  # a worker thread's block
+        blocks.run(failing_at(5), None)
     assert done == [slice(0, 5)]
-
-    def first_fails(world, block):  # the calling thread's block fails: the other still finishes first
-        if block.start == 0:
-            raise RuntimeError("block 1 failed")
-        time.sleep(0.05)
-        done.append(block)
-
-    with pytest.raises(RuntimeError, match="block 1 failed"):
-        blocks.run(first_fails, None)
+    with pytest.raises(RuntimeError, match="block at 0 failed"):  # the calling thread's: the other still finishes
+        blocks.run(failing_at(0), None)
     assert done == [slice(0, 5), slice(5, 10)]
     assert HouseholdBlocks(10, threads=4).threads == 4 and HouseholdBlocks(10**6 - 1, threads=1).threads == 1
     monkeypatch.setattr(HouseholdBlocks, "MIN_HOUSEHOLDS", 20_000)
