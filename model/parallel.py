@@ -68,11 +68,10 @@ class HouseholdBlocks:
         self.blocks = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
         self._pool: ThreadPoolExecutor | None = None
         self._background: ThreadPoolExecutor | None = None
-        self.run_ahead = threads > 1
 
     def background(self) -> ThreadPoolExecutor | None:
         """A one-thread executor for work ahead of the processes (None when the blocks run in one thread)."""
-        if self.run_ahead and self._background is None:
+        if self.threads > 1 and self._background is None:
             self._background = ThreadPoolExecutor(1, thread_name_prefix="ruralabm-ahead", initializer=lower_priority)
         return self._background
 
