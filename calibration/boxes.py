@@ -10,7 +10,9 @@ BOXES: dict[str, str] = {
     "cooperative.training_probability": "0.05:0.8",
     "enterprise.training_probability": "0:0.6",
     "learning.technology_yield_gain": "0:0.4",
-    "policy.poverty_alleviation_transfer": "200:2500",
+    # the full-scale (2020) transfer: the old box of a constant transfer, 200:2500, divided by the
+    # mean 2015-2022 support index of scenarios/world.toml (0.789)
+    "policy.poverty_alleviation_transfer": "250:3200",
     "economy.drive_effect": "0:0.8",
     "linkage.price_spillover": "0:0.4",
     "linkage.share_dividend_share": "0:0.4",

@@ -322,6 +322,9 @@ class ParticipationParams:
     membership_cost: float = param(300.0, "yuan per year", 0.0, 1e5,
                                    "Cost of participating (fees, share capital, meetings, compliance), paid from farm income.",
                                    "assumption: fees, share capital and time worth about 300 yuan a year")
+    maturity_years: float = param(0.0, "years", 0.0, 20.0,
+                                  "Years of membership over which a member's gains from the organisation's services build up: the price premium (cooperative marketing, the form's price gain), the market access the form recovers, the yield gains (contract technology, the form's yield gain) and the form's business income are at the share min(1, t / (maturity_years + 1)) of their full level in the t-th year of membership (t = 1 the joining year). Wages of organisation jobs, dividends, the input discount and the contract price are paid in full from the start. 0: full gains from the joining year (the old behaviour).",
+                                  "assumption: a member needs seasons to adopt the organisation's standards and varieties and to build its sales channels (certification, brand, buyers); 2 in scenarios/world.toml (full gains from the third season)")
     expected_gain_effect: float = param(0.5, "probit index per unit log expected gain", 0.0, 10.0,
                                         "Weight of the expected income gain in the decision.",
                                         "assumption: moderate weight on the expected gain, which has no counterpart in the CLDS probit (seed 001)")
@@ -537,8 +540,13 @@ class PolicyParams:
                                                  "Cost of hardening one percent of a village's roads.",
                                                  "assumption: cost of hardening 1% of a village's roads")
     poverty_alleviation_transfer: float = param(1500.0, "yuan per poor person-year", 0.0, 1e5,
-                                                "Targeted transfers to registered-poor persons after the policy start.",
+                                                "Targeted transfers to registered-poor persons after the policy start, at full scale: the transfer of a year is this times support_index of the year.",
                                                 "assumption: targeted transfers of the order of the dibao payment; calibrated (scenarios/calibrated.toml)")
+    support_index: list = param([1.0] * 8, "real index, 2020 = 1", 0.0, 100.0,
+                                "Scale of the targeted transfers to registered-poor persons by year 2015-2022 (support as it phased in); years outside hold the nearest value. All ones: the same transfer every year (the old behaviour).",
+                                "MOF, central special poverty-alleviation funds: 46.09 / 66.10 / 86.10 / 106.10 / 126.10 / 146.10 billion yuan (2015-2020), continued as the funds for consolidating poverty alleviation 156.10 / 165.00 (2021-2022), deflated by the rural CPI (calibration/patterns.toml [deflator]) and divided by 2020: 0.353 / 0.497 / 0.640 / 0.772 / 0.889 / 1 / 1.061 / 1.100 in scenarios/world.toml",
+                                keys=tuple(f"y{y}" for y in range(2015, 2023)))
+    support_index_first_year: int = param(2015, "year", 1950, 2150, "Calendar year of the first entry of support_index.", "as support_index")
 
 
 @dataclass

@@ -29,6 +29,7 @@ from ..enums import form_trait, org_type_trait
 from ..rng import stream
 from ..world import World
 from .coping import income_sum
+from .production import poverty_transfer_level
 from .registration import supported
 
 
@@ -81,7 +82,7 @@ def campaign_support(world: World, idx) -> None:
     extra = np.zeros(np.shape(registered))
     ethnic = c.ethnic_minority[county].astype(np.float64)
     if cc.structure_channels and cc.ethnic_support > 0.0:
-        extra = extra + registered * famsize * p.policy.poverty_alleviation_transfer * cc.ethnic_support * ethnic
+        extra = extra + registered * famsize * poverty_transfer_level(p, world.year) * cc.ethnic_support * ethnic
     if cp.exit_rule != "campaign":
         if np.any(extra):
             hh.income_transfers[idx] += extra

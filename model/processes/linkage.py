@@ -67,10 +67,12 @@ def local_prices(world: World) -> None:
     world.local_price[:] = (1.0 + p.linkage.price_spillover * share).reshape(world.counties.n, n_products)
 
 
-def market_access(world: World, idx, participating: np.ndarray, form: np.ndarray) -> np.ndarray:
-    """Multiplier of the farm-gate price for remoteness, less what the member's form recovers."""
+def market_access(world: World, idx, participating: np.ndarray, form: np.ndarray,
+                  maturity: np.ndarray | float = 1.0) -> np.ndarray:
+    """Multiplier of the farm-gate price for remoteness, less what the member's form recovers
+    (at the share ``maturity`` of it while the member's sales channels are being built)."""
     lk = world.params.linkage
     d = world.households.distance[idx].astype(np.float64)
     penalty = lk.remoteness_price_penalty * d / (d + 20.0)
-    recovered = np.where(participating, np.asarray(lk.market_access_recovery)[form], 0.0)
+    recovered = np.where(participating, np.asarray(lk.market_access_recovery)[form], 0.0) * maturity
     return 1.0 - penalty * (1.0 - recovered)

@@ -68,6 +68,24 @@ def subsidy_level(p, year: int) -> float:
     return pp.subsidy_per_capita * (1.0 + pp.subsidy_growth) ** (int(year) - 2014)
 
 
+def poverty_transfer_level(p, year: int) -> float:
+    """The targeted transfer per supported (registered-poor) person in a calendar year: the
+    full-scale transfer times the year's support index (support phased in with the funds)."""
+    pp = p.policy
+    path = pp.support_index
+    i = min(max(int(year) - pp.support_index_first_year, 0), len(path) - 1)
+    return pp.poverty_alleviation_transfer * float(path[i])
+
+
+def gain_maturity(p, membership_years: np.ndarray) -> np.ndarray | float:
+    """Share of their full level at which a member's service gains (price premium, yield gains,
+    the form's business income) arrive, given the completed years of membership before this one."""
+    m = p.participation.maturity_years
+    if m == 0.0:
+        return 1.0
+    return np.minimum(1.0, (membership_years.astype(np.float64) + 1.0) / (m + 1.0))
+
+
 def subsidy_transfer(world: World, subsidy: np.ndarray, residents: np.ndarray) -> np.ndarray:
     """The low-income subsidy (dibao), per usual resident."""
     return subsidy * residents * subsidy_level(world.params, world.year)
@@ -139,13 +157,16 @@ def produce(world: World, idx) -> None:
     form = np.maximum(hh.form[idx], 0)
     cooperative = participating & org_type_trait("collective_marketing")[org_type]
     contracted = participating & org_type_trait("contract_farming")[org_type]
+    # New members get the organisation's services at a share of their full level (standards,
+    # varieties and sales channels take seasons); 1 with participation.maturity_years = 0.
+    maturity = gain_maturity(p, hh.membership_years[idx])
     revenue0 = normal_revenue(world, idx)
     labour_mult = np.minimum(1.0, farm_labour / labour_need(e, hh.land_farmed[idx])) ** e.labour_elasticity
     machine_mult = 1.0 + e.machine_yield_gain * np.minimum(hh.machine[idx], e.machines_used_max)
     drive_mult = lognormal(e.drive_effect, hh.entrepreneurial_drive[idx])
     tech_mult = (1.0 + p.learning.technology_yield_gain * hh.tech_adopted[idx]
-                 + np.where(contracted, p.enterprise.technology_yield_gain, 0.0)
-                 + np.where(participating, np.asarray(p.forms.yield_gain)[form], 0.0))
+                 + np.where(contracted, p.enterprise.technology_yield_gain, 0.0) * maturity
+                 + np.where(participating, np.asarray(p.forms.yield_gain)[form], 0.0) * maturity)
     noise = lognormal(e.farm_output_sd, d.farm_z[idx])
     loss = world.villages.disaster_loss[hh.village_id[idx]]
     hh.disaster_loss[idx] = loss
@@ -162,9 +183,9 @@ def produce(world: World, idx) -> None:
         # Contract demand and cooperative marketing move the county's price (a spillover to
         # every grower); remoteness lowers the farm-gate price, which organisations partly recover.
         spot = (spot * world.local_price[hh.county_id[idx], hh.product[idx]]
-                * market_access(world, idx, participating, form))
-    price_gain = np.where(participating, np.asarray(p.forms.price_gain)[form], 0.0)
-    coop_price = spot * (1.0 + p.cooperative.marketing_premium + price_gain)
+                * market_access(world, idx, participating, form, maturity))
+    price_gain = np.where(participating, np.asarray(p.forms.price_gain)[form], 0.0) * maturity
+    coop_price = spot * (1.0 + (p.cooperative.marketing_premium * maturity) + price_gain)
     org = np.maximum(hh.org_id[idx], 0)
     contract = o.contract_price[org] * (1.0 + price_gain)
     reneged = contracted & (o.reneged[org] == 1)
@@ -209,7 +230,7 @@ def produce(world: World, idx) -> None:
             hh.income_wage[idx] *= world.counties.wage_factor[county]
 
     # Business: own assets plus what the integration form opens up (tourism, online sales).
-    business_form = np.where(participating, np.asarray(p.forms.business_income)[form], 0.0)
+    business_form = np.where(participating, np.asarray(p.forms.business_income)[form], 0.0) * maturity
     # (drive_mult is float32: the product keeps the old order, the level multiplies last)
     hh.income_business[idx] = (business_assets(e, hh.productive_assets[idx]) * e.business_return * drive_mult
                                * lognormal(e.business_return_sd, d.business_z[idx]) * business_level(world, idx)
@@ -222,7 +243,7 @@ def produce(world: World, idx) -> None:
     residents = hh.residents[idx].astype(np.float64)
     transfers = subsidy_transfer(world, hh.subsidy[idx], residents)
     if world.policy_active:
-        transfers = transfers + supported(world, idx) * residents * p.policy.poverty_alleviation_transfer
+        transfers = transfers + supported(world, idx) * residents * poverty_transfer_level(p, world.year)
     if labour_on:
         transfers = transfers + hh.remittances[idx] + hh.pension[idx] + hh.ag_subsidy[idx]
     if p.shocks.disaster_relief_share > 0.0:  # public relief and crop insurance
