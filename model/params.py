@@ -544,7 +544,7 @@ class PolicyParams:
                                                 "assumption: targeted transfers of the order of the dibao payment; calibrated (scenarios/calibrated.toml)")
     support_index: list = param([1.0] * 8, "real index, 2020 = 1", 0.0, 100.0,
                                 "Scale of the targeted transfers to registered-poor persons by year 2015-2022 (support as it phased in); years outside hold the nearest value. All ones: the same transfer every year (the old behaviour).",
-                                "MOF, central special poverty-alleviation funds: 46.09 / 66.10 / 86.10 / 106.10 / 126.10 / 146.10 billion yuan (2015-2020), continued as the funds for consolidating poverty alleviation 156.10 / 165.00 (2021-2022), deflated by the rural CPI (calibration/patterns.toml [deflator]) and divided by 2020: 0.353 / 0.497 / 0.640 / 0.772 / 0.889 / 1 / 1.061 / 1.100 in scenarios/world.toml",
+                                "MOF, central special poverty-alleviation funds: 46.09 / 66.10 / 86.10 / 106.10 / 126.10 / 146.10 billion yuan (2015-2020; Xinhua 2017-05-28: 86.1 billion, +30.3%; 2019-05-19: 126.1 billion, +20 billion a year for the fourth year), continued as the funds for consolidating poverty alleviation 156.10 / 165.00 (2021-2022), deflated by the rural CPI (calibration/patterns.toml [deflator]) and divided by 2020: 0.353 / 0.497 / 0.640 / 0.772 / 0.889 / 1 / 1.061 / 1.100 in scenarios/world.toml",
                                 keys=tuple(f"y{y}" for y in range(2015, 2023)))
     support_index_first_year: int = param(2015, "year", 1950, 2150, "Calendar year of the first entry of support_index.", "as support_index")
 

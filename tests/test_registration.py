@@ -135,3 +135,45 @@ def test_quota_register_fills_each_county_lowest_first():
     chosen = quota_register(assessed, county, persons, quota, np.array([True, True, True, True, True, False]))
     # county 0: 1.0 (0 before), 3.0 (2 before < 3) registered, 5.0 (4 before) not; county 1: 0.5 not a candidate
     assert chosen.tolist() == [False, True, True, True, False, False]
+
+
+def test_targeted_transfers_follow_the_support_index():
+    """The transfer of a year is the full-scale transfer times the year's support index, on the
+    register and in the support period after exit."""
+    index = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 0.5, 2.0]  # 2015-2022
+    m, hp = _run(["registration.assessment_error=0", "registration.exclusion_error=0", "policy.subsidy_per_capita=0",
+                  "economy.network_transfer_share=0", "registration.support_years=3",
+                  f"policy.support_index={index}"])
+    pp = m.params.policy
+    assert pp.support_index_first_year == 2015 == m.params.calendar.policy_start_year
+    reg = _wide(hp, "registered_poor")
+    tr = _wide(hp, "income_transfers")
+    fam = _wide(hp, "famsize")
+    checked_years = 0
+    for y in [y for y in reg.columns if y >= 2015]:
+        level = pp.poverty_alleviation_transfer * index[y - 2015]
+        on = reg[y] == 1
+        assert on.any()
+        assert np.allclose(tr.loc[on, y], fam.loc[on, y] * level)
+        # not on the register and never registered: nothing
+        never = reg.loc[:, :y].sum(axis=1) == 0
+        assert (tr.loc[never, y] == 0).all()
+        checked_years += 1
+    assert checked_years == len(reg.columns[reg.columns >= 2015])
+
+
+def test_poverty_transfer_level_reads_the_index_by_year():
+    from ruralabm.model.processes.production import poverty_transfer_level
+    p = load_scenario("uncalibrated", ["policy.poverty_alleviation_transfer=1000",
+                                       "policy.support_index=[0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2]"]).params
+    assert [poverty_transfer_level(p, y) for y in (2014, 2015, 2018, 2022, 2030)] == pytest.approx(
+        [500.0, 500.0, 800.0, 1200.0, 1200.0])
+    # the default index is flat: the old constant transfer
+    flat = load_scenario("uncalibrated", ["policy.poverty_alleviation_transfer=1000"]).params
+    assert {poverty_transfer_level(flat, y) for y in range(2012, 2023)} == {1000.0}
+
+
+def test_support_index_of_the_wrong_length_is_refused():
+    from ruralabm.model.params import ParameterError
+    with pytest.raises(ParameterError, match="support_index"):
+        load_scenario("uncalibrated", ["policy.support_index=[1.0, 1.0]"])

@@ -160,3 +160,36 @@ def test_poor_counties_are_the_poorest_and_only_they_exit(world_panel):
     assert income(in_poor) < 0.9 * income(~in_poor)
     exits = model.county_exits()
     assert exits.loc[exits["poor_county"] == 0, "exited"].eq(0).all()
+
+
+def test_member_gains_mature_over_the_seasons_of_membership():
+    """participation.maturity_years: in the joining year a member gets 1 / (maturity_years + 1) of
+    the form's business income (and of the premiums and yield gains); non-members and membership
+    itself are untouched in that year (the decision expects the full gains)."""
+    from ruralabm.model.processes.production import gain_maturity
+
+    p = load_scenario("calibrated", ["participation.maturity_years=2"]).params
+    assert gain_maturity(p, np.array([0, 1, 2, 7], dtype=np.int16)) == pytest.approx([1 / 3, 2 / 3, 1.0, 1.0])
+    assert gain_maturity(load_scenario("calibrated", ["participation.maturity_years=0"]).params,
+                         np.array([0], dtype=np.int16)) == 1.0
+
+    def first_year(m):
+        sc = load_scenario("calibrated", SMALL + [f"participation.maturity_years={m}"])
+        hp = RuralModel(sc.params, seed=5, household_agents=False).run().household_panel()
+        return hp[hp["year"] == sc.params.calendar.policy_start_year].set_index("household_id").sort_index()
+
+    full, two, twenty = first_year(0), first_year(2), first_year(20)
+    assert (full["participating"] == two["participating"]).all() and (full["membership_years"] == 1).any()
+    members = full["participating"] == 1
+    assert members.sum() > 100
+    income = ["income_farm", "income_wage", "income_business", "income_transfers", "income_dividends"]
+    pd.testing.assert_frame_equal(full.loc[~members, income], two.loc[~members, income])
+    # business income = own assets' return + the form's business income x share: with shares
+    # 1, 1/3 and 1/21 the two losses stand as (2/3) / (20/21)
+    lost_two = full["income_business"] - two["income_business"]
+    lost_twenty = full["income_business"] - twenty["income_business"]
+    has_form_business = members & (lost_twenty > 1.0)
+    assert has_form_business.sum() > 20
+    assert np.allclose(lost_two[has_form_business] / lost_twenty[has_form_business], (2 / 3) / (20 / 21), rtol=1e-9)
+    # premiums and yield gains arrive later too: members' farm income falls on average
+    assert full.loc[members, "income_farm"].mean() > two.loc[members, "income_farm"].mean()
