@@ -97,7 +97,10 @@ def fit_table(fitting: bayes.Fitting, ppc: pd.DataFrame) -> pd.DataFrame:
         slack = [means[h] - means[lo] - o.margin for h, lo in pairs]
         per_run = np.column_stack([ppc.get(h, np.nan) - ppc.get(lo, np.nan) - o.margin for h, lo in pairs]) \
             if len(ppc) else np.empty((0, len(pairs)))
-        worst = np.nanmin(per_run, axis=1) if per_run.size else np.array([])
+        # a run whose survey gave none of the pair's estimates has no worst pair (NaN, no warning)
+        worst = np.full(len(per_run), np.nan)
+        some = np.isfinite(per_run).any(axis=1) if per_run.size else np.zeros(0, dtype=bool)
+        worst[some] = np.nanmin(per_run[some], axis=1)
         ok = np.isfinite(worst)
         m = float(np.min(slack)) if all(np.isfinite(slack)) else np.nan
         s = float(np.std(worst[ok], ddof=1)) if ok.sum() > 1 else np.nan

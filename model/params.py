@@ -433,6 +433,9 @@ class FormParams:
                              "assumption: technology diffusion builds skills fastest; magnitudes not estimated", keys=FORMS)
     ties_gain: list = param([1.0, 1.0, 2.0, 1.0], "ties per year", 0.0, 50.0, "New network ties per year per form.",
                             "assumption: agritourism brings more outside contacts (2 ties a year vs 1)", keys=FORMS)
+    ties_seasons: int = param(0, "seasons", 0, 100,
+                              "Seasons of membership in which a member gains the form's ties_gain (the organisation's circle is met in the first seasons; the ties then decay like any others at capitals.ties_retention). 0: every season of membership (the old behaviour).",
+                              "assumption: a cooperative or contract scheme has a few dozen member households, met within the first seasons; 3 in scenarios/world.toml (the seasons over which the services mature, participation.maturity_years = 2)")
     training_multiplier: list = param([1.0, 1.0, 1.0, 1.0], "multiple of the type's training probability", 0.0, 10.0,
                                       "How much an organisation of each form trains its members, as a multiple of its type's training probability (cooperative.training_probability, enterprise.training_probability), capped at 1: a processing chain trains in its standards, a technology programme in its techniques.",
                                       "issue 'A world that looks like rural China': the vertical chain acts through processing jobs, a value-added share and skills, technology diffusion through yields and learning (seed 002: standards and brands); assumption on the sizes, in scenarios/world.toml", keys=FORMS)

@@ -31,7 +31,11 @@ def update_capitals(world: World, idx) -> None:
 
     participating = hh.participating[idx] == 1
     form = np.maximum(hh.form[idx], 0)
-    ties = hh.network_ties[idx] * k.ties_retention + np.where(participating, np.asarray(p.forms.ties_gain)[form], 0.0)
+    meeting = participating
+    if p.forms.ties_seasons > 0:
+        # an organisation's circle is finite: a member meets it in its first seasons
+        meeting = participating & (hh.membership_years[idx] < p.forms.ties_seasons)
+    ties = hh.network_ties[idx] * k.ties_retention + np.where(meeting, np.asarray(p.forms.ties_gain)[form], 0.0)
     hh.network_ties[idx] = ties
     org = np.maximum(hh.org_id[idx], 0)
     org_type = hh.org_type[idx]
