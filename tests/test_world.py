@@ -193,3 +193,29 @@ def test_member_gains_mature_over_the_seasons_of_membership():
     assert np.allclose(lost_two[has_form_business] / lost_twenty[has_form_business], (2 / 3) / (20 / 21), rtol=1e-9)
     # premiums and yield gains arrive later too: members' farm income falls on average
     assert full.loc[members, "income_farm"].mean() > two.loc[members, "income_farm"].mean()
+
+
+def test_ties_from_membership_come_in_the_first_seasons_only():
+    """forms.ties_seasons = 3: a member gains its form's ties_gain in its first three seasons of
+    membership; afterwards its ties decay at capitals.ties_retention like a non-member's."""
+    sc = load_scenario("calibrated", SMALL + ["forms.ties_seasons=3"])
+    p = sc.params
+    hp = RuralModel(p, seed=5, household_agents=False).run().household_panel()
+    ties = hp.pivot(index="household_id", columns="year", values="network_ties")
+    seasons = hp.pivot(index="household_id", columns="year", values="membership_years")
+    member = hp.pivot(index="household_id", columns="year", values="participating") == 1
+    form = hp.pivot(index="household_id", columns="year", values="form")
+    gain = np.asarray(p.forms.ties_gain)
+    retention = p.capitals.ties_retention
+    checked_gaining = checked_late = 0
+    for y in ties.columns[1:]:
+        both = ties[y].notna() & ties[y - 1].notna()
+        # seasons completed before this one (a succession or division at the end of a year resets them)
+        before = seasons[y - 1]
+        expected_gain = np.where(member[y] & (before < 3), gain[np.maximum(form[y].fillna(0).astype(int), 0)], 0.0)
+        rows = both & member[y]
+        assert np.allclose(ties.loc[rows, y], ties.loc[rows, y - 1] * retention + expected_gain[rows.to_numpy()],
+                           rtol=1e-6, atol=1e-6)
+        checked_gaining += int((rows & (before < 3)).sum())
+        checked_late += int((rows & (before >= 3)).sum())
+    assert checked_gaining > 100 and checked_late > 100
