@@ -26,6 +26,9 @@ ABLATIONS = {
     "county exit campaign": ["campaign.exit_rule=threshold"],
     "disaster relief": ["shocks.disaster_relief_share=0"],
     "rising dibao": ["policy.subsidy_growth=0"],
+    "support phased in with the funds": ["policy.support_index=[1, 1, 1, 1, 1, 1, 1, 1]"],
+    "member gains maturing over seasons": ["participation.maturity_years=0"],
+    "ties in the first seasons only": ["forms.ties_seasons=0"],
     "integration policy itself": ["policy.cooperatives=false", "policy.enterprises=false"],
 }
 
