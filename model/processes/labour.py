@@ -27,11 +27,16 @@ from ..world import World
 SCHOOLING_CENTRE = 6.0  # CLDS code of completed primary school: earnings are relative to it
 
 
-def year_index(lp, year: int) -> float:
-    """The real wage index of a calendar year (2014 = 1); years outside the path hold the nearest value."""
-    path = lp.wage_index
-    i = min(max(int(year) - lp.wage_index_first_year, 0), len(path) - 1)
+def path_value(path, first_year: int, year: int) -> float:
+    """The entry of a yearly path (``path[0]`` is ``first_year``) for a calendar year; years
+    outside the path hold the nearest value."""
+    i = min(max(int(year) - first_year, 0), len(path) - 1)
     return float(path[i])
+
+
+def year_index(lp, year: int) -> float:
+    """The real wage index of a calendar year (2014 = 1)."""
+    return path_value(lp.wage_index, lp.wage_index_first_year, year)
 
 
 def pension_level(lp, year: int) -> float:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..enums import org_type_trait
 from ..world import World
-from .labour import local_pay, nonfarm_income, year_index
+from .labour import local_pay, nonfarm_income, path_value, year_index
 from .linkage import market_access
 from .registration import supported
 
@@ -72,14 +72,13 @@ def poverty_transfer_level(p, year: int) -> float:
     """The targeted transfer per supported (registered-poor) person in a calendar year: the
     full-scale transfer times the year's support index (support phased in with the funds)."""
     pp = p.policy
-    path = pp.support_index
-    i = min(max(int(year) - pp.support_index_first_year, 0), len(path) - 1)
-    return pp.poverty_alleviation_transfer * float(path[i])
+    return pp.poverty_alleviation_transfer * path_value(pp.support_index, pp.support_index_first_year, year)
 
 
 def gain_maturity(p, membership_years: np.ndarray) -> np.ndarray | float:
     """Share of their full level at which a member's service gains (price premium, yield gains,
-    the form's business income) arrive, given the completed years of membership before this one."""
+    recovered market access, the form's business income) arrive, given the completed years of
+    membership before this one."""
     m = p.participation.maturity_years
     if m == 0.0:
         return 1.0
