@@ -67,6 +67,33 @@ def test_land_is_conserved_in_every_village_and_year(world_panel):
     assert (first["land_farmed"].to_numpy() != last["land_farmed"].to_numpy()).mean() > 0.05
 
 
+def test_land_is_rented_in_only_where_the_margin_covers_the_rent():
+    """land.rent_in_rule = 'profit': a household asks for land only if its expected margin on a
+    rented mu (at normal prices, with its own drive, machines and technology) covers the regional
+    rent, so no one rents in at a loss in expectation; the 'reach' rule rents to such households too."""
+    from ruralabm.model.processes.land import clear_land_market, rental_margin
+
+    def renters_below_margin(rule):
+        sc = load_scenario("calibrated", SMALL + [f"land.rent_in_rule={rule}"])
+        model = RuralModel(sc.params, seed=5, household_agents=False)
+        for _ in range(4):
+            model.step()
+        world = model.world
+        clear_land_market(world)  # the market again on the state it is checked against
+        hh = world.households
+        margin = rental_margin(world, np.arange(hh.n))
+        rent = np.asarray(sc.params.land.rent_per_mu)[hh.region]
+        renting = hh.land_rented_in > 0
+        assert renting.sum() > 100  # the market trades
+        return int((renting & (margin < rent)).sum()), int(((margin < rent) & (hh.land_rented_out == 0)).sum())
+
+    below, could = renters_below_margin("profit")
+    assert below == 0
+    assert could > 100  # households for whom renting in would not pay do exist
+    below_reach, _ = renters_below_margin("reach")
+    assert below_reach > 100
+
+
 def test_demography_keeps_the_age_and_size_structure(world_panel):
     """Heads are succeeded, so their mean age stays near the CLDS 52 instead of ageing ten years in
     ten years (the issue: 52.9 -> 62.9 before); households keep their size."""

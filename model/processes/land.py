@@ -24,6 +24,7 @@ import numpy as np
 from ..enums import org_type_trait
 from ..world import World
 from .labour import farm_labour
+from .production import farm_productivity, land_quality_factor, lognormal
 
 
 def clear_land_market(world: World) -> None:
@@ -54,6 +55,8 @@ def _offer_and_ask(world: World, idx) -> None:
     own = hh.land_area[idx].astype(np.float64)
     offer = np.maximum(own - lp.rent_out_slack * reach, 0.0)
     want = np.where(labour > 0, np.maximum(reach - lp.rent_in_slack * own, 0.0), 0.0)
+    if lp.rent_in_rule == "profit":
+        want = np.where(rental_margin(world, idx) >= np.asarray(lp.rent_per_mu)[hh.region[idx]], want, 0.0)
     member = _member(hh, idx)
     if world.policy_active:
         org_active = np.zeros(member.shape, dtype=bool)
@@ -66,6 +69,23 @@ def _offer_and_ask(world: World, idx) -> None:
     world.scratch.land_want[idx] = np.where(offer > 0, 0.0, want)  # a household does not rent in and out at once
     world.scratch.land_let[idx] = to_org
     hh.land_to_organisation[idx] = to_org
+
+
+def rental_margin(world: World, idx) -> np.ndarray:
+    """Expected margin of a household on one more mu of its own quality, at normal prices: revenue
+    per mu x (its output multiplier - the input cost share). The multiplier is what production
+    applies besides labour and shocks (drive, machines, adopted technology); the household knows its
+    own drive, which the econometrician does not see."""
+    p, hh = world.params, world.households
+    e = p.economy
+    per_mu = (np.asarray(e.farm_revenue_per_mu)[hh.product[idx]] * land_quality_factor(e, hh.land_quality[idx])
+              * farm_productivity(world, idx))
+    if p.county.structure_channels:
+        per_mu = per_mu * world.counties.farm_factor[hh.county_id[idx]]
+    multiplier = (lognormal(e.drive_effect, hh.entrepreneurial_drive[idx])
+                  * (1.0 + e.machine_yield_gain * np.minimum(hh.machine[idx], e.machines_used_max))
+                  * (1.0 + p.learning.technology_yield_gain * hh.tech_adopted[idx]))
+    return per_mu * (multiplier - e.input_cost_share)
 
 
 def _rent(world: World, idx, out_share: np.ndarray, in_share: np.ndarray) -> None:
