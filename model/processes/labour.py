@@ -136,6 +136,8 @@ def update_members(world: World, idx) -> None:
 def casual_pay(world: World, idx, z: np.ndarray | None = None) -> np.ndarray:
     """Casual local wage work of the household's resident adults without a stable job this year."""
     lp = world.params.labour
+    if lp.casual_days == 0.0:  # the shipped world: no casual work, and no need to price it
+        return np.zeros(world.households.local_workers[idx].shape)
     days = lp.casual_days if z is None else lp.casual_days * np.exp(lp.casual_days_sd * z - lp.casual_days_sd**2 / 2)
     day_wage = lp.casual_day_wage * year_index(lp, world.year) * local_factor(world, idx)
     return available_adults(world.households, idx) * days * day_wage
