@@ -1,6 +1,8 @@
 """Validation of analysis.psm (psmatch2 / R Matching semantics) and the pstest balance table."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -384,3 +386,27 @@ def test_bad_inputs(sim):
         match(df, "t", "y", cov, method="optimal")
     with pytest.raises(EstimationError, match="radius"):
         match(df, "t", "y", cov, method="radius")
+
+
+def test_probit_settled_below_the_rounding_noise_of_the_deviance_is_converged():
+    """A simulated CLDS sample (2,827 households, seed 6 of benchmarks/cao_orderings.py on the shipped
+    default) on which IRLS with the absolute tolerance 1e-12 oscillates between deviances 3e-11 apart
+    (1e-14 of the deviance, 1,519.5) for 200 iterations: fit_propensity must accept the fit, and its
+    coefficients are the maximum-likelihood ones (statsmodels' Newton probit, to 1e-10)."""
+    import statsmodels.api as sm
+
+    from ruralabm.analysis.estimators.propensity import fit_propensity
+
+    path = Path(__file__).parent / "data" / "propensity_rounding_noise.csv.gz"
+    data = pd.read_csv(path, dtype={"age": np.float32, "distance": np.float32, "hroad": np.float32})
+    covariates = [c for c in data.columns if c != "T"]
+    X = sm.add_constant(data[covariates].astype(float))
+    raw = sm.GLM(data["T"].astype(float), X, family=sm.families.Binomial(link=sm.families.links.Probit()))
+    assert not raw.fit(tol=1e-12, maxiter=200).converged  # the case is real: IRLS alone gives up
+    model = fit_propensity(data, "T", covariates)
+    assert model.converged
+    newton = sm.Probit(data["T"].astype(float), X).fit(method="newton", tol=1e-12, maxiter=100, disp=0)
+    assert newton.mle_retvals["converged"]
+    ours = model.params.rename({"_cons": "const"})[newton.params.index]
+    assert np.allclose(ours, newton.params, rtol=0, atol=1e-10)
+    assert model.llf == pytest.approx(newton.llf, abs=1e-8)
