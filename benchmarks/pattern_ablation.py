@@ -21,7 +21,6 @@ ABLATIONS = {
     "demography": ["demography.enabled=false"],
     "labour and migration": ["labour.enabled=false"],
     "land market": ["land.market=false"],
-    "land rented in only where it pays": ["land.rent_in_rule=reach"],
     "interest linkage and spillovers": ["linkage.enabled=false"],
     "registration by assessment": ["registration.rule=ever_poor"],
     "county exit campaign": ["campaign.exit_rule=threshold"],

@@ -798,7 +798,7 @@ class LandParams:
                               "Rent of one mu of contracted land by region.",
                               "assumption: land transfer rents of 2014 (Ministry of Agriculture rural management statistics; CLES Jiangsu 600-900 yuan)", keys=REGIONS)
     rent_in_rule: str = param("reach", "rule", doc="Who asks for land: 'reach' (every household whose farm labour and machines could work more than rent_in_slack x its land: the rule of 0.4) or 'profit' (only those whose expected margin on a rented mu, at normal prices and their own productivity, known to them, covers the rent: revenue per mu x (drive x machines x technology - input cost share) >= rent).",
-                              source="textbook tenancy: land is rented in by those who farm it more profitably than the rent (Deininger & Jin 2005, land rental markets in China); 'profit' in scenarios/world.toml", choices=("reach", "profit"))
+                              source="textbook tenancy: land is rented in by those who farm it more profitably than the rent (Deininger & Jin 2005, land rental markets in China); tried in the world and not shipped (docs/odd.md section 8.4)", choices=("reach", "profit"))
     rent_out_slack: float = param(1.5, "ratio", 1.0, 10.0,
                                   "A household rents out the land beyond slack x what its farm labour can work.",
                                   "assumption: households keep some land they cannot fully work (insurance value of land)")
