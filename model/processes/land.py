@@ -4,7 +4,8 @@ year after households have chosen their work and organisations their members.
 A household can farm about ``labour x economy.mu_per_worker + machines x land.machine_mu`` mu
 (its reach). It offers the contracted land beyond ``rent_out_slack`` x its reach (a household whose
 adults all work away offers nearly everything) and asks for the reach beyond ``rent_in_slack`` x its
-land. A member's organisation takes ``organisation_land_share`` of what its member offers first
+land (with ``rent_in_rule = "profit"`` only if its expected margin on a rented mu covers the rent,
+``rental_margin``; tried in the world and not shipped, docs/odd.md section 8.4). A member's organisation takes ``organisation_land_share`` of what its member offers first
 (an enterprise's production base, paid the regional rent; a cooperative's land shares, paid the
 rent plus ``share_dividend_premium``). In each village the rest is rented to the households that
 ask, pro rata on both sides up to the smaller of supply and demand, at the regional rent
