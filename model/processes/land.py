@@ -25,7 +25,7 @@ import numpy as np
 from ..enums import org_type_trait
 from ..world import World
 from .labour import farm_labour
-from .production import farm_productivity, land_quality_factor, lognormal
+from .production import farm_productivity, land_quality_factor, lognormal, machine_multiplier
 
 
 def clear_land_market(world: World) -> None:
@@ -84,7 +84,7 @@ def rental_margin(world: World, idx) -> np.ndarray:
     if p.county.structure_channels:
         per_mu = per_mu * world.counties.farm_factor[hh.county_id[idx]]
     multiplier = (lognormal(e.drive_effect, hh.entrepreneurial_drive[idx])
-                  * (1.0 + e.machine_yield_gain * np.minimum(hh.machine[idx], e.machines_used_max))
+                  * machine_multiplier(e, hh.machine[idx])
                   * (1.0 + p.learning.technology_yield_gain * hh.tech_adopted[idx]))
     return per_mu * (multiplier - e.input_cost_share)
 

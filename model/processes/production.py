@@ -41,6 +41,11 @@ def normal_revenue(world: World, idx) -> np.ndarray:
     return per_mu * hh.land_farmed[idx] * land_quality_factor(e, hh.land_quality[idx]) * farm_productivity(world, idx)
 
 
+def machine_multiplier(e, machine: np.ndarray) -> np.ndarray:
+    """Output relative to none of the household's machines (up to machines_used_max of them count)."""
+    return 1.0 + e.machine_yield_gain * np.minimum(machine, e.machines_used_max)
+
+
 def labour_need(e, land_area: np.ndarray) -> np.ndarray:
     """Adult-equivalent workers the farm needs: land / mu_per_worker, at least min_labour_need."""
     return np.maximum(land_area / e.mu_per_worker, e.min_labour_need)
@@ -161,7 +166,7 @@ def produce(world: World, idx) -> None:
     maturity = gain_maturity(p, hh.membership_years[idx])
     revenue0 = normal_revenue(world, idx)
     labour_mult = np.minimum(1.0, farm_labour / labour_need(e, hh.land_farmed[idx])) ** e.labour_elasticity
-    machine_mult = 1.0 + e.machine_yield_gain * np.minimum(hh.machine[idx], e.machines_used_max)
+    machine_mult = machine_multiplier(e, hh.machine[idx])
     drive_mult = lognormal(e.drive_effect, hh.entrepreneurial_drive[idx])
     tech_mult = (1.0 + p.learning.technology_yield_gain * hh.tech_adopted[idx]
                  + np.where(contracted, p.enterprise.technology_yield_gain, 0.0) * maturity
