@@ -55,6 +55,12 @@ def _resolve_params(params, scenario, overrides: dict) -> Params:
     return params
 
 
+def _draw_sizes(p: Params, households, villages, counties, organisations) -> tuple:
+    """What a year's draws depend on besides seed and year (model/draws.py ``draw_year``)."""
+    return (households.n, villages.n, counties.n, organisations.n, p.labour.enabled, p.demography.enabled,
+            p.registration.rule == "assessment")
+
+
 class RuralModel(mesa.Model):
     """A rural region simulated year by year under an integration policy.
 
@@ -117,6 +123,13 @@ class RuralModel(mesa.Model):
             villages, counties = build_places(p, self.master_seed)
             households = build_households(p, self.master_seed, villages, counties)
         organisations = build_organisations(p, self.master_seed, villages, counties)
+        c = p.calendar
+        self.calendar_years = list(range(c.start_year, c.end_year + 1))
+        # The first year's draws depend only on the sizes, known from here: drawn in the background
+        # while the world is assembled (the later years' while the year before runs).
+        self._draws = DrawPrefetcher(enabled=self.prefetch_draws)
+        self._draws.prefetch(self.master_seed, self.calendar_years[0],
+                             *_draw_sizes(p, households, villages, counties, organisations))
         self.world = build_world(p, self.master_seed, households, villages, counties, organisations)
         w = self.world
         w.income_last = expected_income(w)
@@ -128,14 +141,11 @@ class RuralModel(mesa.Model):
         if participation_override is not None:
             self.set_participation_override(participation_override)
 
-        c = p.calendar
-        self.calendar_years = list(range(c.start_year, c.end_year + 1))
         # The panel buffers live on the world (the record_outcomes process writes them).
         self._households_rec = w.recorders.households
         self._counties_rec = w.recorders.counties
         self._organisations_rec = w.recorders.organisations
         self.year_index = 0
-        self._draws = DrawPrefetcher(enabled=self.prefetch_draws)
         self._blocks = HouseholdBlocks(households.n, self.household_threads)
         w.blocks = self._blocks
 
@@ -256,9 +266,7 @@ class RuralModel(mesa.Model):
         self.year_index = t
         w = self.world
         w.year = self.calendar_years[self.year_index]
-        o = w.organisations
-        sizes = (w.households.n, w.villages.n, w.counties.n, o.n, self.params.labour.enabled,
-                 self.params.demography.enabled, self.params.registration.rule == "assessment")
+        sizes = _draw_sizes(self.params, w.households, w.villages, w.counties, w.organisations)
         w.draws = self._draws.get(self.master_seed, w.year, *sizes)
         if self.year_index + 1 < len(self.calendar_years):
             self._draws.prefetch(self.master_seed, self.calendar_years[self.year_index + 1], *sizes)

@@ -68,43 +68,63 @@ class YearDraws:
 
 def draw_year(seed: int, year: int, n_households: int, n_villages: int, n_counties: int,
               n_organisations: int, labour: bool = False, demography: bool = False,
-              registration: bool = False) -> YearDraws:
+              registration: bool = False, out: YearDraws | None = None) -> YearDraws:
+    """The year's draws; into the arrays of ``out`` (a finished year's draws) where their shapes
+    fit, which gives the same numbers without mapping fresh memory every year."""
     n = n_households
+    arrays: dict[str, np.ndarray] = {}
+
+    def fill(g: np.random.Generator, name: str, kind: str, shape: tuple, dtype=np.float64) -> None:
+        buffer = getattr(out, name, None)
+        if not (isinstance(buffer, np.ndarray) and buffer.shape == shape and buffer.dtype == dtype):
+            buffer = np.empty(shape, dtype=dtype)
+        (g.random if kind == "u" else g.standard_normal)(dtype=dtype, out=buffer)
+        arrays[name] = buffer
+
+    # Each stream's arrays in a fixed order (a new array goes last in its stream, or in a new one).
     g = stream(seed, "prices", year)
-    price_innovation = g.standard_normal(4)
+    fill(g, "price_innovation", "z", (4,))
     g = stream(seed, "disasters", year)
-    village_disaster_u, village_class_u = g.random(n_villages), g.random(n_villages)
-    county_disaster_u, county_class_u = g.random(n_counties), g.random(n_counties)
+    fill(g, "village_disaster_u", "u", (n_villages,))
+    fill(g, "village_class_u", "u", (n_villages,))
+    fill(g, "county_disaster_u", "u", (n_counties,))
+    fill(g, "county_class_u", "u", (n_counties,))
     g = stream(seed, "health", year)
-    health_shock_u, medical_cost_z = g.random(n), g.standard_normal(n)
+    fill(g, "health_shock_u", "u", (n,))
+    fill(g, "medical_cost_z", "z", (n,))
     g = stream(seed, "participation", year)
-    participation_eps, org_choice_z, exit_u = g.standard_normal(n), g.standard_normal(n), g.random(n)
+    fill(g, "participation_eps", "z", (n,))
+    fill(g, "org_choice_z", "z", (n,))
+    fill(g, "exit_u", "u", (n,))
     g = stream(seed, "production", year)
-    farm_z, wage_z, business_z = g.standard_normal(n), g.standard_normal(n), g.standard_normal(n)
+    for name in ("farm_z", "wage_z", "business_z"):
+        fill(g, name, "z", (n,))
     g = stream(seed, "contracts", year)
-    renege_u, side_sell_u = g.random(n_organisations), g.random(n)
+    fill(g, "renege_u", "u", (n_organisations,))
+    fill(g, "side_sell_u", "u", (n,))
     g = stream(seed, "learning", year)
-    org_training_u, county_training_u = g.random(n), g.random(n)
-    adoption_u, disadoption_u = g.random(n), g.random(n)
+    for name in ("org_training_u", "county_training_u", "adoption_u", "disadoption_u"):
+        fill(g, name, "u", (n,))
     g = stream(seed, "demography", year)
-    health_change_u, job_u, machine_scrap_u = g.random(n), g.random(n), g.random(n)
+    for name in ("health_change_u", "job_u", "machine_scrap_u"):
+        fill(g, name, "u", (n,))
     g = stream(seed, "policy", year)
-    subsidy_review_u, targeting_z, failure_u = g.random(n), g.standard_normal(n), g.random(n_organisations)
-    extra = {}
+    fill(g, "subsidy_review_u", "u", (n,))
+    fill(g, "targeting_z", "z", (n,))
+    fill(g, "failure_u", "u", (n_organisations,))
     if labour:  # streams of their own: the draws above never move
         g = stream(seed, "labour", year)
-        extra["labour_u"] = g.random((n, 4), dtype=np.float32)
-        extra["labour_z"] = g.standard_normal((n, 4), dtype=np.float32)
+        fill(g, "labour_u", "u", (n, 4), np.float32)
+        fill(g, "labour_z", "z", (n, 4), np.float32)
     if demography:
         g = stream(seed, "members", year)
-        extra["members_u"] = g.random((n, 8), dtype=np.float32)
-        extra["members_z"] = g.standard_normal((n, 4), dtype=np.float32)
+        fill(g, "members_u", "u", (n, 8), np.float32)
+        fill(g, "members_z", "z", (n, 4), np.float32)
     if registration:
         g = stream(seed, "registration", year)
-        extra["registration_z"] = g.standard_normal(n)
-        extra["registration_u"] = g.random(n)
-    arrays = {k: v for k, v in locals().items() if isinstance(v, np.ndarray)}
-    return YearDraws(**arrays, **extra)
+        fill(g, "registration_z", "z", (n,))
+        fill(g, "registration_u", "u", (n,))
+    return YearDraws(**arrays)
 
 
 class DrawPrefetcher:
@@ -115,6 +135,9 @@ class DrawPrefetcher:
     array, so on two cores the drawing (about a sixth of a simulated year) overlaps the year's
     processes. A prefetch whose sizes no longer match is discarded and the year drawn again.
     Below ``MIN_HOUSEHOLDS`` the thread costs more than it saves.
+
+    The arrays are recycled: a year is drawn into those of the year before last, which no
+    process reads any more (the year being simulated holds the others).
     """
 
     MIN_HOUSEHOLDS = 10_000
@@ -124,6 +147,17 @@ class DrawPrefetcher:
         self._thread: threading.Thread | None = None
         self._key: tuple | None = None
         self._result = None
+        self._current: YearDraws | None = None  # handed out last: the year being simulated
+        self._spare: YearDraws | None = None    # handed out before that: free to be refilled
+
+    def _hand_out(self, draws: YearDraws) -> YearDraws:
+        if draws is not self._current:
+            self._spare, self._current = self._current, draws
+        return draws
+
+    def _take_spare(self) -> YearDraws | None:
+        spare, self._spare = self._spare, None
+        return spare
 
     def get(self, *key) -> YearDraws:
         """The draws of ``draw_year(*key)``: the prefetched ones if they were made for ``key``."""
@@ -132,18 +166,19 @@ class DrawPrefetcher:
             made_for, result = self._key, self._result
             self._thread, self._key, self._result = None, None, None
             if made_for == key and isinstance(result, YearDraws):
-                return result
-        return draw_year(*key)
+                return self._hand_out(result)
+        return self._hand_out(draw_year(*key, out=self._take_spare()))
 
     def prefetch(self, *key) -> None:
         """Start drawing ``draw_year(*key)`` in the background (nothing if disabled or small)."""
         if not self.enabled or key[2] < self.MIN_HOUSEHOLDS or self._thread is not None:
             return
+        out = self._take_spare()
 
         def work():
             lower_priority()
             try:
-                self._result = draw_year(*key)
+                self._result = draw_year(*key, out=out)
             except BaseException as exc:  # noqa: BLE001 - re-raised by get()'s own draw_year
                 self._result = exc
 

@@ -60,9 +60,8 @@ def _offer_and_ask(world: World, idx) -> None:
         want = np.where(rental_margin(world, idx) >= np.asarray(lp.rent_per_mu)[hh.region[idx]], want, 0.0)
     member = _member(hh, idx)
     if world.policy_active:
-        org_active = np.zeros(member.shape, dtype=bool)
-        org_active[member] = world.organisations.active[hh.org_id[idx][member]] == 1
-        to_org = np.where(member & org_active, lp.organisation_land_share * offer, 0.0)
+        org_active = member & (world.organisations.active[np.maximum(hh.org_id[idx], 0)] == 1)
+        to_org = np.where(org_active, lp.organisation_land_share * offer, 0.0)
     else:
         to_org = np.zeros_like(offer)
     offer = offer - to_org

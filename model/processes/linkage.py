@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..world import World
+from .groups import rank_in_groups, stable_order
 from .labour import available_adults
 
 
@@ -41,10 +42,9 @@ def assign_jobs(world: World) -> None:
         jobs = np.rint(np.asarray(p.linkage.jobs_per_member)[o.form] * o.members).astype(np.int64)
         can = available_adults(hh, rows) > 0
         rows, org = rows[can], org[can]
-        order = np.lexsort((rows, org))
+        order = stable_order(org)  # by organisation, then by id (rows are in id order)
         rows, org = rows[order], org[order]
-        start = np.searchsorted(org, org, side="left")
-        rank = np.arange(rows.size) - start
+        rank = rank_in_groups(org, o.n)
         hired = rows[rank < jobs[org]]
         hh.org_jobs[hired] = 1
     from .labour import update_members

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..enums import org_type_trait
 from ..world import World
+from .groups import member_of, rank_in_groups, stable_order
 
 
 def open_and_close(world: World, orgs) -> None:
@@ -50,16 +51,17 @@ def accept_applicants(world: World, orgs) -> None:
     members = (hh.participating == 1) & (hh.org_id >= 0)
     counts = np.bincount(hh.org_id[members], minlength=o.n)
     scratch = world.scratch
-    applicants = np.flatnonzero(np.isin(scratch.applied_org, orgs))
+    applicants = np.flatnonzero(member_of(scratch.applied_org, orgs, o.n))
     if applicants.size:
         org_of = scratch.applied_org[applicants]
         score = scratch.application_score[applicants]
         forced = hh.forced[applicants] == 1
-        # Rank within organisation: forced first, then by score (descending), then by id.
-        order = np.lexsort((applicants, -score, ~forced, org_of))
+        # Rank within organisation: forced first, then by score (descending), then by id (the
+        # applicants are in id order): by score, then by (organisation, forced) keeping that order.
+        order = np.argsort(-score, kind="stable")
+        order = order[stable_order((org_of.astype(np.int64) * 2 + ~forced)[order])]
         applicants, org_of, forced = applicants[order], org_of[order], forced[order]
-        start = np.searchsorted(org_of, org_of, side="left")
-        rank = np.arange(applicants.size) - start
+        rank = rank_in_groups(org_of, o.n)
         capacity = o.capacity[org_of] * capacity_share(world)
         open_slots = np.maximum(0, np.floor(capacity) - counts[org_of])
         accepted = forced | (rank < open_slots)
@@ -92,7 +94,7 @@ def settle_cooperatives(world: World, orgs) -> None:
     orgs = np.atleast_1d(np.arange(o.n)[orgs])
     collective = org_type_trait("collective_marketing")
     coop = orgs[collective[o.org_type[orgs]]]
-    member = (hh.participating == 1) & collective[hh.org_type] & np.isin(hh.org_id, coop)
+    member = (hh.participating == 1) & collective[hh.org_type] & member_of(hh.org_id, coop, o.n)
     ids = np.flatnonzero(member)
     org_of = hh.org_id[ids]
     sales = world.scratch.sales[ids]
@@ -132,7 +134,7 @@ def record_enterprise_outcomes(world: World, orgs) -> None:
     orgs = np.atleast_1d(np.arange(o.n)[orgs])
     contracts = org_type_trait("contract_farming")
     ent = orgs[contracts[o.org_type[orgs]]]
-    contracted = (hh.participating == 1) & contracts[hh.org_type] & np.isin(hh.org_id, ent)
+    contracted = (hh.participating == 1) & contracts[hh.org_type] & member_of(hh.org_id, ent, o.n)
     ids = np.flatnonzero(contracted)
     o.sales[ent] = np.bincount(hh.org_id[ids], weights=world.scratch.sales[ids], minlength=o.n)[ent]
     o.side_sellers[ent] = np.bincount(hh.org_id[ids], weights=hh.side_sold[ids], minlength=o.n)[ent].astype(np.int32)

@@ -85,7 +85,7 @@ def decide(world: World, idx) -> None:
     # Only non-members with an option can apply: the gains and the application score are computed
     # for them alone (members do not re-decide; the score is read only for applicants).
     still_member = hh.participating[idx] == 1
-    cand = ~still_member & (coop_ok | ent_ok) & ~forced_out
+    cand = np.flatnonzero(~still_member & (coop_ok | ent_ok) & ~forced_out)
     rows = n_sel[cand]
     coop_c, ent_c, ent_ok_c = coop[cand], ent[cand], ent_ok[cand]
     # The income the gain is scaled by: drive-free expected income (default), or last year's

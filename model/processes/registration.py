@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..world import World
+from .groups import group_starts, stable_order
 
 
 def supported(world: World, idx) -> np.ndarray:
@@ -45,11 +46,12 @@ def quota_register(assessed: np.ndarray, county: np.ndarray, persons: np.ndarray
     while the persons registered before them are fewer than the county's quota."""
     n = assessed.size
     cand = np.flatnonzero(candidate)
-    order = cand[np.lexsort((assessed[cand], county[cand]))]
+    by_income = np.argsort(assessed[cand], kind="stable")  # ties: by id
+    order = cand[by_income[stable_order(county[cand][by_income])]]
     c = county[order]
     cum = np.cumsum(persons[order])
     # persons registered before this household within its county
-    start = np.searchsorted(c, c, side="left")
+    start = group_starts(c, quota.size)
     before = cum - persons[order] - np.where(start > 0, cum[np.maximum(start - 1, 0)], 0.0)
     chosen = np.zeros(n, dtype=bool)
     chosen[order[before < quota[c]]] = True
