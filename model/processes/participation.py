@@ -80,7 +80,8 @@ def decide(world: World, idx) -> None:
     coop = world.villages.cooperative_id[hh.village_id[idx]]
     coop_ok = (coop >= 0) & (o.active[np.maximum(coop, 0)] == 1)
     hh.cooperative_in_village[idx] = coop_ok
-    ent = world.enterprise_for[hh.county_id[idx], hh.product[idx]]
+    n_products = world.enterprise_for.shape[1]
+    ent = world.enterprise_for.ravel()[hh.county_id[idx].astype(np.int64) * n_products + hh.product[idx]]
     ent_ok = (ent >= 0) & (hh.distance[idx] <= world.params.enterprise.reach_km)
     # Only non-members with an option can apply: the gains and the application score are computed
     # for them alone (members do not re-decide; the score is read only for applicants).

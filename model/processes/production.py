@@ -186,15 +186,17 @@ def produce(world: World, idx) -> None:
     if p.linkage.enabled:
         # Contract demand and cooperative marketing move the county's price (a spillover to
         # every grower); remoteness lowers the farm-gate price, which organisations partly recover.
-        spot = (spot * world.local_price[hh.county_id[idx], hh.product[idx]]
+        cell = hh.county_id[idx].astype(np.int64) * world.local_price.shape[1] + hh.product[idx]
+        spot = (spot * world.local_price.ravel()[cell]
                 * market_access(world, idx, participating, form, maturity))
     price_gain = np.where(participating, np.asarray(p.forms.price_gain)[form], 0.0) * maturity
     coop_price = spot * (1.0 + (p.cooperative.marketing_premium * maturity) + price_gain)
     org = np.maximum(hh.org_id[idx], 0)
-    contract = o.contract_price[org] * (1.0 + price_gain)
+    contract_price = o.contract_price[org]
+    contract = contract_price * (1.0 + price_gain)
     reneged = contracted & (o.reneged[org] == 1)
     # Side-selling: tempted when spot beats the contract, restrained by trust.
-    gap = np.clip((spot - o.contract_price[org]) / np.maximum(o.contract_price[org], 1e-9), 0.0, None)
+    gap = np.clip((spot - contract_price) / np.maximum(contract_price, 1e-9), 0.0, None)
     p_side = np.clip(p.enterprise.side_sell_sensitivity * gap * (1.0 - hh.trust[idx]), 0.0, 1.0)
     side = contracted & ~reneged & (d.side_sell_u[idx] < p_side)
     hh.contract_reneged[idx] = reneged
