@@ -94,19 +94,21 @@ def county_outcomes(world: World, income_pc: np.ndarray) -> None:
     income = np.bincount(hh.county_id, weights=hh.income_total, minlength=c.n)
     nonfarm = np.bincount(hh.county_id, weights=hh.income_wage + hh.income_business, minlength=c.n)
     c.upgrading_index[:] = 10.0 * nonfarm / np.maximum(income, 1.0)
-    c.primary_secondary[:] = 10.0 * np.bincount(hh.county_id, weights=hh.machine, minlength=c.n) / np.maximum(c.population, 1)
-    tertiary = (hh.participating == 1) & form_trait("tertiary_income")[np.maximum(hh.form, 0)]
-    tourism = np.where(tertiary, hh.income_business, 0.0)
-    c.primary_tertiary[:] = np.bincount(hh.county_id, weights=tourism, minlength=c.n) / np.maximum(c.population, 1) / 100.0
-    # The paper's control is GDP per capita; rural GDP per capita runs at about 1.6x rural
-    # disposable income per capita (China Statistical Yearbook, poor counties 2014-2019).
-    c.resource_endowment[:] = income / np.maximum(c.population, 1) / 10_000.0 * GDP_TO_INCOME
-
     if p.county.structure_channels:
         # The paper's indices from the structure state: machinery power per resident (kW) and
         # agricultural services output per resident (100 yuan).
         c.primary_secondary[:] = c.machinery_power
         c.primary_tertiary[:] = c.ag_services
+    else:  # from the households: machines and tourism income per resident
+        c.primary_secondary[:] = (10.0 * np.bincount(hh.county_id, weights=hh.machine, minlength=c.n)
+                                  / np.maximum(c.population, 1))
+        tertiary = (hh.participating == 1) & form_trait("tertiary_income")[np.maximum(hh.form, 0)]
+        tourism = np.where(tertiary, hh.income_business, 0.0)
+        c.primary_tertiary[:] = (np.bincount(hh.county_id, weights=tourism, minlength=c.n)
+                                 / np.maximum(c.population, 1) / 100.0)
+    # The paper's control is GDP per capita; rural GDP per capita runs at about 1.6x rural
+    # disposable income per capita (China Statistical Yearbook, poor counties 2014-2019).
+    c.resource_endowment[:] = income / np.maximum(c.population, 1) / 10_000.0 * GDP_TO_INCOME
     world.headcount_last = headcount
     if p.campaign.exit_rule != "threshold":
         return  # exits come from the campaign (processes/counties.py::county_campaign)
