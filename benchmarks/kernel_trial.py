@@ -1,19 +1,24 @@
-"""A trial of a compiled kernel for the speed target (issues "world" and "counties": 1 million
+"""A trial of compiled kernels for the speed target (issues "world" and "counties": 1 million
 household-years per second at 100,000 households on the shipped default).
 
     pip install numba        # not a dependency of ruralabm: this script is the measurement
     python benchmarks/kernel_trial.py [--households 100000] [--check-households 40000]
 
-The vectorised processes spend their time in several hundred passes over the household arrays a
-year (no pass dominates: docs/architecture.md). A compiled kernel makes one pass per process. The
-trial compiles one process, ``update_capitals`` (model/processes/capitals.py), with numba, the
-same arithmetic in the same order and the same precision as numpy gives it (float32 state with
-Python-float parameters computes in float32, NEP 50; a float64 term promotes), and
+The vectorised processes spend their time in several hundred numpy passes over the household
+arrays a year, none of which dominates (a line profile of the shipped default). A compiled kernel
+makes one pass per process. The trial compiles two processes with numba, ``update_capitals``
+(model/processes/capitals.py: float32 stocks, integer states) and ``cope``
+(model/processes/coping.py: float64 flows over float32 stocks), with the same arithmetic in the
+same order and the same precision as numpy gives it (a float32 array with a Python-float
+parameter computes in float32, NEP 50, so the parameter is passed as float32; an integer array
+with a Python float, or any float64 term, computes in float64; numpy's ``maximum``/``minimum``
+keep the first argument on ties). For each process it
 
 1. checks that the panels of four scenarios are identical with the kernel in place of the
    process (SHA-256 of ``pandas.util.hash_pandas_object`` over the household, county and
-   organisation panels, 2 threads);
-2. times the process and the kernel on a year of the shipped default (best of 20 calls).
+   organisation panels, 40,000 households, 2 threads);
+2. times the process and the kernel on a year of the shipped default (best of 20 calls, one
+   thread).
 
 It answers how much a kernel buys on this host and whether identical outputs are within reach,
 before the processes are ported (the porting is the open work of those issues).
@@ -34,7 +39,7 @@ except ImportError as exc:  # pragma: no cover - the script's one extra requirem
 
 from ruralabm.model import RuralModel
 from ruralabm.model.enums import form_trait, org_type_trait
-from ruralabm.model.processes import capitals
+from ruralabm.model.processes import capitals, coping
 from ruralabm.scenarios import load
 
 f32 = np.float32
@@ -84,10 +89,78 @@ def _kernel(lo, hi, age, shock, health, u_health, job, u_job, machine, u_scrap, 
         membership_years[i] += 1 if part else 0
 
 
+@njit(inline="always")
+def _maximum(a, b):
+    """np.maximum of two numbers (NaN-free): a where a >= b, so +0.0 beats -0.0 as in numpy."""
+    return a if a >= b else b
+
+
+@njit(inline="always")
+def _minimum(a, b):
+    return a if a <= b else b
+
+
+@njit(nogil=True, cache=True)
+def _cope_kernel(lo, hi, farm, wage, business, transfers, dividends, residents, medical, savings, ties, trust,
+                 participating, productive_assets, machine, housing, debt, drawdown_out, network_out, borrowing_out,
+                 sales_out, shortfall_out, subsistence, network_share, half_saturation, machine_price,
+                 housing_share, credit_limit, group_multiplier, sale_keep, sale_keep64, sale_possible):
+    """``coping.cope`` for households lo..hi-1 (see it for the order of the means)."""
+    for i in range(lo, hi):
+        income = farm[i] + wage[i] + business[i] + transfers[i] + dividends[i]
+        need = subsistence * np.float64(residents[i]) + medical[i]
+        gap = _maximum(0.0, need - income)
+        drawdown = _minimum(gap, np.float64(savings[i]))
+        gap = gap - drawdown
+        tie = ties[i]
+        network = np.float64(network_share * trust[i] * tie / (tie + half_saturation)) * gap
+        gap = gap - network
+        assets = (np.float64(productive_assets[i]) + np.float64(machine[i]) * machine_price
+                  + np.float64(housing_share * housing[i]))
+        limit = credit_limit * assets * (group_multiplier if participating[i] == 1 else 1.0)
+        borrow = _minimum(gap, _maximum(0.0, limit - np.float64(debt[i])))
+        gap = gap - borrow
+        sale = _minimum(gap, np.float64(sale_keep * productive_assets[i]))
+        gap = gap - sale
+        arrears = _maximum(0.0, gap - need)
+        borrow = borrow + arrears
+        gap = gap - arrears
+        drawdown_out[i] = drawdown
+        network_out[i] = network
+        borrowing_out[i] = borrow
+        sales_out[i] = sale
+        shortfall_out[i] = gap
+        transfers[i] = transfers[i] + network
+        debt[i] = np.float32(np.float64(debt[i]) + borrow)
+        if sale_possible:
+            productive_assets[i] = np.float32(np.float64(productive_assets[i]) - sale / sale_keep64)
+        savings[i] = np.float32(np.float64(savings[i]) + (borrow + sale))
+
+
+def _span(hh, idx) -> tuple[int, int]:
+    if isinstance(idx, slice):
+        lo, hi, _ = idx.indices(hh.n)
+        return lo, hi
+    return int(idx[0]), int(idx[0]) + 1
+
+
+def cope(world, idx) -> None:
+    hh, e = world.households, world.params.economy
+    lo, hi = _span(hh, idx)
+    _cope_kernel(lo, hi, hh.income_farm, hh.income_wage, hh.income_business, hh.income_transfers,
+                 hh.income_dividends, hh.residents, hh.medical_cost, hh.savings, hh.network_ties, hh.trust,
+                 hh.participating, hh.productive_assets, hh.machine, hh.housing, hh.debt, hh.savings_drawdown,
+                 hh.network_transfer, hh.borrowing, hh.distress_sales, hh.consumption_shortfall,
+                 float(e.subsistence_per_capita), f32(e.network_transfer_share), f32(e.ties_half_saturation),
+                 float(e.machine_price), f32(e.collateral_housing_share), float(e.credit_limit_assets),
+                 float(e.group_lending_multiplier), f32(1.0 - e.distress_sale_discount),
+                 float(1.0 - e.distress_sale_discount), bool(e.distress_sale_discount < 1))
+
+
 def update_capitals(world, idx) -> None:
     p, hh, d, o = world.params, world.households, world.draws, world.organisations
     e, k = p.economy, p.capitals
-    lo, hi, _ = (idx.indices(hh.n) if isinstance(idx, slice) else (int(idx[0]), int(idx[0]) + 1, 1))
+    lo, hi = _span(hh, idx)
     _kernel(lo, hi, hh.age, hh.health_shock, hh.health, d.health_change_u, hh.job, d.job_u, hh.machine,
             d.machine_scrap_u, hh.productive_assets, hh.housing, hh.debt, hh.participating, hh.form,
             hh.membership_years, hh.network_ties, hh.org_id, hh.org_type, o.management_quality, hh.trust,
@@ -108,11 +181,11 @@ def _hash(df: pd.DataFrame) -> str:
     return hashlib.sha256(pd.util.hash_pandas_object(df, index=True).values.tobytes()).hexdigest()[:16]
 
 
-def _panels(scenario: str, households: int, process) -> tuple[str, str, str]:
+def _panels(scenario: str, households: int, replace: dict) -> tuple[str, str, str]:
     import ruralabm.model.schedule as schedule
 
     saved = list(schedule.SCHEDULE)
-    schedule.SCHEDULE[:] = [(n, lv, process if n == "update_capitals" else f) for n, lv, f in saved]
+    schedule.SCHEDULE[:] = [(n, lv, replace.get(n, f)) for n, lv, f in saved]
     try:
         sc = load(scenario, {"population.n_households": households})
         m = RuralModel(sc.params, seed=2, household_agents=False).run()
@@ -121,35 +194,44 @@ def _panels(scenario: str, households: int, process) -> tuple[str, str, str]:
         schedule.SCHEDULE[:] = saved
 
 
+KERNELS = {  # schedule entry: (the numpy process, its kernel)
+    "update_capitals": (capitals.update_capitals, update_capitals),
+    "cope": (coping.cope, cope),
+}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--households", type=int, default=100_000, help="for the timing")
     ap.add_argument("--check-households", type=int, default=40_000, help="for the identity check")
     a = ap.parse_args()
     RuralModel.household_threads = 2
-    identical = 0
-    for scenario in ("calibrated", "mixed", "cooperative", "baseline"):
-        same = _panels(scenario, a.check_households, capitals.update_capitals) == _panels(
-            scenario, a.check_households, update_capitals)
-        identical += same
-        print(f"{scenario:12s} panels with the kernel: {'identical' if same else 'DIFFERENT'}")
+    scenarios = ("calibrated", "mixed", "cooperative", "baseline")
+    numpy_panels = {sc: _panels(sc, a.check_households, {}) for sc in scenarios}
+    identical = {}
+    for name, (_, kernel) in KERNELS.items():
+        same = [_panels(sc, a.check_households, {name: kernel}) == numpy_panels[sc] for sc in scenarios]
+        identical[name] = sum(same)
+        print(f"{name:16s} panels with the kernel: "
+              + ", ".join(f"{sc} {'identical' if ok else 'DIFFERENT'}" for sc, ok in zip(scenarios, same)))
     RuralModel.household_threads = 1
     model = RuralModel(scenario="calibrated", seed=1, household_agents=False,
                        **{"population.n_households": a.households})
     model.step()
     world = model.world
-    times = {}
-    for name, fn in (("numpy process", capitals.update_capitals), ("numba kernel", update_capitals)):
-        fn(world, slice(None))  # the kernel compiles (or loads from numba's cache) on its first call
-        best = np.inf
-        for _ in range(20):
-            t0 = time.perf_counter()
-            fn(world, slice(None))
-            best = min(best, time.perf_counter() - t0)
-        times[name] = best
-        print(f"{name:14s} {best * 1e3:6.2f} ms a year at {a.households:,} households (best of 20, one thread)")
-    print(f"{identical} of 4 scenarios identical; the kernel is {times['numpy process'] / times['numba kernel']:.1f}x "
-          f"the numpy process")
+    for name, (process, kernel) in KERNELS.items():
+        times = {}
+        for label, fn in (("numpy", process), ("kernel", kernel)):
+            fn(world, slice(None))  # the kernel compiles (or loads from numba's cache) on its first call
+            best = np.inf
+            for _ in range(20):
+                t0 = time.perf_counter()
+                fn(world, slice(None))
+                best = min(best, time.perf_counter() - t0)
+            times[label] = best
+        print(f"{name:16s} numpy {times['numpy'] * 1e3:6.2f} ms, kernel {times['kernel'] * 1e3:6.2f} ms a year at "
+              f"{a.households:,} households (best of 20, one thread): {times['numpy'] / times['kernel']:.1f}x; "
+              f"identical in {identical[name]} of {len(scenarios)} scenarios")
 
 
 if __name__ == "__main__":
