@@ -58,13 +58,19 @@ def local_prices(world: World) -> None:
     world.local_price[:] = 1.0
     if not p.linkage.enabled or not world.policy_active:
         return
-    n_products = world.local_price.shape[1]
-    cell = hh.county_id.astype(np.int64) * n_products + hh.product
-    size = world.counties.n * n_products
+    cell = county_product_cell(world, slice(None))
+    size = world.local_price.size
     growers = np.bincount(cell, minlength=size)
     selling = np.bincount(cell, weights=(hh.participating == 1), minlength=size)
     share = np.divide(selling, growers, out=np.zeros(size), where=growers > 0)
-    world.local_price[:] = (1.0 + p.linkage.price_spillover * share).reshape(world.counties.n, n_products)
+    world.local_price[:] = (1.0 + p.linkage.price_spillover * share).reshape(world.local_price.shape)
+
+
+def county_product_cell(world: World, idx) -> np.ndarray:
+    """Each household's (county, product) cell as a flat index into the (county x product) tables
+    ``world.local_price`` and ``world.enterprise_for`` (one gather instead of a two-index one)."""
+    hh = world.households
+    return hh.county_id[idx].astype(np.int64) * world.local_price.shape[1] + hh.product[idx]
 
 
 def market_access(world: World, idx, participating: np.ndarray, form: np.ndarray,

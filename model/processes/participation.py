@@ -15,6 +15,7 @@ from scipy.special import ndtr, ndtri
 from ..enums import Form, OrgType, org_type_trait
 from ..world import World
 from .labour import available_adults, local_pay
+from .linkage import county_product_cell
 from .production import expected_income, form_business_income, normal_revenue
 
 # Centring points: Table 1 means of the CLDS paper. base_rate is the probability of a household
@@ -80,8 +81,7 @@ def decide(world: World, idx) -> None:
     coop = world.villages.cooperative_id[hh.village_id[idx]]
     coop_ok = (coop >= 0) & (o.active[np.maximum(coop, 0)] == 1)
     hh.cooperative_in_village[idx] = coop_ok
-    n_products = world.enterprise_for.shape[1]
-    ent = world.enterprise_for.ravel()[hh.county_id[idx].astype(np.int64) * n_products + hh.product[idx]]
+    ent = world.enterprise_for.ravel()[county_product_cell(world, idx)]
     ent_ok = (ent >= 0) & (hh.distance[idx] <= world.params.enterprise.reach_km)
     # Only non-members with an option can apply: the gains and the application score are computed
     # for them alone (members do not re-decide; the score is read only for applicants).

@@ -9,7 +9,7 @@ import numpy as np
 from ..enums import org_type_trait
 from ..world import World
 from .labour import local_pay, nonfarm_income, path_value, year_index
-from .linkage import market_access
+from .linkage import county_product_cell, market_access
 from .registration import supported
 
 
@@ -186,8 +186,7 @@ def produce(world: World, idx) -> None:
     if p.linkage.enabled:
         # Contract demand and cooperative marketing move the county's price (a spillover to
         # every grower); remoteness lowers the farm-gate price, which organisations partly recover.
-        cell = hh.county_id[idx].astype(np.int64) * world.local_price.shape[1] + hh.product[idx]
-        spot = (spot * world.local_price.ravel()[cell]
+        spot = (spot * world.local_price.ravel()[county_product_cell(world, idx)]
                 * market_access(world, idx, participating, form, maturity))
     price_gain = np.where(participating, np.asarray(p.forms.price_gain)[form], 0.0) * maturity
     coop_price = spot * (1.0 + (p.cooperative.marketing_premium * maturity) + price_gain)
