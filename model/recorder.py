@@ -2,11 +2,20 @@
 
 Recording a year is one copy per column into row ``t``; the tidy DataFrame is built only when
 asked for, so a long run does not grow DataFrames year by year. The buffers are allocated empty:
-the first write to each page of a row makes the kernel map it, which is about two thirds of what
-recording a year costs. ``prepare`` maps a row in a background thread while the year is
+the kernel maps each page on its first write, which costs several times the copy itself.
+``prepare`` has a background thread map a row's pages (by writing zeros) while the year is
 simulated, so that recording it is a plain copy, which that thread then shares.
+
+The block is an anonymous ``mmap`` in 4 kB pages, not numpy's transparent huge pages: in a
+virtual machine whose host takes back the guest's free memory (free page reporting, as on the
+2-core CI VMs), the first write to a fresh 2 MB page is slow. Ten years of 100,000
+households on the shipped default ran in 0.98-2.11 s (median 1.67) with huge pages against
+0.91-1.13 s (median 1.06) in 4 kB pages, 6 fresh processes each, interleaved
+(docs/architecture.md).
 """
 from __future__ import annotations
+
+import mmap
 
 import numpy as np
 
@@ -67,14 +76,16 @@ class PanelRecorder:
 
 
 def _allocate(dtypes: dict[str, np.dtype], shape: tuple[int, int]) -> dict[str, np.ndarray]:
-    """One empty (years x units) array per column, all carved from a single allocation: numpy
-    asks the kernel for transparent huge pages for allocations of 4 MB and more, so one block
-    is mapped in 2 MB pages where separate small columns would fault page by page."""
+    """One empty (years x units) array per column, all carved from a single anonymous mapping in
+    4 kB pages (see the module's note)."""
     align = 64
     sizes = {c: int(np.prod(shape)) * np.dtype(t).itemsize for c, t in dtypes.items()}
     offsets, total = {}, 0
     for c, size in sizes.items():
         offsets[c] = total
         total += -(-size // align) * align
-    block = np.empty(max(total, 1), dtype=np.uint8)
-    return {c: np.ndarray(shape, dtype=t, buffer=block, offset=offsets[c]) for c, t in dtypes.items()}
+    block = mmap.mmap(-1, max(total, 1))
+    if hasattr(mmap, "MADV_NOHUGEPAGE"):
+        block.madvise(mmap.MADV_NOHUGEPAGE)
+    data = np.frombuffer(block, dtype=np.uint8)
+    return {c: np.ndarray(shape, dtype=t, buffer=data, offset=offsets[c]) for c, t in dtypes.items()}
