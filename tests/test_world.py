@@ -246,3 +246,13 @@ def test_ties_from_membership_come_in_the_first_seasons_only():
         checked_gaining += int((rows & (before < 3)).sum())
         checked_late += int((rows & (before >= 3)).sum())
     assert checked_gaining > 100 and checked_late > 100
+
+
+def test_schooling_factor_is_the_formula_for_every_code():
+    from ruralabm.model.processes.labour import SCHOOLING_CENTRE, schooling_factor
+
+    edu = np.arange(-128, 128, dtype=np.int8)
+    for rate in (0.1, 0.0637, -0.02):
+        direct = np.exp(rate * (edu - SCHOOLING_CENTRE))
+        np.testing.assert_array_equal(schooling_factor(rate, edu), direct)  # bit for bit
+        np.testing.assert_array_equal(schooling_factor(rate, edu[::-1][:7]), direct[::-1][:7])

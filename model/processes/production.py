@@ -165,7 +165,10 @@ def produce(world: World, idx) -> None:
     # varieties and sales channels take seasons); 1 with participation.maturity_years = 0.
     maturity = gain_maturity(p, hh.membership_years[idx])
     revenue0 = normal_revenue(world, idx)
-    labour_mult = np.minimum(1.0, farm_labour / labour_need(e, hh.land_farmed[idx])) ** e.labour_elasticity
+    labour_ratio = np.minimum(1.0, farm_labour / labour_need(e, hh.land_farmed[idx]))
+    # 1 ** elasticity is 1: the power only where labour falls short (about 40% of households)
+    labour_mult = np.ones_like(labour_ratio)
+    np.power(labour_ratio, e.labour_elasticity, out=labour_mult, where=~(labour_ratio >= 1.0))
     machine_mult = machine_multiplier(e, hh.machine[idx])
     drive_mult = lognormal(e.drive_effect, hh.entrepreneurial_drive[idx])
     tech_mult = (1.0 + p.learning.technology_yield_gain * hh.tech_adopted[idx]
@@ -219,7 +222,8 @@ def produce(world: World, idx) -> None:
         z = d.labour_z[idx]
         pay = local_pay(world, idx, z[:, 1])
         at_work = np.maximum(twork - lost_wage_workers, 0.0)
-        share_org = np.divide(hh.org_jobs[idx], twork, out=np.zeros_like(twork), where=twork > 0)
+        # twork counts the organisation jobs, so it is 0 only where they are (0 / 1)
+        share_org = hh.org_jobs[idx] / np.maximum(twork, 1.0)
         org_wages = at_work * share_org * p.linkage.job_wage_factor * pay
         hh.org_wages[idx] = org_wages
         nonfarm = nonfarm_income(world, idx, z, pay=pay)
