@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from ruralabm.model.processes.groups import group_starts, member_of, rank_in_groups, stable_order
+from ruralabm.model.processes.groups import group_starts, member_of, rank_in_groups, stable_order, stable_argsort
 
 
 @pytest.mark.parametrize("size", [1, 7, 800, 70_000])
@@ -44,3 +44,14 @@ def test_starts_and_ranks_within_sorted_groups_are_searchsorted():
     np.testing.assert_array_equal(group_starts(groups, 400), start)
     np.testing.assert_array_equal(rank_in_groups(groups, 400), np.arange(groups.size) - start)
     assert rank_in_groups(groups[:0], 400).size == 0
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_stable_argsort_is_numpys_stable_argsort(ties):
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=20_000)
+    if ties:  # equal values keep the order of their indices
+        values = np.round(values, 1)
+    np.testing.assert_array_equal(stable_argsort(values), np.argsort(values, kind="stable"))
+    np.testing.assert_array_equal(stable_argsort(-values), np.argsort(-values, kind="stable"))
+    assert stable_argsort(values[:1]).tolist() == [0] and stable_argsort(values[:0]).size == 0

@@ -74,7 +74,7 @@ def test_land_is_rented_in_only_where_the_margin_covers_the_rent():
     from ruralabm.model.processes.land import clear_land_market, rental_margin
 
     def renters_below_margin(rule):
-        sc = load_scenario("calibrated", SMALL + [f"land.rent_in_rule={rule}"])
+        sc = load_scenario("calibrated", SMALL + [f"land.rent_in_rule={rule}", "land.allocation=pro_rata"])
         model = RuralModel(sc.params, seed=5, household_agents=False)
         for _ in range(4):
             model.step()
@@ -92,6 +92,47 @@ def test_land_is_rented_in_only_where_the_margin_covers_the_rent():
     assert could > 100  # households for whom renting in would not pay do exist
     below_reach, _ = renters_below_margin("reach")
     assert below_reach > 100
+
+
+def test_land_goes_to_the_best_margins_first_under_margin_allocation():
+    """land.allocation = 'margin': in each village the askers are served in order of their margin
+    per rented mu, each in full until the land runs out (at most one asker in part), land is still
+    conserved, and the village's supply makes fewer tenants than the pro rata rule does."""
+    from ruralabm.model.processes.land import _offer_and_ask, clear_land_market, rental_margin
+
+    def market(allocation):
+        sc = load_scenario("calibrated", SMALL + [f"land.allocation={allocation}"])
+        model = RuralModel(sc.params, seed=5, household_agents=False)
+        for _ in range(4):
+            model.step()
+        world = model.world
+        clear_land_market(world)
+        return world
+
+    world = market("margin")
+    hh = world.households
+    world.over_households(_offer_and_ask)  # the asks before rationing, on the same state
+    asked = world.scratch.land_want.copy()
+    rented = hh.land_rented_in.astype(np.float64)
+    margin = rental_margin(world, np.arange(hh.n))
+    checked = 0
+    for v in np.unique(hh.village_id[asked > 0]):
+        askers = np.flatnonzero((hh.village_id == v) & (asked > 0))
+        full = askers[np.isclose(rented[askers], asked[askers], rtol=1e-5)]
+        short = askers[~np.isclose(rented[askers], asked[askers], rtol=1e-5)]
+        assert (short.size == 0) or (full.size == 0) or margin[full].min() >= margin[short].max()
+        assert (rented[short] > 1e-6).sum() <= 1  # at most one asker served in part
+        checked += short.size > 0 and full.size > 0
+    assert checked > 5  # villages where the land ran out before the asks did
+    v = hh.village_id
+    own, farmed = np.bincount(v, weights=hh.land_area.astype(np.float64)), np.bincount(v, weights=hh.land_farmed.astype(np.float64))
+    let = np.bincount(v, weights=hh.land_to_organisation.astype(np.float64))
+    assert np.allclose(own, farmed + let, rtol=1e-5)
+    assert np.allclose(np.bincount(v, weights=rented), np.bincount(v, weights=hh.land_rented_out.astype(np.float64)),
+                       rtol=1e-5, atol=1e-3)
+    tenants_margin = (hh.land_rented_in > 0).mean()
+    tenants_pro_rata = (market("pro_rata").households.land_rented_in > 0).mean()
+    assert tenants_margin < 0.5 * tenants_pro_rata
 
 
 def test_demography_keeps_the_age_and_size_structure(world_panel):

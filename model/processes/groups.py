@@ -28,6 +28,17 @@ def stable_order(key: np.ndarray) -> np.ndarray:
     return np.argsort(key, kind="stable")
 
 
+def stable_argsort(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values, kind="stable")`` of floats (no NaN): numpy's quicksort, several times
+    faster, when no two values are equal, for then the order is the same; the stable sort when
+    some are (ties keep the order of their indices)."""
+    order = np.argsort(values)
+    ordered = values[order]
+    if values.size > 1 and not (ordered[1:] > ordered[:-1]).all():
+        order = np.argsort(values, kind="stable")
+    return order
+
+
 def group_starts(sorted_groups: np.ndarray, n_groups: int) -> np.ndarray:
     """Where each element's group begins, for group ids (0 .. n_groups - 1) in sorted order:
     ``searchsorted(groups, groups, side="left")``."""

@@ -1,15 +1,20 @@
 """The land rental market (``land.market``, design 'national'), cleared within each village once a
 year after households have chosen their work and organisations their members.
 
-A household can farm about ``labour x economy.mu_per_worker + machines x land.machine_mu`` mu
-(its reach). It offers the contracted land beyond ``rent_out_slack`` x its reach (a household whose
+A household can farm about ``labour x economy.mu_per_worker + machines x land.machine_mu`` mu (its
+reach). It offers the contracted land beyond ``rent_out_slack`` x its reach (a household whose
 adults all work away offers nearly everything) and asks for the reach beyond ``rent_in_slack`` x its
 land (with ``rent_in_rule = "profit"`` only if its expected margin on a rented mu covers the rent,
-``rental_margin``; tried in the world and not shipped, docs/odd.md section 8.4). A member's organisation takes ``organisation_land_share`` of what its member offers first
-(an enterprise's production base, paid the regional rent; a cooperative's land shares, paid the
-rent plus ``share_dividend_premium``). In each village the rest is rented to the households that
-ask, pro rata on both sides up to the smaller of supply and demand, at the regional rent
-(``rent_per_mu``). Land is conserved: in every village, contracted land = land farmed by
+``rental_margin``; tried in the world and not shipped, docs/odd.md section 8.4). A member's
+organisation takes ``organisation_land_share`` of what its member offers first (an enterprise's
+production base, paid the regional rent; a cooperative's land shares, paid the rent plus
+``share_dividend_premium``). In each village the rest is rented at the regional rent
+(``rent_per_mu``) up to the smaller of supply and demand: the offers pro rata, the asks either pro
+rata (``allocation = "pro_rata"``: every asker gets the same share of its ask, so a village's supply
+makes many small tenants) or in order of the askers' expected margin per rented mu (``allocation =
+"margin"``: the best farmers are served in full first and the last one in part, as rental markets
+move land to more productive farmers, Deininger & Jin 2005; tried in the world and not shipped,
+docs/odd.md section 8.4). Land is conserved: in every village, contracted land = land farmed by
 households + land let to organisations (tests/test_world.py).
 
 Contracted land (``land_area``) is the household's right and stays its own; ``land_farmed`` is
@@ -24,6 +29,7 @@ import numpy as np
 
 from ..enums import org_type_trait
 from ..world import World
+from .groups import group_starts, stable_argsort, stable_order
 from .labour import farm_labour
 from .production import farm_productivity, land_quality_factor, lognormal, machine_multiplier
 
@@ -41,7 +47,26 @@ def clear_land_market(world: World) -> None:
     traded = np.minimum(supply, demand)
     out_share = np.divide(traded, supply, out=np.zeros(n_v), where=supply > 0)
     in_share = np.divide(traded, demand, out=np.zeros(n_v), where=demand > 0)
+    if world.params.land.allocation == "margin":
+        _ration_by_margin(world, traded)
     world.over_households(partial(_rent, out_share=out_share, in_share=in_share))
+
+
+def _ration_by_margin(world: World, traded: np.ndarray) -> None:
+    """Each village's traded land to its askers in order of their margin per rented mu, each in
+    full until the land runs out: the asks become what each is granted (scratch.land_want), and
+    _rent then rents each asker all of it. Equal margins are served in household order."""
+    hh, want = world.households, world.scratch.land_want
+    askers = np.flatnonzero(want > 0)
+    if askers.size == 0:
+        return
+    best_first = askers[stable_argsort(-rental_margin(world, askers))]
+    order = best_first[stable_order(hh.village_id[best_first])]  # by village, best margin first
+    village = hh.village_id[order]
+    asked = want[order]
+    before = np.cumsum(asked) - asked  # asked by the better askers of the villages so far ...
+    before -= before[group_starts(village, world.villages.n)]  # ... and of the same village
+    want[order] = np.clip(traded[village] - before, 0.0, asked)
 
 
 def _member(hh, idx) -> np.ndarray:
@@ -93,7 +118,8 @@ def _rent(world: World, idx, out_share: np.ndarray, in_share: np.ndarray) -> Non
     lp, hh = world.params.land, world.households
     village = hh.village_id[idx]
     rented_out = world.scratch.land_offer[idx] * out_share[village]
-    rented_in = world.scratch.land_want[idx] * in_share[village]
+    granted = world.params.land.allocation == "margin"  # the asks are what each was granted
+    rented_in = world.scratch.land_want[idx] * (1.0 if granted else in_share[village])
     to_org = world.scratch.land_let[idx]
     hh.land_rented_out[idx] = rented_out
     hh.land_rented_in[idx] = rented_in
