@@ -6,9 +6,9 @@ the kernel maps each page on its first write, which costs several times the copy
 ``prepare`` has a background thread map a row's pages (by writing zeros) while the year is
 simulated, so that recording it is a plain copy, which that thread then shares.
 
-The block is an anonymous ``mmap`` in 4 kB pages, not numpy's transparent huge pages: in a
-virtual machine whose host takes back the guest's free memory (free page reporting, as on the
-2-core CI VMs), the first write to a fresh 2 MB page is slow. Ten years of 100,000
+The block is an anonymous ``mmap`` in 4 kB pages, not numpy's transparent huge pages: on the
+2-core CI VMs the first write to a fresh 2 MB page is slow (likely because the host takes back the
+guest's free memory; not verified). Ten years of 100,000
 households on the shipped default ran in 0.98-2.11 s (median 1.67) with huge pages against
 0.91-1.13 s (median 1.06) in 4 kB pages, 6 fresh processes each, interleaved
 (docs/architecture.md).

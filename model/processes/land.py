@@ -49,13 +49,14 @@ def clear_land_market(world: World) -> None:
     in_share = np.divide(traded, demand, out=np.zeros(n_v), where=demand > 0)
     if world.params.land.allocation == "margin":
         _ration_by_margin(world, traded)
+        in_share = np.ones(n_v)  # the asks are now what each asker was granted
     world.over_households(partial(_rent, out_share=out_share, in_share=in_share))
 
 
 def _ration_by_margin(world: World, traded: np.ndarray) -> None:
     """Each village's traded land to its askers in order of their margin per rented mu, each in
-    full until the land runs out: the asks become what each is granted (scratch.land_want), and
-    _rent then rents each asker all of it. Equal margins are served in household order."""
+    full until the land runs out: the asks become what each is granted (scratch.land_want). Equal
+    margins are served in household order."""
     hh, want = world.households, world.scratch.land_want
     askers = np.flatnonzero(want > 0)
     if askers.size == 0:
@@ -118,8 +119,7 @@ def _rent(world: World, idx, out_share: np.ndarray, in_share: np.ndarray) -> Non
     lp, hh = world.params.land, world.households
     village = hh.village_id[idx]
     rented_out = world.scratch.land_offer[idx] * out_share[village]
-    granted = world.params.land.allocation == "margin"  # the asks are what each was granted
-    rented_in = world.scratch.land_want[idx] * (1.0 if granted else in_share[village])
+    rented_in = world.scratch.land_want[idx] * in_share[village]
     to_org = world.scratch.land_let[idx]
     hh.land_rented_out[idx] = rented_out
     hh.land_rented_in[idx] = rented_in
