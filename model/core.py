@@ -98,8 +98,9 @@ class RuralModel(mesa.Model):
     # Draw next year's random numbers in a background thread (model/draws.py DrawPrefetcher);
     # the numbers are the same either way.
     prefetch_draws: bool = True
-    # Household-level processes over blocks of households in this many threads (None: the cores
-    # available, at most 4; model/parallel.py); the outputs are the same with any number.
+    # Threads of a run (None: the cores available, at most 4; model/parallel.py): one works ahead
+    # (panel rows), the others take a block of households each in the household-level processes;
+    # the outputs are the same with any number.
     household_threads: int | None = None
 
     def __init__(self, params: Params | None = None, seed: int = 0, *, scenario=None, household_agents: bool = True,

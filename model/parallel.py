@@ -13,8 +13,15 @@ threads is ``RuralModel.household_threads``, else the environment variable
 ``RURALABM_HOUSEHOLD_THREADS`` (worker processes of the process and Dask executors set it to 1:
 their cores are taken by the other workers), else the cores available, at most 4.
 
-The same object keeps one more thread for work that can run ahead of the year's processes
-(``background``): mapping the memory of the panel row the year will record (model/recorder.py).
+Of those threads, one does the work that can run ahead of the year's processes (``background``):
+mapping and copying the panel row the year will record (model/recorder.py), beside the drawing of
+next year's numbers (model/draws.py). The households are split into one block fewer than the
+threads. On 2 cores that means one block, in the calling thread, and the reason is measured: a
+numpy operation on a block of 50,000 households lasts 20-60 µs, and handing the GIL between two
+block threads around each one costs about as much on the CI VMs, so two blocks ran no faster than
+one while taking CPU from the work ahead. Ten years of 100,000 households on the shipped default,
+5 fresh processes each, interleaved: two blocks 1.04-1.18 s (median 1.11), one block and the
+work ahead 0.96-1.05 s (median 1.02; docs/architecture.md).
 """
 from __future__ import annotations
 
@@ -64,7 +71,8 @@ class HouseholdBlocks:
         if n_households < self.MIN_HOUSEHOLDS:
             threads = 1
         self.threads = threads
-        bounds = [n_households * k // threads for k in range(threads + 1)]
+        n_blocks = max(1, threads - 1)  # one thread works ahead (``background``)
+        bounds = [n_households * k // n_blocks for k in range(n_blocks + 1)]
         self.blocks = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
         self._pool: ThreadPoolExecutor | None = None
         self._background: ThreadPoolExecutor | None = None
@@ -77,11 +85,11 @@ class HouseholdBlocks:
 
     def run(self, fn, world) -> None:
         """``fn(world, block)`` for every block; the calling thread takes the first block."""
-        if self.threads == 1:
+        if len(self.blocks) == 1:
             fn(world, slice(None))
             return
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="ruralabm-households")
+            self._pool = ThreadPoolExecutor(len(self.blocks) - 1, thread_name_prefix="ruralabm-households")
         others = [self._pool.submit(fn, world, block) for block in self.blocks[1:]]
         try:
             fn(world, self.blocks[0])

@@ -438,22 +438,23 @@ def test_prefetched_draws_are_the_draws_of_the_year(monkeypatch):
 
 def test_household_blocks_in_threads_give_the_same_outputs(monkeypatch):
     """Household-level processes run over blocks of households in threads, and the panel row of
-    the year is mapped (and half copied) by a background thread: with 1, 2 or 3 threads (unequal
-    blocks) every panel is identical, and the per-agent path still agrees."""
+    the year is mapped (and half copied) by a background thread: with 1, 2, 3 or 4 threads (one
+    block fewer than threads, at least one; unequal blocks) every panel is identical, and the
+    per-agent path still agrees."""
     from ruralabm.model.parallel import HouseholdBlocks
 
     monkeypatch.setattr(HouseholdBlocks, "MIN_HOUSEHOLDS", 0)
     kw = {"scenario": "calibrated", "population.n_households": 1001, "population.n_counties": 4,
           "calendar.end_year": 2017}
     runs = {}
-    for threads in (1, 2, 3):
+    for threads in (1, 2, 3, 4):
         monkeypatch.setattr(RuralModel, "household_threads", threads)
         m = RuralModel(seed=5, household_agents=False, **kw).run()
-        assert m._blocks.threads == threads and len(m._blocks.blocks) == threads
+        assert m._blocks.threads == threads and len(m._blocks.blocks) == max(1, threads - 1)
         assert (m._blocks.background() is not None) == (threads > 1)
         runs[threads] = m
-    assert runs[3]._blocks.blocks[0] == slice(0, 333)
-    for threads in (2, 3):
+    assert runs[2]._blocks.blocks == [slice(0, 1001)] and runs[4]._blocks.blocks[0] == slice(0, 333)
+    for threads in (2, 3, 4):
         for panel in ("household_panel", "county_panel", "organisations_panel"):
             pd.testing.assert_frame_equal(getattr(runs[1], panel)(), getattr(runs[threads], panel)(), check_exact=True)
     assert runs[1].household_panel()["participating"].sum() > 0
@@ -464,7 +465,7 @@ def test_household_blocks_pass_errors_on_after_every_block_finished(monkeypatch)
     from ruralabm.model.parallel import HouseholdBlocks
 
     monkeypatch.setattr(HouseholdBlocks, "MIN_HOUSEHOLDS", 0)
-    blocks = HouseholdBlocks(10, threads=2)
+    blocks = HouseholdBlocks(10, threads=3)  # two blocks (and a thread working ahead)
     done = []
 
     def failing_at(start):

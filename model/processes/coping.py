@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..world import World
+from .arrays import select
 
 
 def income_sum(hh, idx) -> np.ndarray:
@@ -39,7 +40,7 @@ def cope(world: World, idx) -> None:
     member = hh.participating[idx] == 1
     # Membership gives access to group lending, which multiplies the collateral-based limit.
     assets = collateral(e, hh.productive_assets[idx], hh.machine[idx], hh.housing[idx])
-    limit = e.credit_limit_assets * assets * np.where(member, e.group_lending_multiplier, 1.0)
+    limit = e.credit_limit_assets * assets * select(member, e.group_lending_multiplier, 1.0)
     borrow = np.minimum(gap, np.maximum(0.0, limit - hh.debt[idx]))
     gap = gap - borrow
     sale = np.minimum(gap, (1.0 - e.distress_sale_discount) * hh.productive_assets[idx])

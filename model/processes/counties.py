@@ -28,6 +28,7 @@ from scipy.special import ndtr
 from ..enums import form_trait, org_type_trait
 from ..rng import stream
 from ..world import World
+from .arrays import select
 from .coping import income_sum
 from .production import poverty_transfer_level
 from .registration import supported
@@ -80,7 +81,7 @@ def campaign_support(world: World, idx) -> None:
     registered = supported(world, idx).astype(np.float64)
     famsize = hh.residents[idx].astype(np.float64)  # transfers per usual resident
     extra = np.zeros(np.shape(registered))
-    ethnic = c.ethnic_minority[county].astype(np.float64)
+    ethnic = c.ethnic_minority.take(county).astype(np.float64)
     if cc.structure_channels and cc.ethnic_support > 0.0:
         extra = extra + registered * famsize * poverty_transfer_level(p, world.year) * cc.ethnic_support * ethnic
     if cp.exit_rule != "campaign":
@@ -88,7 +89,7 @@ def campaign_support(world: World, idx) -> None:
             hh.income_transfers[idx] += extra
         return
     if cp.plan_support > 0.0:
-        plan = c.plan_year[county]
+        plan = c.plan_year.take(county)
         due = (plan > 0) & (world.year >= plan - 1)
         scale = 1.0 + (cc.ethnic_support * ethnic if cc.structure_channels else 0.0)
         extra = extra + due * registered * famsize * cp.plan_support * scale
@@ -96,7 +97,7 @@ def campaign_support(world: World, idx) -> None:
     cover = floored(world, county, registered)
     if np.any(cover):
         gap = cp.floor_share * p.poverty.line_national * famsize - income_sum(hh, idx)
-        hh.income_transfers[idx] += np.where(cover, np.maximum(gap, 0.0), 0.0)
+        hh.income_transfers[idx] += select(cover, np.maximum(gap, 0.0), 0.0)
 
 
 def floored(world: World, county: np.ndarray, registered: np.ndarray) -> np.ndarray:
@@ -107,7 +108,7 @@ def floored(world: World, county: np.ndarray, registered: np.ndarray) -> np.ndar
     if cp.exit_rule != "campaign" or cp.floor_share <= 0.0 or world.year < cp.floor_start_year:
         return np.zeros(np.shape(registered), dtype=bool)
     c = world.counties
-    lagging = (c.exited[county] == 0) & (c.poor_county[county] == 1)  # only poor counties are on the list
+    lagging = ((c.exited == 0) & (c.poor_county == 1)).take(county)  # only poor counties are on the list
     if world.year >= cp.monitoring_year:
         return lagging  # the dynamic monitoring finds every poor household of a lagging county
     return lagging & (registered > 0)
@@ -140,10 +141,10 @@ def _poor_residents(world: World, idx) -> None:
         room = line - transfers_pc  # market income per capita a represented household needs
         with np.errstate(divide="ignore", invalid="ignore"):
             z = (np.log(np.maximum(room, 1e-9)) - np.log(np.maximum(market_pc, 1.0)) + sd * sd / 2.0) / sd
-        share = np.where(room > 0, ndtr(z), 0.0)
+        share = select(room > 0, ndtr(z), 0.0)
     else:
         share = (hh.income_total[idx] / famsize < line).astype(np.float64)
-    share = np.where(floored(world, hh.county_id[idx], supported(world, idx)), 0.0, share)
+    share = select(floored(world, hh.county_id[idx], supported(world, idx)), 0.0, share)
     world.scratch.poor_share[idx] = famsize * share
 
 

@@ -44,18 +44,19 @@ def _take_adult(hh, idx, mask, prefer_migrant_u=None) -> None:
     """Remove one adult member where ``mask``: a migrant (with probability migrants / adults when
     ``prefer_migrant_u`` is given), else a farm adult, else a local worker, else a migrant."""
     # The events are rare: work on the households they hit only.
-    rows = np.arange(hh.n)[idx][mask]
-    if rows.size == 0:
+    hit = np.flatnonzero(mask)
+    if hit.size == 0:
         return
-    adults = hh.adults[rows].astype(np.int64)
-    migrants = hh.migrants[rows].astype(np.int64)
-    local = hh.local_workers[rows].astype(np.int64)
-    org = hh.org_jobs[rows].astype(np.int64)
+    rows = np.arange(hh.n)[idx].take(hit)
+    adults = hh.adults.take(rows).astype(np.int64)
+    migrants = hh.migrants.take(rows).astype(np.int64)
+    local = hh.local_workers.take(rows).astype(np.int64)
+    org = hh.org_jobs.take(rows).astype(np.int64)
     farm = np.maximum(adults - migrants - local - org, 0)
     if prefer_migrant_u is None:
         is_migrant = np.zeros(adults.shape, dtype=bool)
     else:
-        is_migrant = (migrants > 0) & (prefer_migrant_u[mask] * np.maximum(adults, 1) < migrants)
+        is_migrant = (migrants > 0) & (prefer_migrant_u.take(hit) * np.maximum(adults, 1) < migrants)
     from_migrants = is_migrant | ((farm == 0) & (local == 0) & (org == 0) & (migrants > 0))
     rest = ~from_migrants
     from_farm = rest & (farm > 0)
@@ -117,23 +118,24 @@ def population_dynamics(world: World, idx) -> None:
     successor = hands_over | (head_death & any_adult)
     spouse_heads = head_death & ~any_adult & (hh.elderly[idx] > 0)
     rows = np.arange(hh.n)[idx]
-    new_rows = rows[successor]
+    new_rows = rows.compress(successor)
     if new_rows.size:
-        zs = z[successor]
+        zs = z.compress(successor, axis=0)
         gap = dp.generation_gap + 4.0 * zs[:, 0]
-        hh.age[new_rows] = np.clip(age[successor] - gap, 22.0, 59.0)
+        hh.age[new_rows] = np.clip(age.compress(successor) - gap, 22.0, 59.0)
         hh.edu[new_rows] = _edu_codes(dp.successor_edu_probs, _uniform(zs[:, 1]))
         hh.health[new_rows] = np.where(zs[:, 2] > -0.5, 4, 3) + (zs[:, 2] > 0.8)
         hh.job[new_rows] = 1
         # with no other adult at home, a migrant comes back to take over
-        back = rows[successor & (resident_adults == 0) & (hh.migrants[idx] > 0)]
+        back = rows.compress(successor & (resident_adults == 0) & (hh.migrants[idx] > 0))
         hh.migrants[back] -= 1
     if np.any(spouse_heads):
-        hh.age[rows[spouse_heads]] -= 2.0  # the (younger) spouse heads on
+        hh.age[rows.compress(spouse_heads)] -= 2.0  # the (younger) spouse heads on
     hh.famsize[idx] = hh.children[idx] + hh.adults[idx] + hh.elderly[idx]
-    empty = rows[hh.famsize[idx] <= 0]
+    emptied = hh.famsize[idx] <= 0
+    empty = rows.compress(emptied)
     if empty.size:
-        refound(world, empty, z[hh.famsize[idx] <= 0])
+        refound(world, empty, z.compress(emptied, axis=0))
     update_members(world, idx)
 
 

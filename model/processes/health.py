@@ -18,6 +18,11 @@ def strike_health(world: World, idx) -> None:
     shock = (d.health_shock_u[idx] < s.health_probability).astype(np.int8)
     hh.health_shock[idx] = shock
     sigma = s.medical_cost_sd
-    gross_cost = s.medical_cost_mean * np.exp(sigma * d.medical_cost_z[idx] - sigma**2 / 2)
-    hh.medical_cost[idx] = shock * gross_cost * (1.0 - s.medical_reimbursement)
+    # the cost only where the shock struck (elsewhere shock x cost is 0): the exponential of the
+    # struck households' draws, the same numbers as over all households
+    struck = np.flatnonzero(shock)
+    gross_cost = s.medical_cost_mean * np.exp(sigma * d.medical_cost_z[idx].take(struck) - sigma**2 / 2)
+    medical_cost = np.zeros(shock.shape)
+    medical_cost[struck] = gross_cost * (1.0 - s.medical_reimbursement)
+    hh.medical_cost[idx] = medical_cost
     world.scratch.labour_lost[idx] = s.health_labour_loss * shock

@@ -25,7 +25,8 @@ import numpy as np
 from ..world import World
 
 SCHOOLING_CENTRE = 6.0  # CLDS code of completed primary school: earnings are relative to it
-_EDU_CODES = np.arange(-128, 128, dtype=np.int8)  # every value of the int8 schooling code
+# every value of the int8 schooling code, in the order of its bytes read as uint8 (0 .. 127, -128 .. -1)
+_EDU_CODES = np.arange(256, dtype=np.uint8).view(np.int8)
 
 
 def schooling_factor(rate: float, edu: np.ndarray) -> np.ndarray:
@@ -33,7 +34,7 @@ def schooling_factor(rate: float, edu: np.ndarray) -> np.ndarray:
     the 256 codes: the same numbers as computing it per household (the table is computed by the
     same operations), at a fifth of the time."""
     table = np.exp(rate * (_EDU_CODES - SCHOOLING_CENTRE))
-    return table[edu.astype(np.intp) + 128]
+    return table.take(edu.view(np.uint8))
 
 
 def path_value(path, first_year: int, year: int) -> float:

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..enums import org_type_trait
 from ..world import World
+from .arrays import select
 from .groups import group_starts, stable_argsort, stable_order
 from .labour import farm_labour
 from .production import farm_productivity, land_quality_factor, lognormal, machine_multiplier
@@ -81,18 +82,18 @@ def _offer_and_ask(world: World, idx) -> None:
     reach = labour * p.economy.mu_per_worker + hh.machine[idx] * lp.machine_mu
     own = hh.land_area[idx].astype(np.float64)
     offer = np.maximum(own - lp.rent_out_slack * reach, 0.0)
-    want = np.where(labour > 0, np.maximum(reach - lp.rent_in_slack * own, 0.0), 0.0)
+    want = select(labour > 0, np.maximum(reach - lp.rent_in_slack * own, 0.0), 0.0)
     if lp.rent_in_rule == "profit":
-        want = np.where(rental_margin(world, idx) >= np.asarray(lp.rent_per_mu)[hh.region[idx]], want, 0.0)
+        want = select(rental_margin(world, idx) >= np.asarray(lp.rent_per_mu).take(hh.region[idx]), want, 0.0)
     member = _member(hh, idx)
     if world.policy_active:
-        org_active = member & (world.organisations.active[np.maximum(hh.org_id[idx], 0)] == 1)
-        to_org = np.where(org_active, lp.organisation_land_share * offer, 0.0)
+        org_active = member & (world.organisations.active.take(np.maximum(hh.org_id[idx], 0)) == 1)
+        to_org = select(org_active, lp.organisation_land_share * offer, 0.0)
     else:
         to_org = np.zeros_like(offer)
     offer = offer - to_org
     world.scratch.land_offer[idx] = offer
-    world.scratch.land_want[idx] = np.where(offer > 0, 0.0, want)  # a household does not rent in and out at once
+    world.scratch.land_want[idx] = select(offer > 0, 0.0, want)  # a household does not rent in and out at once
     world.scratch.land_let[idx] = to_org
     hh.land_to_organisation[idx] = to_org
 
@@ -104,10 +105,10 @@ def rental_margin(world: World, idx) -> np.ndarray:
     own drive, which the econometrician does not see."""
     p, hh = world.params, world.households
     e = p.economy
-    per_mu = (np.asarray(e.farm_revenue_per_mu)[hh.product[idx]] * land_quality_factor(e, hh.land_quality[idx])
+    per_mu = (np.asarray(e.farm_revenue_per_mu).take(hh.product[idx]) * land_quality_factor(e, hh.land_quality[idx])
               * farm_productivity(world, idx))
     if p.county.structure_channels:
-        per_mu = per_mu * world.counties.farm_factor[hh.county_id[idx]]
+        per_mu = per_mu * world.counties.farm_factor.take(hh.county_id[idx])
     multiplier = (lognormal(e.drive_effect, hh.entrepreneurial_drive[idx])
                   * machine_multiplier(e, hh.machine[idx])
                   * (1.0 + p.learning.technology_yield_gain * hh.tech_adopted[idx]))
@@ -118,15 +119,15 @@ def _rent(world: World, idx, out_share: np.ndarray, in_share: np.ndarray) -> Non
     """Pro rata on both sides of each village market, at the regional rent."""
     lp, hh = world.params.land, world.households
     village = hh.village_id[idx]
-    rented_out = world.scratch.land_offer[idx] * out_share[village]
-    rented_in = world.scratch.land_want[idx] * in_share[village]
+    rented_out = world.scratch.land_offer[idx] * out_share.take(village)
+    rented_in = world.scratch.land_want[idx] * in_share.take(village)
     to_org = world.scratch.land_let[idx]
     hh.land_rented_out[idx] = rented_out
     hh.land_rented_in[idx] = rented_in
     hh.land_farmed[idx] = hh.land_area[idx].astype(np.float64) - rented_out - to_org + rented_in
 
-    rent = np.asarray(lp.rent_per_mu)[hh.region[idx]]
-    cooperative = _member(hh, idx) & org_type_trait("collective_marketing")[hh.org_type[idx]]
-    org_rate = np.where(cooperative, 1.0 + lp.share_dividend_premium, 1.0)
+    rent = np.asarray(lp.rent_per_mu).take(hh.region[idx])
+    cooperative = _member(hh, idx) & org_type_trait("collective_marketing").take(hh.org_type[idx])
+    org_rate = select(cooperative, 1.0 + lp.share_dividend_premium, 1.0)
     hh.land_rent_received[idx] = rent * (rented_out + org_rate * to_org)
     hh.land_rent_paid[idx] = rent * rented_in

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..world import World
+from .arrays import form_value
 from .groups import rank_in_groups, stable_order
 from .labour import available_adults
 
@@ -36,16 +37,16 @@ def assign_jobs(world: World) -> None:
     member = (hh.participating == 1) & (hh.org_id >= 0)
     if world.policy_active and member.any():
         rows = np.flatnonzero(member)
-        org = hh.org_id[rows]
-        rows = rows[o.active[org] == 1]
-        org = hh.org_id[rows]
+        org = hh.org_id.take(rows)
+        rows = rows.compress(o.active.take(org) == 1)
+        org = hh.org_id.take(rows)
         jobs = np.rint(np.asarray(p.linkage.jobs_per_member)[o.form] * o.members).astype(np.int64)
         can = available_adults(hh, rows) > 0
-        rows, org = rows[can], org[can]
+        rows, org = rows.compress(can), org.compress(can)
         order = stable_order(org)  # by organisation, then by id (rows are in id order)
-        rows, org = rows[order], org[order]
+        rows, org = rows.take(order), org.take(order)
         rank = rank_in_groups(org, o.n)
-        hired = rows[rank < jobs[org]]
+        hired = rows.compress(rank < jobs.take(org))
         hh.org_jobs[hired] = 1
     from .labour import update_members
     world.over_households(update_members)
@@ -73,12 +74,12 @@ def county_product_cell(world: World, idx) -> np.ndarray:
     return hh.county_id[idx].astype(np.int64) * world.local_price.shape[1] + hh.product[idx]
 
 
-def market_access(world: World, idx, participating: np.ndarray, form: np.ndarray,
-                  maturity: np.ndarray | float = 1.0) -> np.ndarray:
+def market_access(world: World, idx, member_form: np.ndarray, maturity: np.ndarray | float = 1.0) -> np.ndarray:
     """Multiplier of the farm-gate price for remoteness, less what the member's form recovers
-    (at the share ``maturity`` of it while the member's sales channels are being built)."""
+    (at the share ``maturity`` of it while the member's sales channels are being built);
+    ``member_form``: :func:`arrays.form_code` of the households' participation and form."""
     lk = world.params.linkage
     d = world.households.distance[idx].astype(np.float64)
     penalty = lk.remoteness_price_penalty * d / (d + 20.0)
-    recovered = np.where(participating, np.asarray(lk.market_access_recovery)[form], 0.0) * maturity
+    recovered = form_value(lk.market_access_recovery, member_form) * maturity
     return 1.0 - penalty * (1.0 - recovered)

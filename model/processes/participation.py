@@ -33,9 +33,9 @@ def expected_gain(world: World, idx, org_type: OrgType, form: np.ndarray, revenu
     p, hh = world.params, world.households
     if revenue is None:
         revenue = normal_revenue(world, idx)
-    price_gain = np.asarray(p.forms.price_gain)[form]
-    yield_gain = np.asarray(p.forms.yield_gain)[form]
-    business = np.asarray(p.forms.business_income)[form]
+    price_gain = np.asarray(p.forms.price_gain).take(form)
+    yield_gain = np.asarray(p.forms.yield_gain).take(form)
+    business = np.asarray(p.forms.business_income).take(form)
     if org_type_trait("collective_marketing")[org_type]:
         c = p.cooperative
         gain = revenue * (c.marketing_premium + price_gain + yield_gain
@@ -49,8 +49,8 @@ def expected_gain(world: World, idx, org_type: OrgType, form: np.ndarray, revenu
         # recovers, and (cooperatives) dividends on shares.
         lk = p.linkage
         d = hh.distance[idx].astype(np.float64)
-        gain = gain + revenue * lk.remoteness_price_penalty * d / (d + 20.0) * np.asarray(lk.market_access_recovery)[form]
-        jobs = np.minimum(np.asarray(lk.jobs_per_member)[form], 1.0) * (available_adults(hh, idx) > 0)
+        gain = gain + revenue * lk.remoteness_price_penalty * d / (d + 20.0) * np.asarray(lk.market_access_recovery).take(form)
+        jobs = np.minimum(np.asarray(lk.jobs_per_member).take(form), 1.0) * (available_adults(hh, idx) > 0)
         gain = gain + jobs * lk.job_wage_factor * (local_pay(world, idx) if pay is None else pay)
         if org_type_trait("collective_marketing")[org_type]:
             gain = gain + revenue * p.cooperative.margin * lk.share_dividend_share
@@ -68,60 +68,61 @@ def decide(world: World, idx) -> None:
     # Members leave if their organisation is gone, if forced out, or by choice (low trust).
     member = hh.participating[idx] == 1
     org = hh.org_id[idx]
-    org_alive = np.where(org >= 0, o.active[np.maximum(org, 0)] == 1, False)
+    org_alive = (org >= 0) & (o.active.take(np.maximum(org, 0)) == 1)
     chooses_exit = np.zeros(member.shape, dtype=bool)  # drawn for members only (the rest cannot leave)
-    p_exit = ndtr(ndtri(pp.exit_probability) + pp.trust_exit_effect * (0.5 - hh.trust[idx][member]))
-    chooses_exit[member] = d.exit_u[idx][member] < p_exit
+    members = np.flatnonzero(member)
+    p_exit = ndtr(ndtri(pp.exit_probability) + pp.trust_exit_effect * (0.5 - hh.trust[idx].take(members)))
+    chooses_exit[members] = d.exit_u[idx].take(members) < p_exit
     leaves = member & (~org_alive | forced_out | (chooses_exit & ~forced_in))
-    _drop(hh, n_sel[leaves])
+    _drop(hh, n_sel.compress(leaves))
     if not world.policy_active:
         return
 
     # Options within reach: the village cooperative and the county enterprise for the product.
-    coop = world.villages.cooperative_id[hh.village_id[idx]]
-    coop_ok = (coop >= 0) & (o.active[np.maximum(coop, 0)] == 1)
+    coop = world.villages.cooperative_id.take(hh.village_id[idx])
+    coop_ok = (coop >= 0) & (o.active.take(np.maximum(coop, 0)) == 1)
     hh.cooperative_in_village[idx] = coop_ok
-    ent = world.enterprise_for.ravel()[county_product_cell(world, idx)]
+    ent = world.enterprise_for.ravel().take(county_product_cell(world, idx))
     ent_ok = (ent >= 0) & (hh.distance[idx] <= world.params.enterprise.reach_km)
     # Only non-members with an option can apply: the gains and the application score are computed
     # for them alone (members do not re-decide; the score is read only for applicants).
     still_member = hh.participating[idx] == 1
     cand = np.flatnonzero(~still_member & (coop_ok | ent_ok) & ~forced_out)
-    rows = n_sel[cand]
-    coop_c, ent_c, ent_ok_c = coop[cand], ent[cand], ent_ok[cand]
+    rows = n_sel.take(cand)
+    coop_c, ent_c, ent_ok_c = coop.take(cand), ent.take(cand), ent_ok.take(cand)
     # The income the gain is scaled by: drive-free expected income (default), or last year's
     # realised income, which carries the drive component of returns (params: gain_income).
     # (revenue and local pay enter the income and both gains: computed once)
     revenue = normal_revenue(world, rows)
     params = world.params
     pay = local_pay(world, rows) if params.labour.enabled or params.linkage.enabled else None
-    base_income = (world.income_last[rows] if pp.gain_income == "last"
+    base_income = (world.income_last.take(rows) if pp.gain_income == "last"
                    else expected_income(world, rows, revenue=revenue, pay=pay))
     income = np.maximum(base_income, pp.income_floor)
     # Net gains can be negative (costs above benefits); the log keeps the scale relative to income.
-    gain_coop = np.log(np.maximum(1.0 + expected_gain(world, rows, OrgType.COOPERATIVE, o.form[np.maximum(coop_c, 0)],
+    gain_coop = np.log(np.maximum(1.0 + expected_gain(world, rows, OrgType.COOPERATIVE, o.form.take(np.maximum(coop_c, 0)),
                                                       revenue, pay) / income, pp.gain_ratio_floor))
-    gain_ent = np.log(np.maximum(1.0 + expected_gain(world, rows, OrgType.ENTERPRISE, o.form[np.maximum(ent_c, 0)],
+    gain_ent = np.log(np.maximum(1.0 + expected_gain(world, rows, OrgType.ENTERPRISE, o.form.take(np.maximum(ent_c, 0)),
                                                      revenue, pay) / income, pp.gain_ratio_floor))
-    prefer_coop = coop_ok[cand] & (~ent_ok_c | (gain_coop - gain_ent + pp.org_choice_noise * d.org_choice_z[rows] > 0))
+    prefer_coop = coop_ok.take(cand) & (~ent_ok_c | (gain_coop - gain_ent + pp.org_choice_noise * d.org_choice_z.take(rows) > 0))
     chosen = np.where(prefer_coop, coop_c, np.where(ent_ok_c, ent_c, -1))
     gain = np.where(prefer_coop, gain_coop, gain_ent)
 
     score = (ndtri(pp.base_rate)
-             + pp.subsidy_effect * (hh.subsidy[rows] - CENTRE["subsidy"])
-             + pp.machine_effect * (hh.machine[rows] - CENTRE["machine"])
-             + pp.job_effect * (hh.job[rows] - CENTRE["job"])
-             + pp.age_effect * (hh.age[rows] - CENTRE["age"])
-             + pp.health_effect * (hh.health[rows] - CENTRE["health"])
-             + pp.edu_effect * (hh.edu[rows] - CENTRE["edu"])
-             + pp.infrastructure_effect * (hh.hroad[rows] - CENTRE["hroad"])
-             + pp.distance_effect * (hh.distance[rows] - CENTRE["distance"])
-             + (pp.famsize_effect * (hh.famsize[rows] - CENTRE["famsize"]) if pp.famsize_effect else 0.0)
-             + pp.registered_poor_effect * hh.registered_poor[rows]
+             + pp.subsidy_effect * (hh.subsidy.take(rows) - CENTRE["subsidy"])
+             + pp.machine_effect * (hh.machine.take(rows) - CENTRE["machine"])
+             + pp.job_effect * (hh.job.take(rows) - CENTRE["job"])
+             + pp.age_effect * (hh.age.take(rows) - CENTRE["age"])
+             + pp.health_effect * (hh.health.take(rows) - CENTRE["health"])
+             + pp.edu_effect * (hh.edu.take(rows) - CENTRE["edu"])
+             + pp.infrastructure_effect * (hh.hroad.take(rows) - CENTRE["hroad"])
+             + pp.distance_effect * (hh.distance.take(rows) - CENTRE["distance"])
+             + (pp.famsize_effect * (hh.famsize.take(rows) - CENTRE["famsize"]) if pp.famsize_effect else 0.0)
+             + pp.registered_poor_effect * hh.registered_poor.take(rows)
              + pp.expected_gain_effect * gain
-             + pp.selection_on_unobservables * hh.entrepreneurial_drive[rows]
-             + d.participation_eps[rows])
-    applies = (score > 0) | forced_in[cand]
+             + pp.selection_on_unobservables * hh.entrepreneurial_drive.take(rows)
+             + d.participation_eps.take(rows))
+    applies = (score > 0) | forced_in.take(cand)
     scratch.applied_org[rows] = np.where(applies, chosen, -1)
     scratch.application_score[rows] = score
 

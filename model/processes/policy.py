@@ -54,17 +54,19 @@ def subsidy_review(world: World, idx) -> None:
     """Targeting: under the policy, households poor last year are registered (registration is
     sticky); a random share of households have their subsidy re-assessed by a noisy means test."""
     hh, pp, d = world.households, world.params.policy, world.draws
-    hh.hroad[idx] = world.villages.hroad[hh.village_id[idx]]
+    hh.hroad[idx] = world.villages.hroad.take(hh.village_id[idx])
     if world.income_pc_last is None:
         return
     if world.policy_active and world.params.registration.rule == "ever_poor":  # else processes/registration.py
         poor_last = world.income_pc_last[idx] < world.params.poverty.line_national
         hh.registered_poor[idx] = hh.registered_poor[idx] | poor_last
-    reviewed = d.subsidy_review_u[idx] < pp.subsidy_review_rate
-    income = world.income_pc_last[idx]
+    # the means test of the reviewed households (the others keep their status)
+    reviewed = np.flatnonzero(d.subsidy_review_u[idx] < pp.subsidy_review_rate)
+    subsidy = hh.subsidy[idx].copy()
+    income = world.income_pc_last[idx].take(reviewed)
     if world.params.population.design == "national":
         # The means test looks at income before the dibao itself (the 'table1' world kept the old test).
-        income = income - hh.subsidy[idx] * subsidy_level(world.params, world.year - 1)
-    assessed = income * np.exp(pp.subsidy_targeting_error * d.targeting_z[idx])
-    eligible = assessed < pp.subsidy_threshold
-    hh.subsidy[idx] = np.where(reviewed, eligible, hh.subsidy[idx]).astype(np.int8)
+        income = income - subsidy.take(reviewed) * subsidy_level(world.params, world.year - 1)
+    assessed = income * np.exp(pp.subsidy_targeting_error * d.targeting_z[idx].take(reviewed))
+    subsidy[reviewed] = assessed < pp.subsidy_threshold
+    hh.subsidy[idx] = subsidy

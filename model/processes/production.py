@@ -9,6 +9,7 @@ import numpy as np
 from ..enums import org_type_trait
 from ..world import World
 from .labour import local_pay, nonfarm_income, path_value, year_index
+from .arrays import form_code, form_value
 from .linkage import county_product_cell, market_access
 from .registration import supported
 
@@ -27,7 +28,7 @@ def farm_productivity(world: World, idx) -> np.ndarray | float:
     """The county's farm productivity (its income factor: region and county level; 1 with design
     'table1') times the trend of farm productivity since 2014."""
     e = world.params.economy
-    factor = world.counties.income_factor[world.households.county_id[idx]]
+    factor = world.counties.income_factor.take(world.households.county_id[idx])
     if e.farm_productivity_growth != 0.0:
         factor = factor * (1.0 + e.farm_productivity_growth) ** (world.year - 2014)
     return factor
@@ -37,7 +38,7 @@ def normal_revenue(world: World, idx) -> np.ndarray:
     """Gross farm revenue at normal prices and yields (yuan): land farmed x quality x revenue per mu
     x the county's farm productivity."""
     hh, e = world.households, world.params.economy
-    per_mu = np.asarray(e.farm_revenue_per_mu)[hh.product[idx]]
+    per_mu = np.asarray(e.farm_revenue_per_mu).take(hh.product[idx])
     return per_mu * hh.land_farmed[idx] * land_quality_factor(e, hh.land_quality[idx]) * farm_productivity(world, idx)
 
 
@@ -54,7 +55,7 @@ def labour_need(e, land_area: np.ndarray) -> np.ndarray:
 def wage(e, edu: np.ndarray, region: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
     """Earnings of a stable non-farm worker: Mincer return to schooling, regional premium and,
     given standard normals ``z``, this year's mean-one lognormal noise (else the expectation)."""
-    log_wage = e.wage_return_to_education * edu + np.asarray(e.region_wage_premium)[region]
+    log_wage = e.wage_return_to_education * edu + np.asarray(e.region_wage_premium).take(region)
     if z is not None:
         log_wage = log_wage + e.wage_sd * z - e.wage_sd**2 / 2
     return e.wage_per_worker * np.exp(log_wage)
@@ -108,7 +109,7 @@ def business_assets(e, assets: np.ndarray) -> np.ndarray:
 def business_level(world: World, idx) -> np.ndarray | float:
     """Returns of own non-farm business relative to the national 2014 level: the county's income
     factor and, with members' work modelled, the growth of the local economy (the wage path)."""
-    factor = world.counties.income_factor[world.households.county_id[idx]]
+    factor = world.counties.income_factor.take(world.households.county_id[idx])
     if world.params.labour.enabled:
         factor = factor * year_index(world.params.labour, world.year)
     return factor
@@ -159,8 +160,9 @@ def produce(world: World, idx) -> None:
     participating = hh.participating[idx] == 1
     org_type = hh.org_type[idx]
     form = np.maximum(hh.form[idx], 0)
-    cooperative = participating & org_type_trait("collective_marketing")[org_type]
-    contracted = participating & org_type_trait("contract_farming")[org_type]
+    member_form = form_code(participating, form)
+    cooperative = participating & org_type_trait("collective_marketing").take(org_type)
+    contracted = participating & org_type_trait("contract_farming").take(org_type)
     # New members get the organisation's services at a share of their full level (standards,
     # varieties and sales channels take seasons); 1 with participation.maturity_years = 0.
     maturity = gain_maturity(p, hh.membership_years[idx])
@@ -173,30 +175,30 @@ def produce(world: World, idx) -> None:
     drive_mult = lognormal(e.drive_effect, hh.entrepreneurial_drive[idx])
     tech_mult = (1.0 + p.learning.technology_yield_gain * hh.tech_adopted[idx]
                  + np.where(contracted, p.enterprise.technology_yield_gain, 0.0) * maturity
-                 + np.where(participating, np.asarray(p.forms.yield_gain)[form], 0.0) * maturity)
+                 + form_value(p.forms.yield_gain, member_form) * maturity)
     noise = lognormal(e.farm_output_sd, d.farm_z[idx])
-    loss = world.villages.disaster_loss[hh.village_id[idx]]
+    loss = world.villages.disaster_loss.take(hh.village_id[idx])
     hh.disaster_loss[idx] = loss
     potential = revenue0 * labour_mult * machine_mult * tech_mult * drive_mult * noise
     structure = p.county.structure_channels
     if structure:
         # County primary-secondary integration (machinery services, processing): processes/counties.py.
         county = hh.county_id[idx]
-        potential = potential * world.counties.farm_factor[county]
+        potential = potential * world.counties.farm_factor.take(county)
     output = potential * (1.0 - loss)
 
-    spot = world.price[hh.product[idx]]
+    spot = world.price.take(hh.product[idx])
     if p.linkage.enabled:
         # Contract demand and cooperative marketing move the county's price (a spillover to
         # every grower); remoteness lowers the farm-gate price, which organisations partly recover.
-        spot = (spot * world.local_price.ravel()[county_product_cell(world, idx)]
-                * market_access(world, idx, participating, form, maturity))
-    price_gain = np.where(participating, np.asarray(p.forms.price_gain)[form], 0.0) * maturity
+        spot = (spot * world.local_price.ravel().take(county_product_cell(world, idx))
+                * market_access(world, idx, member_form, maturity))
+    price_gain = form_value(p.forms.price_gain, member_form) * maturity
     coop_price = spot * (1.0 + (p.cooperative.marketing_premium * maturity) + price_gain)
     org = np.maximum(hh.org_id[idx], 0)
-    contract_price = o.contract_price[org]
+    contract_price = o.contract_price.take(org)
     contract = contract_price * (1.0 + price_gain)
-    reneged = contracted & (o.reneged[org] == 1)
+    reneged = contracted & (o.reneged.take(org) == 1)
     # Side-selling: tempted when spot beats the contract, restrained by trust.
     gap = np.clip((spot - contract_price) / np.maximum(contract_price, 1e-9), 0.0, None)
     p_side = np.clip(p.enterprise.side_sell_sensitivity * gap * (1.0 - hh.trust[idx]), 0.0, 1.0)
@@ -236,17 +238,17 @@ def produce(world: World, idx) -> None:
         hh.income_wage[idx] = (twork - lost_wage_workers) * wage(e, hh.edu[idx], hh.region[idx], d.wage_z[idx])
         if structure:
             # Local labour market: endowment and processing jobs (processes/counties.py).
-            hh.income_wage[idx] *= world.counties.wage_factor[county]
+            hh.income_wage[idx] *= world.counties.wage_factor.take(county)
 
     # Business: own assets plus what the integration form opens up (tourism, online sales).
-    business_form = np.where(participating, np.asarray(p.forms.business_income)[form], 0.0) * maturity
+    business_form = form_value(p.forms.business_income, member_form) * maturity
     # (drive_mult is float32: the product keeps the old order, the level multiplies last)
     hh.income_business[idx] = (business_assets(e, hh.productive_assets[idx]) * e.business_return * drive_mult
                                * lognormal(e.business_return_sd, d.business_z[idx]) * business_level(world, idx)
                                + form_business_income(p, business_form, hh.skills[idx]) * drive_mult)
     if structure:
         # Matured agricultural services (primary-tertiary integration).
-        hh.income_business[idx] *= world.counties.business_factor[county]
+        hh.income_business[idx] *= world.counties.business_factor.take(county)
 
     # Transfers: low-income subsidy and, under the policy, targeted transfers to the poor.
     residents = hh.residents[idx].astype(np.float64)

@@ -46,15 +46,15 @@ def quota_register(assessed: np.ndarray, county: np.ndarray, persons: np.ndarray
     while the persons registered before them are fewer than the county's quota."""
     n = assessed.size
     cand = np.flatnonzero(candidate)
-    by_income = np.argsort(assessed[cand], kind="stable")  # ties: by id
-    order = cand[by_income[stable_order(county[cand][by_income])]]
-    c = county[order]
-    cum = np.cumsum(persons[order])
+    by_income = np.argsort(assessed.take(cand), kind="stable")  # ties: by id
+    order = cand.take(by_income.take(stable_order(county.take(cand).take(by_income))))
+    c = county.take(order)
+    cum = np.cumsum(persons.take(order))
     # persons registered before this household within its county
     start = group_starts(c, quota.size)
-    before = cum - persons[order] - np.where(start > 0, cum[np.maximum(start - 1, 0)], 0.0)
+    before = cum - persons.take(order) - np.where(start > 0, cum.take(np.maximum(start - 1, 0)), 0.0)
     chosen = np.zeros(n, dtype=bool)
-    chosen[order[before < quota[c]]] = True
+    chosen[order.compress(before < quota.take(c))] = True
     return chosen
 
 
@@ -80,8 +80,9 @@ def review_register(world: World) -> None:
         exits = (registered & (y - world.register_since >= rp.exit_min_years)
                  & (income >= rp.exit_income_multiple * line))
         new = (~registered & ~exits & reached & (assessed < line)) if rp.entry_review else np.zeros(hh.n, dtype=bool)
-    world.support_until[exits] = y + rp.support_years - 1
-    world.register_since[exits] = 0
-    world.register_since[new] = y
-    world.support_until[new] = 0
+    exit_rows, new_rows = np.flatnonzero(exits), np.flatnonzero(new)
+    world.support_until[exit_rows] = y + rp.support_years - 1
+    world.register_since[exit_rows] = 0
+    world.register_since[new_rows] = y
+    world.support_until[new_rows] = 0
     hh.registered_poor[:] = ((registered & ~exits) | new).astype(np.int8)
