@@ -34,10 +34,14 @@ def form_value(table, code: np.ndarray) -> np.ndarray:
 
 def select(condition: np.ndarray, a, b) -> np.ndarray:
     """``np.where(condition, a, b)`` for a 1-D ``condition`` and ``a``, ``b`` each an array of
-    its shape or a scalar, without a branch per element. The side that holds fewer elements is
-    put into a copy of the other."""
-    out = np.empty(np.shape(condition), dtype=np.result_type(a, b))
-    chosen = condition != 0
+    its shape or a scalar, without a branch per element: two scalars are a table of two entries
+    gathered by the condition's bytes; otherwise the side that holds fewer elements is put into a
+    copy of the other."""
+    dtype = np.result_type(a, b)
+    chosen = condition if condition.dtype == np.bool_ else condition != 0
+    if np.ndim(a) == 0 and np.ndim(b) == 0:
+        return np.array([b, a], dtype=dtype).take(chosen.view(np.uint8))
+    out = np.empty(np.shape(condition), dtype=dtype)
     if 2 * np.count_nonzero(chosen) > chosen.size:
         chosen, a, b = ~chosen, b, a
     out[...] = b

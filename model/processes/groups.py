@@ -17,7 +17,7 @@ def member_of(ids: np.ndarray, members: np.ndarray, size: int) -> np.ndarray:
     in 0 .. size - 1."""
     table = np.zeros(size + 1, dtype=bool)  # the extra last entry is what id -1 reads
     table[members] = True
-    return table[ids]
+    return table.take(ids)
 
 
 def stable_order(key: np.ndarray) -> np.ndarray:

@@ -49,23 +49,23 @@ def accept_applicants(world: World, orgs) -> None:
     if orgs.size == 0:
         return
     members = (hh.participating == 1) & (hh.org_id >= 0)
-    counts = np.bincount(hh.org_id[members], minlength=o.n)
+    counts = np.bincount(hh.org_id.compress(members), minlength=o.n)
     scratch = world.scratch
     applicants = np.flatnonzero(member_of(scratch.applied_org, orgs, o.n))
     if applicants.size:
-        org_of = scratch.applied_org[applicants]
-        score = scratch.application_score[applicants]
-        forced = hh.forced[applicants] == 1
+        org_of = scratch.applied_org.take(applicants)
+        score = scratch.application_score.take(applicants)
+        forced = hh.forced.take(applicants) == 1
         # Rank within organisation: forced first, then by score (descending), then by id (the
         # applicants are in id order): by score, then by (organisation, forced) keeping that order.
         order = np.argsort(-score, kind="stable")
-        order = order[stable_order((org_of.astype(np.int64) * 2 + ~forced)[order])]
-        applicants, org_of, forced = applicants[order], org_of[order], forced[order]
+        order = order.take(stable_order((org_of.astype(np.int64) * 2 + ~forced).take(order)))
+        applicants, org_of, forced = applicants.take(order), org_of.take(order), forced.take(order)
         rank = rank_in_groups(org_of, o.n)
-        capacity = o.capacity[org_of] * capacity_share(world)
-        open_slots = np.maximum(0, np.floor(capacity) - counts[org_of])
+        capacity = o.capacity.take(org_of) * capacity_share(world)
+        open_slots = np.maximum(0, np.floor(capacity) - counts.take(org_of))
         accepted = forced | (rank < open_slots)
-        joined, joined_org = applicants[accepted], org_of[accepted]
+        joined, joined_org = applicants.compress(accepted), org_of.compress(accepted)
         hh.participating[joined] = 1
         hh.org_id[joined] = joined_org
         hh.org_type[joined] = o.org_type[joined_org]
@@ -94,10 +94,10 @@ def settle_cooperatives(world: World, orgs) -> None:
     orgs = np.atleast_1d(np.arange(o.n)[orgs])
     collective = org_type_trait("collective_marketing")
     coop = orgs[collective[o.org_type[orgs]]]
-    member = (hh.participating == 1) & collective[hh.org_type] & member_of(hh.org_id, coop, o.n)
+    member = (hh.participating == 1) & collective.take(hh.org_type) & member_of(hh.org_id, coop, o.n)
     ids = np.flatnonzero(member)
-    org_of = hh.org_id[ids]
-    sales = world.scratch.sales[ids]
+    org_of = hh.org_id.take(ids)
+    sales = world.scratch.sales.take(ids)
     total_sales = np.bincount(org_of, weights=sales, minlength=o.n)
     surplus = cp.margin * total_sales
     returned = cp.surplus_returned_share * surplus
@@ -134,7 +134,7 @@ def record_enterprise_outcomes(world: World, orgs) -> None:
     orgs = np.atleast_1d(np.arange(o.n)[orgs])
     contracts = org_type_trait("contract_farming")
     ent = orgs[contracts[o.org_type[orgs]]]
-    contracted = (hh.participating == 1) & contracts[hh.org_type] & member_of(hh.org_id, ent, o.n)
+    contracted = (hh.participating == 1) & contracts.take(hh.org_type) & member_of(hh.org_id, ent, o.n)
     ids = np.flatnonzero(contracted)
     o.sales[ent] = np.bincount(hh.org_id[ids], weights=world.scratch.sales[ids], minlength=o.n)[ent]
     o.side_sellers[ent] = np.bincount(hh.org_id[ids], weights=hh.side_sold[ids], minlength=o.n)[ent].astype(np.int32)
