@@ -20,8 +20,8 @@ threads. On 2 cores that means one block, in the calling thread, and the reason 
 numpy operation on a block of 50,000 households lasts 20-60 µs, and handing the GIL between two
 block threads around each one costs about as much on the CI VMs, so two blocks ran no faster than
 one while taking CPU from the work ahead. Ten years of 100,000 households on the shipped default,
-5 fresh processes each, interleaved: two blocks 1.04-1.18 s (median 1.11), one block and the
-work ahead 0.96-1.05 s (median 1.02; docs/architecture.md).
+6 fresh processes each, interleaved: two blocks 0.92-1.16 s (median 1.03), one block and the
+work ahead 0.81-1.10 s (median 0.95; docs/architecture.md).
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ with numpy's result type."""
 import numpy as np
 import pytest
 
-from ruralabm.model.processes.arrays import form_code, form_value, select
+from ruralabm.model.processes.arrays import at_least, form_code, form_value, select
 
 
 def _same(got, expected):
@@ -48,3 +48,12 @@ def test_form_value_is_the_members_form_entry_and_zero_for_the_rest():
     # a table of integers gives the float64 numbers numpy's where gives
     code = form_code(rng.random(n) < 0.5, form)
     _same(form_value([1, 0, 2, 3], code), np.where(code > 0, np.asarray([1, 0, 2, 3])[form], 0.0))
+
+
+def test_at_least_is_numpys_maximum_for_integer_arrays():
+    rng = np.random.default_rng(5)
+    for dtype in (np.int8, np.int16, np.int32, np.int64):
+        values = rng.integers(-3, 5, 777).astype(dtype)
+        for floor in (0, 1):
+            _same(at_least(values, floor), np.maximum(values, floor))
+    _same(at_least(np.zeros(0, dtype=np.int8), 0), np.maximum(np.zeros(0, dtype=np.int8), 0))

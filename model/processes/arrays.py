@@ -12,6 +12,9 @@ Gathers and compressions in the processes therefore use ``take`` and ``compress`
 operation by another route. The pattern "the member's form's value, 0 for non-members" is one
 gather from a table with a leading 0 (below). tests/test_arrays.py checks each helper against
 numpy's form.
+
+Integer ``np.maximum(a, 0)`` is written ``at_least(a, 0)``: numpy's integer maximum against a
+scalar has no SIMD loop (89 µs over 100,000 int8 codes against 5 µs against an array).
 """
 from __future__ import annotations
 
@@ -48,3 +51,9 @@ def select(condition: np.ndarray, a, b) -> np.ndarray:
     rows = np.flatnonzero(chosen)
     out[rows] = np.take(a, rows) if np.ndim(a) else a
     return out
+
+
+def at_least(values: np.ndarray, floor: int) -> np.ndarray:
+    """``np.maximum(values, floor)`` for an integer array and an integer floor, as the maximum
+    against an array of the floor (the loop numpy vectorises)."""
+    return np.maximum(values, np.full(np.shape(values), floor, dtype=values.dtype))

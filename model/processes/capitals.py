@@ -6,7 +6,7 @@ import numpy as np
 
 from ..enums import form_trait, org_type_trait
 from ..world import World
-from .arrays import form_code, form_value, select
+from .arrays import at_least, form_code, form_value, select
 
 
 def update_capitals(world: World, idx) -> None:
@@ -31,14 +31,14 @@ def update_capitals(world: World, idx) -> None:
     hh.debt[idx] *= 1.0 + e.loan_rate  # interest is capitalised into the balance
 
     participating = hh.participating[idx] == 1
-    form = np.maximum(hh.form[idx], 0)
+    form = at_least(hh.form[idx], 0)
     meeting = participating
     if p.forms.ties_seasons > 0:
         # an organisation's circle is finite: a member meets it in its first seasons
         meeting = participating & (hh.membership_years[idx] < p.forms.ties_seasons)
     ties = hh.network_ties[idx] * k.ties_retention + form_value(p.forms.ties_gain, form_code(meeting, form))
     hh.network_ties[idx] = ties
-    org = np.maximum(hh.org_id[idx], 0)
+    org = at_least(hh.org_id[idx], 0)
     org_type = hh.org_type[idx]
     trust = hh.trust[idx]
     coop_gain = p.cooperative.social_capital_gain * p.cooperative.trust_quality_multiplier * o.management_quality.take(org)

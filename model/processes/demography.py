@@ -33,6 +33,7 @@ import numpy as np
 
 from ..population import EDU_CODES
 from ..world import World
+from .arrays import at_least
 from .labour import update_members
 
 
@@ -52,11 +53,11 @@ def _take_adult(hh, idx, mask, prefer_migrant_u=None) -> None:
     migrants = hh.migrants.take(rows).astype(np.int64)
     local = hh.local_workers.take(rows).astype(np.int64)
     org = hh.org_jobs.take(rows).astype(np.int64)
-    farm = np.maximum(adults - migrants - local - org, 0)
+    farm = at_least(adults - migrants - local - org, 0)
     if prefer_migrant_u is None:
         is_migrant = np.zeros(adults.shape, dtype=bool)
     else:
-        is_migrant = (migrants > 0) & (prefer_migrant_u.take(hit) * np.maximum(adults, 1) < migrants)
+        is_migrant = (migrants > 0) & (prefer_migrant_u.take(hit) * at_least(adults, 1) < migrants)
     from_migrants = is_migrant | ((farm == 0) & (local == 0) & (org == 0) & (migrants > 0))
     rest = ~from_migrants
     from_farm = rest & (farm > 0)
@@ -86,9 +87,9 @@ def population_dynamics(world: World, idx) -> None:
 
     head_adult = age < 60.0
     adults = hh.adults[idx].astype(np.int64)
-    other_adults = np.maximum(adults - head_adult, 0)
+    other_adults = at_least(adults - head_adult, 0)
     elderly = hh.elderly[idx].astype(np.int64)
-    other_elderly = np.maximum(elderly - ~head_adult, 0)
+    other_elderly = at_least(elderly - ~head_adult, 0)
     children = hh.children[idx].astype(np.int64)
 
     # 0 birth, 1 child -> adult, 2 adult -> elderly, 3 elderly death, 4 leaving home.
@@ -97,7 +98,7 @@ def population_dynamics(world: World, idx) -> None:
     grows_up = (children > 0) & (u[:, 1] < np.minimum(1.0, children * dp.child_to_adult_rate))
     ages = (other_adults > 0) & (u[:, 2] < np.minimum(1.0, other_adults * dp.adult_to_elderly_rate))  # rare
     dies = (other_elderly > 0) & (u[:, 3] < np.minimum(1.0, other_elderly * dp.elderly_mortality))
-    spare = np.maximum(other_adults - 1, 0)  # adults beyond the head and a spouse
+    spare = at_least(other_adults - 1, 0)  # adults beyond the head and a spouse
     leaves = (spare > 0) & (u[:, 4] < np.minimum(1.0, spare * dp.leave_home_rate))
     hh.children[idx] = children + birth - grows_up
     hh.adults[idx] = adults + grows_up  # the new adult lives at home and farms
@@ -108,8 +109,8 @@ def population_dynamics(world: World, idx) -> None:
 
     # 5 the head dies, 6 the head hands over.
     head_death = u[:, 5] < np.minimum(1.0, dp.head_mortality_60 * np.exp(dp.head_mortality_slope * (age - 60.0)))
-    resident_adults = np.maximum(hh.adults[idx] - hh.migrants[idx] - head_adult, 0)
-    any_adult = np.maximum(hh.adults[idx] - head_adult, 0) > 0
+    resident_adults = at_least(hh.adults[idx] - hh.migrants[idx] - head_adult, 0)
+    any_adult = at_least(hh.adults[idx] - head_adult, 0) > 0
     hands_over = (~head_death & (resident_adults > 0) & (age >= dp.succession_age)
                   & (u[:, 6] < np.minimum(1.0, dp.succession_rate * (age - dp.succession_age) / 10.0)))
     # The dead head leaves the household (an adult head from whatever work the household's adults do).

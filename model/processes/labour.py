@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..world import World
+from .arrays import at_least
 
 SCHOOLING_CENTRE = 6.0  # CLDS code of completed primary school: earnings are relative to it
 # every value of the int8 schooling code, in the order of its bytes read as uint8 (0 .. 127, -128 .. -1)
@@ -91,7 +92,7 @@ def migrant_pay(world: World, idx, z: np.ndarray | None = None) -> np.ndarray:
 
 def available_adults(hh, idx) -> np.ndarray:
     """Resident adults without a stable non-farm job."""
-    return np.maximum(hh.adults[idx] - hh.migrants[idx] - hh.local_workers[idx] - hh.org_jobs[idx], 0)
+    return at_least(hh.adults[idx] - hh.migrants[idx] - hh.local_workers[idx] - hh.org_jobs[idx], 0)
 
 
 def farm_labour(world: World, idx) -> np.ndarray:

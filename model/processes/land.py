@@ -29,7 +29,7 @@ import numpy as np
 
 from ..enums import org_type_trait
 from ..world import World
-from .arrays import select
+from .arrays import at_least, select
 from .groups import group_starts, stable_argsort, stable_order
 from .labour import farm_labour
 from .production import farm_productivity, land_quality_factor, lognormal, machine_multiplier
@@ -87,7 +87,7 @@ def _offer_and_ask(world: World, idx) -> None:
         want = select(rental_margin(world, idx) >= np.asarray(lp.rent_per_mu).take(hh.region[idx]), want, 0.0)
     member = _member(hh, idx)
     if world.policy_active:
-        org_active = member & (world.organisations.active.take(np.maximum(hh.org_id[idx], 0)) == 1)
+        org_active = member & (world.organisations.active.take(at_least(hh.org_id[idx], 0)) == 1)
         to_org = select(org_active, lp.organisation_land_share * offer, 0.0)
     else:
         to_org = np.zeros_like(offer)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..enums import form_trait, org_type_trait
 from ..world import World
-from .arrays import form_code, form_value, select
+from .arrays import at_least, form_code, form_value, select
 
 
 def learn(world: World, idx) -> None:
@@ -14,7 +14,7 @@ def learn(world: World, idx) -> None:
     lp = p.learning
     participating = hh.participating[idx] == 1
     org_type = hh.org_type[idx]
-    form = np.maximum(hh.form[idx], 0)
+    form = at_least(hh.form[idx], 0)
     by_type = np.where(org_type_trait("collective_marketing"), p.cooperative.training_probability,
                        np.where(org_type_trait("contract_farming"), p.enterprise.training_probability, 0.0))
     p_org = by_type.take(org_type)  # the probability of each organisation type, gathered

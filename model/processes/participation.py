@@ -14,6 +14,7 @@ from scipy.special import ndtr, ndtri
 
 from ..enums import Form, OrgType, org_type_trait
 from ..world import World
+from .arrays import at_least
 from .labour import available_adults, local_pay
 from .linkage import county_product_cell
 from .production import expected_income, form_business_income, normal_revenue
@@ -68,7 +69,7 @@ def decide(world: World, idx) -> None:
     # Members leave if their organisation is gone, if forced out, or by choice (low trust).
     member = hh.participating[idx] == 1
     org = hh.org_id[idx]
-    org_alive = (org >= 0) & (o.active.take(np.maximum(org, 0)) == 1)
+    org_alive = (org >= 0) & (o.active.take(at_least(org, 0)) == 1)
     chooses_exit = np.zeros(member.shape, dtype=bool)  # drawn for members only (the rest cannot leave)
     members = np.flatnonzero(member)
     p_exit = ndtr(ndtri(pp.exit_probability) + pp.trust_exit_effect * (0.5 - hh.trust[idx].take(members)))
@@ -80,7 +81,7 @@ def decide(world: World, idx) -> None:
 
     # Options within reach: the village cooperative and the county enterprise for the product.
     coop = world.villages.cooperative_id.take(hh.village_id[idx])
-    coop_ok = (coop >= 0) & (o.active.take(np.maximum(coop, 0)) == 1)
+    coop_ok = (coop >= 0) & (o.active.take(at_least(coop, 0)) == 1)
     hh.cooperative_in_village[idx] = coop_ok
     ent = world.enterprise_for.ravel().take(county_product_cell(world, idx))
     ent_ok = (ent >= 0) & (hh.distance[idx] <= world.params.enterprise.reach_km)
@@ -100,9 +101,9 @@ def decide(world: World, idx) -> None:
                    else expected_income(world, rows, revenue=revenue, pay=pay))
     income = np.maximum(base_income, pp.income_floor)
     # Net gains can be negative (costs above benefits); the log keeps the scale relative to income.
-    gain_coop = np.log(np.maximum(1.0 + expected_gain(world, rows, OrgType.COOPERATIVE, o.form.take(np.maximum(coop_c, 0)),
+    gain_coop = np.log(np.maximum(1.0 + expected_gain(world, rows, OrgType.COOPERATIVE, o.form.take(at_least(coop_c, 0)),
                                                       revenue, pay) / income, pp.gain_ratio_floor))
-    gain_ent = np.log(np.maximum(1.0 + expected_gain(world, rows, OrgType.ENTERPRISE, o.form.take(np.maximum(ent_c, 0)),
+    gain_ent = np.log(np.maximum(1.0 + expected_gain(world, rows, OrgType.ENTERPRISE, o.form.take(at_least(ent_c, 0)),
                                                      revenue, pay) / income, pp.gain_ratio_floor))
     prefer_coop = coop_ok.take(cand) & (~ent_ok_c | (gain_coop - gain_ent + pp.org_choice_noise * d.org_choice_z.take(rows) > 0))
     chosen = np.where(prefer_coop, coop_c, np.where(ent_ok_c, ent_c, -1))

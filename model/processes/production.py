@@ -9,7 +9,7 @@ import numpy as np
 from ..enums import org_type_trait
 from ..world import World
 from .labour import local_pay, nonfarm_income, path_value, year_index
-from .arrays import form_code, form_value
+from .arrays import at_least, form_code, form_value
 from .linkage import county_product_cell, market_access
 from .registration import supported
 
@@ -159,7 +159,7 @@ def produce(world: World, idx) -> None:
     # Farm output.
     participating = hh.participating[idx] == 1
     org_type = hh.org_type[idx]
-    form = np.maximum(hh.form[idx], 0)
+    form = at_least(hh.form[idx], 0)
     member_form = form_code(participating, form)
     cooperative = participating & org_type_trait("collective_marketing").take(org_type)
     contracted = participating & org_type_trait("contract_farming").take(org_type)
@@ -195,7 +195,7 @@ def produce(world: World, idx) -> None:
                 * market_access(world, idx, member_form, maturity))
     price_gain = form_value(p.forms.price_gain, member_form) * maturity
     coop_price = spot * (1.0 + (p.cooperative.marketing_premium * maturity) + price_gain)
-    org = np.maximum(hh.org_id[idx], 0)
+    org = at_least(hh.org_id[idx], 0)
     contract_price = o.contract_price.take(org)
     contract = contract_price * (1.0 + price_gain)
     reneged = contracted & (o.reneged.take(org) == 1)
