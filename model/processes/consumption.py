@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..world import World
+from .arrays import select
 from .coping import income_sum, subsistence_need
 
 
@@ -17,9 +18,9 @@ def consume_save_invest(world: World, idx) -> None:
     income = income_sum(hh, idx)
     hh.income_total[idx] = income
     need = subsistence_need(world, idx)
-    consumption = np.where(income >= need,
-                           need + e.marginal_propensity_to_consume * (income - need),
-                           need - hh.consumption_shortfall[idx])
+    consumption = select(income >= need,
+                         need + e.marginal_propensity_to_consume * (income - need),
+                         need - hh.consumption_shortfall[idx])
     hh.consumption[idx] = consumption
     saving = income - consumption
     hh.saving[idx] = saving

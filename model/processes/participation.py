@@ -14,7 +14,7 @@ from scipy.special import ndtr, ndtri
 
 from ..enums import Form, OrgType, org_type_trait
 from ..world import World
-from .arrays import at_least
+from .arrays import at_least, select
 from .labour import available_adults, local_pay
 from .linkage import county_product_cell
 from .production import expected_income, form_business_income, normal_revenue
@@ -106,8 +106,8 @@ def decide(world: World, idx) -> None:
     gain_ent = np.log(np.maximum(1.0 + expected_gain(world, rows, OrgType.ENTERPRISE, o.form.take(at_least(ent_c, 0)),
                                                      revenue, pay) / income, pp.gain_ratio_floor))
     prefer_coop = coop_ok.take(cand) & (~ent_ok_c | (gain_coop - gain_ent + pp.org_choice_noise * d.org_choice_z.take(rows) > 0))
-    chosen = np.where(prefer_coop, coop_c, np.where(ent_ok_c, ent_c, -1))
-    gain = np.where(prefer_coop, gain_coop, gain_ent)
+    chosen = select(prefer_coop, coop_c, select(ent_ok_c, ent_c, -1))
+    gain = select(prefer_coop, gain_coop, gain_ent)
 
     score = (ndtri(pp.base_rate)
              + pp.subsidy_effect * (hh.subsidy.take(rows) - CENTRE["subsidy"])
@@ -124,7 +124,7 @@ def decide(world: World, idx) -> None:
              + pp.selection_on_unobservables * hh.entrepreneurial_drive.take(rows)
              + d.participation_eps.take(rows))
     applies = (score > 0) | forced_in.take(cand)
-    scratch.applied_org[rows] = np.where(applies, chosen, -1)
+    scratch.applied_org[rows] = select(applies, chosen, -1)
     scratch.application_score[rows] = score
 
 

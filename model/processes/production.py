@@ -8,8 +8,8 @@ import numpy as np
 
 from ..enums import org_type_trait
 from ..world import World
+from .arrays import at_least, form_code, form_value, select
 from .labour import local_pay, nonfarm_income, path_value, year_index
-from .arrays import at_least, form_code, form_value
 from .linkage import county_product_cell, market_access
 from .registration import supported
 
@@ -174,7 +174,7 @@ def produce(world: World, idx) -> None:
     machine_mult = machine_multiplier(e, hh.machine[idx])
     drive_mult = lognormal(e.drive_effect, hh.entrepreneurial_drive[idx])
     tech_mult = (1.0 + p.learning.technology_yield_gain * hh.tech_adopted[idx]
-                 + np.where(contracted, p.enterprise.technology_yield_gain, 0.0) * maturity
+                 + select(contracted, p.enterprise.technology_yield_gain, 0.0) * maturity
                  + form_value(p.forms.yield_gain, member_form) * maturity)
     noise = lognormal(e.farm_output_sd, d.farm_z[idx])
     loss = world.villages.disaster_loss.take(hh.village_id[idx])
@@ -207,16 +207,16 @@ def produce(world: World, idx) -> None:
     hh.side_sold[idx] = side
     # A reneging enterprise still honours the contract's protective floor price.
     reneged_price = np.maximum(spot, p.enterprise.floor_price_share) * (1.0 + price_gain)
-    price = np.where(cooperative, coop_price,
-                     np.where(contracted & ~reneged & ~side, contract,
-                              np.where(reneged, reneged_price, spot * (1.0 + price_gain))))
+    price = select(cooperative, coop_price,
+                   select(contracted & ~reneged & ~side, contract,
+                          select(reneged, reneged_price, spot * (1.0 + price_gain))))
     gross = output * price
-    discount = np.where(cooperative, p.cooperative.input_discount, 0.0)
+    discount = select(cooperative, p.cooperative.input_discount, 0.0)
     intensity = labour_mult if p.population.design == "national" else 1.0  # inputs follow the land actually worked
     inputs = (e.input_cost_share * revenue0 * intensity * (1.0 - discount)
               + participating * p.participation.membership_cost)
     hh.income_farm[idx] = gross - inputs - hh.land_rent_paid[idx]
-    world.scratch.sales[idx] = np.where(participating & ~side, gross, 0.0)
+    world.scratch.sales[idx] = select(participating & ~side, gross, 0.0)
     world.scratch.disaster_value[idx] = potential * loss * spot
 
     if labour_on:
