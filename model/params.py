@@ -813,6 +813,9 @@ class LandParams:
     organisation_land_share: float = param(0.5, "share of members' land to let", 0.0, 1.0,
                                            "Share of the land members offer that their organisation takes first (enterprise production bases at rent; cooperative land shares paid a dividend).",
                                            "assumption: land transferred to cooperatives and enterprises was about a third of all transferred land in 2014 (MOA)")
+    rent_free_share: float = param(0.0, "share of land rented between households", 0.0, 1.0,
+                                   "Share of the land households rent to one another that carries no rent (lent to kin and neighbours for nothing, or for the upkeep of the land); the rest pays rent_per_mu. Land let to organisations always pays. 0 in Params() and the world: 0.4 was tried and not shipped (docs/odd.md section 8.4).",
+                                   "Wang, Xin, Zhang & Li (2019, Sustainability 11:3161): 30-50% of transferred land, by parcels and by area, received no rent (1986-2015, several national surveys; over 70% in mountainous areas); 0.4 the midpoint")
     share_dividend_premium: float = param(0.15, "share of rent", 0.0, 5.0,
                                           "Dividend on land shares in a cooperative above the regional rent.",
                                           "assumption: 'guaranteed rent plus dividend' land-share schemes")

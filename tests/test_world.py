@@ -67,10 +67,48 @@ def test_land_is_conserved_in_every_village_and_year(world_panel):
     assert (first["land_farmed"].to_numpy() != last["land_farmed"].to_numpy()).mean() > 0.05
 
 
+def test_part_of_the_land_rented_between_households_pays_no_rent():
+    """land.rent_free_share: every household rental pays the regional rent on the share not lent
+    for nothing, so in each village the rents tenants pay equal what their landlords receive from
+    them; organisations pay on all they lease. The share moves money, not land: in the first year
+    (before any income differs) the rentals are the same without it."""
+    shipped = load_scenario("calibrated", SMALL).params.land
+    assert shipped.rent_free_share == 0.0  # tried in the world, not shipped (docs/odd.md section 8.4)
+    sc = load_scenario("calibrated", SMALL + ["land.rent_free_share=0.4"])
+    model = RuralModel(sc.params, seed=5, household_agents=False).run()
+    hp = model.household_panel()
+    lp = model.params.land
+    rent = np.asarray(lp.rent_per_mu)[hp["region"].cat.codes.to_numpy()]
+    paying = 1.0 - lp.rent_free_share
+    # the panel stores land in float32 (7 digits), the rents in float64
+    assert np.allclose(hp["land_rent_paid"], paying * rent * hp["land_rented_in"], rtol=1e-6, atol=1e-6)
+    no_org = hp["land_to_organisation"] == 0
+    assert np.allclose(hp.loc[no_org, "land_rent_received"], (paying * rent * hp["land_rented_out"])[no_org],
+                       rtol=1e-6, atol=1e-6)
+    # an organisation pays the full rent (a cooperative's land shares the rent and a premium)
+    from_org = (hp["land_rent_received"] - paying * rent * hp["land_rented_out"])[~no_org]
+    org_rent = (rent * hp["land_to_organisation"])[~no_org]
+    assert (~no_org).sum() > 0
+    assert (from_org >= org_rent * (1 - 1e-6) - 1e-6).all()
+    assert (from_org <= org_rent * (1 + lp.share_dividend_premium) * (1 + 1e-6) + 1e-6).all()
+    g = hp.assign(owed=paying * rent * hp["land_rented_out"]).groupby(["year", "village_id"])
+    assert np.allclose(g["land_rent_paid"].sum(), g["owed"].sum(), rtol=1e-5, atol=1e-3)
+    assert hp["land_rent_paid"].sum() > 0
+
+    full = RuralModel(load_scenario("calibrated", SMALL + ["land.rent_free_share=0"]).params, seed=5,
+                      household_agents=False)
+    full.step()
+    first = hp[hp["year"] == hp["year"].min()]
+    hh = full.world.households
+    assert np.array_equal(hh.land_rented_in, first["land_rented_in"].to_numpy())
+    assert np.allclose(hh.land_rent_paid, first["land_rent_paid"].to_numpy() / paying, rtol=1e-12, atol=1e-9)
+
+
 def test_land_is_rented_in_only_where_the_margin_covers_the_rent():
     """land.rent_in_rule = 'profit': a household asks for land only if its expected margin on a
-    rented mu (at normal prices, with its own drive, machines and technology) covers the regional
-    rent, so no one rents in at a loss in expectation; the 'reach' rule rents to such households too."""
+    rented mu (at normal prices, with its own drive, machines and technology) covers the rent it
+    expects to pay (the regional rent on the share not lent for nothing), so no one rents in at a
+    loss in expectation; the 'reach' rule rents to such households too."""
     from ruralabm.model.processes.land import clear_land_market, rental_margin
 
     def renters_below_margin(rule):
@@ -82,7 +120,7 @@ def test_land_is_rented_in_only_where_the_margin_covers_the_rent():
         clear_land_market(world)  # the market again on the state it is checked against
         hh = world.households
         margin = rental_margin(world, np.arange(hh.n))
-        rent = np.asarray(sc.params.land.rent_per_mu)[hh.region]
+        rent = (1.0 - sc.params.land.rent_free_share) * np.asarray(sc.params.land.rent_per_mu)[hh.region]
         renting = hh.land_rented_in > 0
         assert renting.sum() > 100  # the market trades
         return int((renting & (margin < rent)).sum()), int(((margin < rent) & (hh.land_rented_out == 0)).sum())

@@ -9,7 +9,9 @@ land (with ``rent_in_rule = "profit"`` only if its expected margin on a rented m
 organisation takes ``organisation_land_share`` of what its member offers first (an enterprise's
 production base, paid the regional rent; a cooperative's land shares, paid the rent plus
 ``share_dividend_premium``). In each village the rest is rented at the regional rent
-(``rent_per_mu``) up to the smaller of supply and demand: the offers pro rata, the asks either pro
+(``rent_per_mu``; with ``rent_free_share`` > 0 that share of every rental between households is
+lent to kin and neighbours for nothing: tried in the world and not shipped, docs/odd.md section 8.4)
+up to the smaller of supply and demand: the offers pro rata, the asks either pro
 rata (``allocation = "pro_rata"``: every asker gets the same share of its ask, so a village's supply
 makes many small tenants) or in order of the askers' expected margin per rented mu (``allocation =
 "margin"``: the best farmers are served in full first and the last one in part, as rental markets
@@ -84,7 +86,8 @@ def _offer_and_ask(world: World, idx) -> None:
     offer = np.maximum(own - lp.rent_out_slack * reach, 0.0)
     want = select(labour > 0, np.maximum(reach - lp.rent_in_slack * own, 0.0), 0.0)
     if lp.rent_in_rule == "profit":
-        want = select(rental_margin(world, idx) >= np.asarray(lp.rent_per_mu).take(hh.region[idx]), want, 0.0)
+        expected_rent = (1.0 - lp.rent_free_share) * np.asarray(lp.rent_per_mu).take(hh.region[idx])
+        want = select(rental_margin(world, idx) >= expected_rent, want, 0.0)
     member = _member(hh, idx)
     if world.policy_active:
         org_active = member & (world.organisations.active.take(at_least(hh.org_id[idx], 0)) == 1)
@@ -129,5 +132,8 @@ def _rent(world: World, idx, out_share: np.ndarray, in_share: np.ndarray) -> Non
     rent = np.asarray(lp.rent_per_mu).take(hh.region[idx])
     cooperative = _member(hh, idx) & org_type_trait("collective_marketing").take(hh.org_type[idx])
     org_rate = select(cooperative, 1.0 + lp.share_dividend_premium, 1.0)
-    hh.land_rent_received[idx] = rent * (rented_out + org_rate * to_org)
-    hh.land_rent_paid[idx] = rent * rented_in
+    # Rent-free lending among kin and neighbours: the same share of every household rental, so
+    # the rents paid within a village still equal the rents received.
+    paying = 1.0 - lp.rent_free_share
+    hh.land_rent_received[idx] = rent * (paying * rented_out + org_rate * to_org)
+    hh.land_rent_paid[idx] = rent * (paying * rented_in)
