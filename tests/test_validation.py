@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from ruralabm.analysis import validation as v
+from ruralabm.analysis.estimators.errors import EstimationError
 from ruralabm.scenarios.executor import make_executor
 
 PSM = ["psm-nn1", "psm-nn4", "psm-radius", "psm-kernel"]
@@ -401,6 +402,29 @@ def test_failed_estimator_runs_are_counted_by_reason():
     assert lines[0].startswith("3 of 8 estimator run(s) failed")
     assert "  cmp: 2 of 4 - EstimationError: separation" in lines and "  cmp: 1 of 4 - ConvergenceError: no" in lines
     assert v.failure_lines(rows.assign(error=None)) == []
+
+
+def test_psm_methods_share_one_propensity_fit_with_the_same_numbers():
+    """Validation fits a design's propensity once for every PSM method and outcome: each estimate
+    and SE equals that of a match that fits its own score; other rows or other treatment values
+    get a fit of their own, and a fit that fails fails for every estimator that uses it."""
+    rng = np.random.default_rng(3)
+    n = 600
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    t = (0.8 * x1 - 0.5 * x2 + rng.normal(size=n) > 0.3).astype(int)
+    data = pd.DataFrame({"year": 2016, "T": t, "x1": x1, "x2": x2, "flag": 0,
+                         "income": 1000 + 300 * t + 200 * x1 + rng.normal(0, 100, n)})
+    shared = v.SharedPropensity()
+    for other in (data, data.assign(T=1 - data["T"]), data.iloc[: n // 2]):
+        for method in PSM:
+            own = v.apply_estimator(method, other, "income", ["x1", "x2", "flag"], (2015, 2016))
+            assert v.apply_estimator(method, other, "income", ["x1", "x2", "flag"], (2015, 2016),
+                                     propensity=shared) == own
+    separated = data.assign(x2=data["T"].astype(float))
+    for method in PSM:
+        for propensity in (None, shared):
+            with pytest.raises(EstimationError, match="separation"):
+                v.apply_estimator(method, separated, "income", ["x1", "x2"], (2015, 2016), propensity=propensity)
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -423,12 +423,45 @@ def weight_diagnostics(t: np.ndarray, w: np.ndarray, n_off: int) -> dict:
             "ess_controls": float(wc.sum() ** 2 / np.sum(wc**2)) if wc.size else 0.0}
 
 
+class SharedPropensity:
+    """The post wave's probit propensity score, fitted once and matched on by every PSM method
+    and outcome of a design (the score depends on T and the covariates only, so refitting it per
+    method and outcome gave the same numbers at a dozen times the cost). A fit is reused only for
+    the same rows with the same T and covariate values; a failed fit is remembered and re-raised,
+    so each estimator still records its own failure."""
+
+    def __init__(self):
+        self._key = None
+        self._data = None
+        self._result = None
+
+    def scores(self, post: pd.DataFrame, covariates: list[str]) -> np.ndarray:
+        columns = ["T", *covariates]
+        values = post[columns].to_numpy(dtype=float)
+        key = (tuple(covariates), post.index)
+        if not (self._key is not None and self._key[0] == key[0] and self._key[1].equals(key[1])
+                and np.array_equal(self._data, values, equal_nan=True)):
+            self._key, self._data = key, values
+            try:
+                self._result = fit_propensity(post, "T", covariates).pscore.to_numpy()
+            except EstimationError as exc:
+                self._result = exc
+        if isinstance(self._result, Exception):
+            raise self._result
+        return self._result
+
+
+PSCORE_COLUMN = "_pscore"
+
+
 def apply_estimator(name: str, sample: pd.DataFrame, y: str, covariates: Sequence[str], waves: tuple[int, int],
-                    time_varying: Sequence[str] = (), diagnostics: dict | None = None) -> tuple[float, float]:
+                    time_varying: Sequence[str] = (), diagnostics: dict | None = None,
+                    propensity: SharedPropensity | None = None) -> tuple[float, float]:
     """(estimate, standard error) of the effect of T on ``y`` in the post wave, as the papers do.
 
     If ``diagnostics`` is a dict, the matching estimators fill it with their overlap diagnostics
     (:data:`OVERLAP_COLUMNS`, :func:`weight_diagnostics`); DID and CMP use every control.
+    ``propensity`` shares one propensity fit between the PSM estimators of a design.
     """
     pre_wave, post_wave = waves
     post = sample[sample["year"] == post_wave]
@@ -442,7 +475,12 @@ def apply_estimator(name: str, sample: pd.DataFrame, y: str, covariates: Sequenc
             diag.update(weight_diagnostics(sample["T"].to_numpy()[base], fit.weights.to_numpy()[base],
                                            fit.n_off_support))
             return float(fit.params["did"]), float(fit.bse["did"])
-        res = psm.match(post, "T", y, _usable(post, covariates), **PSM_METHODS[method], compute_balance=False)
+        cov = _usable(post, covariates)
+        if propensity is None:
+            res = psm.match(post, "T", y, cov, **PSM_METHODS[method], compute_balance=False)
+        else:
+            scored = post.assign(**{PSCORE_COLUMN: propensity.scores(post, cov)})
+            res = psm.match(scored, "T", y, cov, **PSM_METHODS[method], compute_balance=False, pscore=PSCORE_COLUMN)
         diag.update(weight_diagnostics(post["T"].to_numpy(), res.weights.to_numpy(), res.n_off_support))
         return float(res.att), float(res.se)
     if name in ("did", "did-cov"):
@@ -562,6 +600,7 @@ def replicate(task: dict) -> dict:
         truth_c = sample_truth(tw.potential, control_ids)
         joined = first_participation(panel)
         time_varying = [v for v in covariates if sample.groupby("household_id")[v].nunique().max() > 1]
+        propensity = SharedPropensity()
         design_diag = propensity_overlap(sample[sample["year"] == post_year], covariates)
         design_diag.update(drive_gaps(panel, sample, covariates, post_year))
         for outcome in cfg.outcomes:
@@ -589,7 +628,8 @@ def replicate(task: dict) -> dict:
                 te = time.perf_counter()
                 diag = {c: np.nan for c in OVERLAP_COLUMNS}
                 try:
-                    est_v, se_v = apply_estimator(est, data, y, covariates, waves[design], time_varying, diag)
+                    est_v, se_v = apply_estimator(est, data, y, covariates, waves[design], time_varying, diag,
+                                                  propensity)
                     row.update(estimate=est_v, se=se_v, error=None)
                 except Exception as exc:  # noqa: BLE001 - a failed estimator is recorded, not fatal
                     row.update(estimate=np.nan, se=np.nan, error=f"{type(exc).__name__}: {exc}"[:300])
