@@ -119,6 +119,35 @@ def test_simulated_ate_and_atu(sim):
     assert r.ate == pytest.approx((n1 * r.att + n0 * r.atu) / (n1 + n0), rel=1e-12)
 
 
+def test_a_propensity_model_fitted_once_gives_every_method_the_numbers_of_its_own_fit(sim):
+    """``propensity=`` reuses a fitted model (the papers' tables match several methods and
+    outcomes on one sample): everything equals a match that fits its own, balance included; a
+    model of other rows, another treatment, link or covariates is refused."""
+    from ruralabm.analysis.propensity import fit_propensity
+
+    df, _ = sim
+    df = df.assign(y2=df["y"] ** 2, flat=1.0)
+    fitted = fit_propensity(df, "t", ["x1", "x2", "flat"])
+    for kw in (dict(method="nearest", k=4, se="ai"), dict(method="kernel", bandwidth=0.06),
+               dict(method="radius", radius=0.01)):
+        for y in ("y", "y2"):
+            own = match(df, "t", y, ["x1", "x2", "flat"], **kw)
+            shared = match(df, "t", y, ["x1", "x2", "flat"], **kw, propensity=fitted)
+            assert (shared.att, shared.se, shared.n_treated, shared.n_off_support) == (
+                own.att, own.se, own.n_treated, own.n_off_support)
+            pd.testing.assert_series_equal(shared.weights, own.weights)
+            pd.testing.assert_frame_equal(shared.balance.table, own.balance.table)
+            assert shared.propensity is fitted and shared.warnings == own.warnings
+    refused = [(dict(data=df.iloc[1:]), "other rows"), (dict(link="logit"), "logit"),
+               (dict(covariates=["x1"]), "other covariates"), (dict(pscore="x1"), "not both"),
+               (dict(data=df.rename(columns={"t": "d"}), treatment="d"), "other rows")]
+    base = dict(data=df, treatment="t", outcome="y", covariates=["x1", "x2"], propensity=fitted)
+    assert match(**base).att == match(df, "t", "y", ["x1", "x2"]).att  # the constant dropped in both
+    for change, message in refused:
+        with pytest.raises(EstimationError, match=message):
+            match(**{**base, **change})
+
+
 # --------------------------------------------------------------------------------------------
 # Mechanics on tiny hand-checkable data (dyadic scores: exact in floating point)
 # --------------------------------------------------------------------------------------------

@@ -913,6 +913,7 @@ def match(
     se: str = "default",
     *,
     pscore: str | None = None,
+    propensity: PropensityModel | None = None,
     tie_tol: float | None = None,
     n_boot: int = 200,
     seed: int | None = 12345,
@@ -944,6 +945,9 @@ def match(
     se : "default" (psmatch2 analytic), "ai" (nearest neighbour only) or "bootstrap"
         (radius/kernel only; ``n_boot`` replicates, ``seed``, ``n_jobs`` worker processes).
     pscore : name of a column holding a precomputed propensity score to match on.
+    propensity : a model already fitted on these rows, ``fit_propensity(data, treatment,
+        covariates, link=link)``: its scores are matched on and it is reported as if fitted
+        here, without refitting (one fit for several methods or outcomes on the same sample).
     kernel_method : normal kernel: "auto", "fgt" (box-wise expansion) or "direct".
     compute_balance : attach the pstest balance table (needs covariates).
     """
@@ -999,8 +1003,18 @@ def match(
     warn: list[str] = []
 
     pmodel = None
+    if propensity is not None:
+        if pscore is not None:
+            raise EstimationError("give either pscore or propensity, not both")
+        if (propensity.treatment, propensity.link) != (treatment, link) or not propensity.pscore.index.equals(data.index):
+            raise EstimationError(f"propensity was fitted for {propensity.treatment!r} by {propensity.link} on other "
+                                  f"rows; it must be fit_propensity(data, {treatment!r}, covariates, link={link!r})")
+        other = ([c for c in propensity.covariates if c not in covariates]
+                 + [c for c in covariates if c not in propensity.covariates and data[c].nunique() > 1])
+        if other:
+            raise EstimationError(f"propensity was fitted on other covariates than those given ({', '.join(other)})")
     if pscore is None:
-        pmodel = fit_propensity(data, treatment, covariates, link=link)
+        pmodel = propensity if propensity is not None else fit_propensity(data, treatment, covariates, link=link)
         p = pmodel.pscore.to_numpy()
         warn += pmodel.warnings
     else:

@@ -28,6 +28,7 @@ import pandas as pd
 from ..estimators import cmp as cmp_mod
 from ..estimators import did, psm, survival, vep
 from ..estimators.errors import EstimationError
+from ..estimators.propensity import fit_propensity
 from ..specs import (CAO_FORM_CODES, CAO_GROUPS, CAO_MIN_PARTICIPANTS, CAO_ORG_CODES, CAO_OUTCOMES, CLDS_COVARIATES,
                      CLDS_POST, CLDS_PRE, COUNTY_REGRESSORS, LINE_NAMES, PSM_METHODS, REGIONS, VUL_COLUMNS)
 
@@ -165,6 +166,9 @@ def clds_statistics(sample: pd.DataFrame, poverty_lines: Mapping[str, float], *,
                 c.add(f"clds.t2.did.{name}.{spec}", "t2", fit.params["PT"], fit.bse["PT"], fit.nobs)
 
     if "t3" in tables or "t4" in tables:
+        # One propensity model per region sample, matched on by every line and method (it does
+        # not depend on the outcome): the numbers of a fit per match at a fraction of the cost.
+        propensity: dict[str, object] = {}
         for name in lines:
             y = VUL_COLUMNS[name]
             for region, sub in _region_subsets(post_wave, regions):
@@ -172,7 +176,11 @@ def clds_statistics(sample: pd.DataFrame, poverty_lines: Mapping[str, float], *,
                     want_balance = "t3" in tables and method == "nn1" and region == "full" and name == lines[0]
                     if "t4" not in tables and not want_balance:
                         continue
-                    res = psm.match(sub, "T", y, list(covariates), **PSM_METHODS[method], compute_balance=want_balance)
+                    link = PSM_METHODS[method].get("link", "probit")
+                    if (region, link) not in propensity:
+                        propensity[region, link] = fit_propensity(sub, "T", list(covariates), link=link)
+                    res = psm.match(sub, "T", y, list(covariates), **PSM_METHODS[method], compute_balance=want_balance,
+                                    propensity=propensity[region, link])
                     c.add(f"clds.t4.att.{method}.{name}.{region}", "t4", res.att, res.se, res.n_treated)
                     if want_balance:
                         c.objects["t3.balance"] = res.balance
@@ -338,8 +346,11 @@ def cao_statistics(sample: pd.DataFrame, index_model, covariates: Sequence[str],
                 for kind in ("psm", "psm_pct"):
                     notes[f"cao.{kind}.{outcome}.{group}"] = f"too few participants ({n_part} < {CAO_MIN_PARTICIPANTS})"
             continue
+        # the propensity of participation does not depend on the outcome: fitted once per group
+        fitted = fit_propensity(sub, "participating", list(covariates), link=method.get("link", "probit"))
         for outcome in outcomes:
-            res = psm.match(sub, "participating", outcome, list(covariates), **method, compute_balance=False)
+            res = psm.match(sub, "participating", outcome, list(covariates), **method, compute_balance=False,
+                            propensity=fitted)
             c.add(f"cao.psm.{outcome}.{group}", "psm", res.att, res.se, res.n_treated)
             base = res.mean_control_matched
             pct = 100.0 * res.att / base if base else np.nan

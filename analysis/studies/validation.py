@@ -424,7 +424,7 @@ def weight_diagnostics(t: np.ndarray, w: np.ndarray, n_off: int) -> dict:
 
 
 class SharedPropensity:
-    """The post wave's probit propensity score, fitted once and matched on by every PSM method
+    """The post wave's probit propensity model, fitted once and matched on by every PSM method
     and outcome of a design (the score depends on T and the covariates only, so refitting it per
     method and outcome gave the same numbers at a dozen times the cost). A fit is reused only for
     the same rows with the same T and covariate values; a failed fit is remembered and re-raised,
@@ -435,7 +435,7 @@ class SharedPropensity:
         self._data = None
         self._result = None
 
-    def scores(self, post: pd.DataFrame, covariates: list[str]) -> np.ndarray:
+    def model(self, post: pd.DataFrame, covariates: list[str]):
         columns = ["T", *covariates]
         values = post[columns].to_numpy(dtype=float)
         key = (tuple(covariates), post.index)
@@ -443,15 +443,12 @@ class SharedPropensity:
                 and np.array_equal(self._data, values, equal_nan=True)):
             self._key, self._data = key, values
             try:
-                self._result = fit_propensity(post, "T", covariates).pscore.to_numpy()
+                self._result = fit_propensity(post, "T", covariates)
             except EstimationError as exc:
                 self._result = exc
         if isinstance(self._result, Exception):
             raise self._result
         return self._result
-
-
-PSCORE_COLUMN = "_pscore"
 
 
 def apply_estimator(name: str, sample: pd.DataFrame, y: str, covariates: Sequence[str], waves: tuple[int, int],
@@ -476,11 +473,8 @@ def apply_estimator(name: str, sample: pd.DataFrame, y: str, covariates: Sequenc
                                            fit.n_off_support))
             return float(fit.params["did"]), float(fit.bse["did"])
         cov = _usable(post, covariates)
-        if propensity is None:
-            res = psm.match(post, "T", y, cov, **PSM_METHODS[method], compute_balance=False)
-        else:
-            scored = post.assign(**{PSCORE_COLUMN: propensity.scores(post, cov)})
-            res = psm.match(scored, "T", y, cov, **PSM_METHODS[method], compute_balance=False, pscore=PSCORE_COLUMN)
+        res = psm.match(post, "T", y, cov, **PSM_METHODS[method], compute_balance=False,
+                        propensity=None if propensity is None else propensity.model(post, cov))
         diag.update(weight_diagnostics(post["T"].to_numpy(), res.weights.to_numpy(), res.n_off_support))
         return float(res.att), float(res.se)
     if name in ("did", "did-cov"):
