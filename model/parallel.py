@@ -4,9 +4,9 @@ A household-level process works on each household from the world's state at the 
 phase, and writes only that household's rows: that is what lets the per-agent path call it one
 household at a time and give the panel of the vectorised path. The same property lets it run on
 contiguous blocks of households at once. numpy releases the GIL inside its array loops, so on a
-machine with three cores or more the blocks of a phase run side by side (on two, one block: below). Every household's numbers are
-computed by the same element-wise operations whatever the blocking, so the outputs are identical
-with any number of threads (tests/test_model.py checks it).
+machine with three cores or more the blocks of a phase run side by side (on two, one block:
+below). Every household's numbers are computed by the same element-wise operations whatever the
+blocking, so the outputs are identical with any number of threads (tests/test_model.py checks it).
 
 Below ``MIN_HOUSEHOLDS`` the hand-over between threads costs more than it saves. The number of
 threads is ``RuralModel.household_threads``, else the environment variable
