@@ -28,7 +28,7 @@ import pandas as pd
 from ..estimators import cmp as cmp_mod
 from ..estimators import did, psm, survival, vep
 from ..estimators.errors import EstimationError
-from ..estimators.propensity import fit_propensity
+from ..estimators.propensity import PropensityModel, fit_propensity
 from ..specs import (CAO_FORM_CODES, CAO_GROUPS, CAO_MIN_PARTICIPANTS, CAO_ORG_CODES, CAO_OUTCOMES, CLDS_COVARIATES,
                      CLDS_POST, CLDS_PRE, COUNTY_REGRESSORS, LINE_NAMES, PSM_METHODS, REGIONS, VUL_COLUMNS)
 
@@ -168,7 +168,7 @@ def clds_statistics(sample: pd.DataFrame, poverty_lines: Mapping[str, float], *,
     if "t3" in tables or "t4" in tables:
         # One propensity model per region sample, matched on by every line and method (it does
         # not depend on the outcome): the numbers of a fit per match at a fraction of the cost.
-        propensity: dict[str, object] = {}
+        propensity: dict[tuple[str, str], PropensityModel] = {}
         for name in lines:
             y = VUL_COLUMNS[name]
             for region, sub in _region_subsets(post_wave, regions):

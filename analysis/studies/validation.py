@@ -60,7 +60,7 @@ from ruralabm.scenarios.outputs import atomic_write_text, claim, clear, record, 
 from ..estimators import cmp as cmp_mod
 from ..estimators import did, psm, vep
 from ..estimators.errors import EstimationError
-from ..estimators.propensity import fit_propensity
+from ..estimators.propensity import PropensityModel, fit_propensity
 from ..estimators.resilience import fit_index
 from ..estimators.tables import markdown_table
 from ..specs import (CLDS_POST, CLDS_PRE, CLDS_SAMPLE, DEFAULT_ESTIMATORS, DESIGNS, ESTIMATORS, INSTRUMENT,
@@ -435,7 +435,7 @@ class SharedPropensity:
         self._data = None
         self._result = None
 
-    def model(self, post: pd.DataFrame, covariates: list[str]):
+    def model(self, post: pd.DataFrame, covariates: list[str]) -> PropensityModel:
         columns = ["T", *covariates]
         values = post[columns].to_numpy(dtype=float)
         key = (tuple(covariates), post.index)
