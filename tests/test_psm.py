@@ -439,3 +439,39 @@ def test_probit_settled_below_the_rounding_noise_of_the_deviance_is_converged():
     ours = model.params.rename({"_cons": "const"})[newton.params.index]
     assert np.allclose(ours, newton.params, rtol=0, atol=1e-10)
     assert model.llf == pytest.approx(newton.llf, abs=1e-8)
+
+
+
+@pytest.mark.parametrize("name, atol", [("propensity_oscillation", 1e-7), ("propensity_oscillation_tails", 1e-5)])
+def test_probit_oscillating_within_statas_tolerances_is_converged(monkeypatch, name, atol):
+    """Simulated CLDS samples of the Bayesian calibration (6,124 and 4,527 households; 5 of its
+    1,800 simulations had such a sample) on which IRLS oscillates for 200 iterations between
+    deviances 1.2e-5 and 1.7e-3 apart (on 6,050 and 3,506), from rounding noise in the probit's
+    tails. A Newton-Raphson iteration from the final estimates would stop by Stata's rule (step
+    under tolerance 1e-4 of the coefficients, decrement under nrtolerance 1e-5): fit_propensity
+    accepts the fit, and its coefficients are the maximum-likelihood ones (statsmodels' Newton
+    probit) to 1e-7 and 1e-5 (measured 4.5e-9 and 1.1e-6). A fit stopped early is still refused."""
+    import statsmodels.api as sm
+
+    from ruralabm.analysis.errors import ConvergenceError
+    from ruralabm.analysis.estimators import propensity
+    from ruralabm.analysis.estimators.propensity import fit_propensity
+
+    path = Path(__file__).parent / "data" / f"{name}.csv.gz"
+    data = pd.read_csv(path, dtype={"age": np.float32, "distance": np.float32, "hroad": np.float32})
+    covariates = [c for c in data.columns if c != "T"]
+    X = sm.add_constant(data[covariates].astype(float))
+    raw = sm.GLM(data["T"].astype(float), X, family=sm.families.Binomial(link=sm.families.links.Probit()))
+    irls = raw.fit(tol=1e-12, maxiter=200)
+    assert not irls.converged and not propensity._deviance_settled(irls)  # the case is real
+    model = fit_propensity(data, "T", covariates)
+    assert model.converged
+    newton = sm.Probit(data["T"].astype(float), X).fit(method="newton", tol=1e-12, maxiter=100, disp=0)
+    assert newton.mle_retvals["converged"]
+    ours = model.params.rename({"_cons": "const"})[newton.params.index]
+    assert np.allclose(ours, newton.params, rtol=0, atol=atol)
+    # IRLS stopped after 2 iterations: a Newton step would still move the estimates
+    assert not propensity._converged_as_stata_judges(raw.fit(tol=1e-12, maxiter=2))
+    monkeypatch.setattr(propensity, "_converged_as_stata_judges", lambda res: False)
+    with pytest.raises(ConvergenceError):  # without the rule, the fit is refused as before
+        fit_propensity(data, "T", covariates)

@@ -149,6 +149,31 @@ def _deviance_settled(res) -> bool:
     return len(dev) > 2 and abs(dev[-1] - dev[-2]) <= 1e-12 * max(1.0, abs(dev[-1]))
 
 
+# Stata's ml stops when a Newton-Raphson step changes the coefficients by less than tolerance
+# (1e-4, relative: |step| / (|b| + 1)) and the scaled gradient g' (-H)^-1 g is below nrtolerance
+# (1e-5): its defaults.
+STATA_TOLERANCE = 1e-4
+STATA_NRTOLERANCE = 1e-5
+
+
+def _converged_as_stata_judges(res) -> bool:
+    """IRLS that ran out of iterations oscillating between two deviances because of rounding noise in
+    the probit's tails (1.2e-5 apart on a deviance of 6,050 and 1.7e-3 apart on 3,506, seen on
+    simulated CLDS samples of 6,124 and 4,527 households with fitted probabilities within 1e-13
+    of 1), at a point where the likelihood's gradient is nil: the fit psmatch2's probit would report.
+    Accepted by Stata's rule for a Newton-Raphson iteration from the final estimates: the step
+    (-H)^-1 g within tolerance of the coefficients and the decrement g' (-H)^-1 g under nrtolerance."""
+    params = np.asarray(res.params, dtype=float)
+    try:
+        g = res.model.score(params)
+        step = np.linalg.solve(-res.model.hessian(params, observed=True), g)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        return False
+    decrement = float(g @ step)
+    change = float(np.max(np.abs(step) / (np.abs(params) + 1.0)))
+    return bool(np.isfinite(decrement) and np.isfinite(change) and 0.0 <= decrement < STATA_NRTOLERANCE
+                and change < STATA_TOLERANCE)
+
 def fit_propensity(
     data: pd.DataFrame,
     treatment: str,
@@ -245,7 +270,7 @@ def fit_propensity(
                 raise EstimationError(f"perfect separation in the propensity model ({exc})") from exc
             raise EstimationError(f"propensity model could not be fitted: {exc}") from exc
     sep_warn = [str(c.message) for c in caught if "separation" in str(c.message).lower()]
-    if not res.converged and not _deviance_settled(res):
+    if not res.converged and not (_deviance_settled(res) or _converged_as_stata_judges(res)):
         raise ConvergenceError(f"{link} propensity model: IRLS did not converge in 200 iterations")
     xb = Xc @ res.params.to_numpy()
     with np.errstate(over="ignore", under="ignore"):  # huge |xb| under separation: p is 0 or 1
