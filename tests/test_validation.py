@@ -425,6 +425,11 @@ def test_psm_methods_share_one_propensity_fit_with_the_same_numbers():
         for propensity in (None, shared):
             with pytest.raises(EstimationError, match="separation"):
                 v.apply_estimator(method, separated, "income", ["x1", "x2"], (2015, 2016), propensity=propensity)
+    # the overlap diagnostic reads the shared fit, and fits a separated sample without the check
+    for sample in (data, separated):
+        own = v.propensity_overlap(sample, ["x1", "x2"])
+        assert v.propensity_overlap(sample, ["x1", "x2"], v.SharedPropensity()) == own
+        assert np.isfinite(own["ps_treated_min"])
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -498,14 +498,24 @@ PROPENSITY_COLUMNS = ("ps_treated_min", "ps_treated_max", "ps_control_min", "ps_
 DRIVE_COLUMNS = ("drive_gap_population", "drive_gap_sample", "drive_gap_conditional", "drive_gap_conditional_se")
 
 
-def propensity_overlap(post: pd.DataFrame, covariates: Sequence[str]) -> dict:
+def propensity_overlap(post: pd.DataFrame, covariates: Sequence[str], shared: SharedPropensity | None = None) -> dict:
     """Probit propensity of T on the design's covariates in the post wave: its range by arm and
-    the share of treated above the largest (or below the smallest) control score."""
+    the share of treated above the largest (or below the smallest) control score. The fit the
+    matching estimators share when there is one; a separated sample, which they refuse, is fitted
+    here anyway (a diagnostic)."""
     out = {c: np.nan for c in PROPENSITY_COLUMNS}
-    try:
-        fit = fit_propensity(post, "T", _usable(post, covariates), check_separation=False)
-    except Exception:  # noqa: BLE001 - a diagnostic, never fatal
-        return out
+    cov = _usable(post, covariates)
+    fit = None
+    if shared is not None:
+        try:
+            fit = shared.model(post, cov)
+        except EstimationError:
+            pass  # e.g. separation: fitted below without the check
+    if fit is None:
+        try:
+            fit = fit_propensity(post, "T", cov, check_separation=False)
+        except Exception:  # noqa: BLE001 - a diagnostic, never fatal
+            return out
     p, t = fit.pscore.to_numpy(), post.loc[fit.pscore.index, "T"].to_numpy() == 1
     if t.any() and (~t).any():
         pt, pc = p[t], p[~t]
@@ -595,7 +605,7 @@ def replicate(task: dict) -> dict:
         joined = first_participation(panel)
         time_varying = [v for v in covariates if sample.groupby("household_id")[v].nunique().max() > 1]
         propensity = SharedPropensity()
-        design_diag = propensity_overlap(sample[sample["year"] == post_year], covariates)
+        design_diag = propensity_overlap(sample[sample["year"] == post_year], covariates, propensity)
         design_diag.update(drive_gaps(panel, sample, covariates, post_year))
         for outcome in cfg.outcomes:
             y = _outcome_column(outcome, cfg.line)
