@@ -66,7 +66,8 @@ def subsidy_review(world: World, idx) -> None:
     income = world.income_pc_last[idx].take(reviewed)
     if world.params.population.design == "national":
         # The means test looks at income before the dibao itself (the 'table1' world kept the old test).
-        income = income - subsidy.take(reviewed) * subsidy_level(world.params, world.year - 1)
+        income = income - subsidy.take(reviewed) * subsidy_level(world.params, world.year - 1,
+                                                                     hh.region[idx].take(reviewed))
     assessed = income * np.exp(pp.subsidy_targeting_error * d.targeting_z[idx].take(reviewed))
     subsidy[reviewed] = assessed < pp.subsidy_threshold
     hh.subsidy[idx] = subsidy

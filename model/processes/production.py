@@ -66,12 +66,16 @@ def form_business_income(p, business: np.ndarray, skills: np.ndarray) -> np.ndar
     return business * (p.forms.business_skill_base + skills)
 
 
-def subsidy_level(p, year: int) -> float:
-    """The low-income subsidy (dibao) per usual resident in a calendar year (2014 prices)."""
+def subsidy_level(p, year: int, region: np.ndarray | None = None):
+    """The low-income subsidy (dibao) per usual resident in a calendar year (2014 prices); given
+    the households' regions, one level per household (each region's dibao standard)."""
     pp = p.policy
-    if pp.subsidy_growth == 0.0:
-        return pp.subsidy_per_capita
-    return pp.subsidy_per_capita * (1.0 + pp.subsidy_growth) ** (int(year) - 2014)
+    level = pp.subsidy_per_capita
+    if pp.subsidy_growth != 0.0:
+        level = level * (1.0 + pp.subsidy_growth) ** (int(year) - 2014)
+    if region is not None and any(f != 1.0 for f in pp.region_subsidy_factor):
+        level = level * np.asarray(pp.region_subsidy_factor, dtype=np.float64).take(region)
+    return level
 
 
 def poverty_transfer_level(p, year: int) -> float:
@@ -91,9 +95,9 @@ def gain_maturity(p, membership_years: np.ndarray) -> np.ndarray | float:
     return np.minimum(1.0, (membership_years.astype(np.float64) + 1.0) / (m + 1.0))
 
 
-def subsidy_transfer(world: World, subsidy: np.ndarray, residents: np.ndarray) -> np.ndarray:
+def subsidy_transfer(world: World, subsidy: np.ndarray, residents: np.ndarray, region: np.ndarray) -> np.ndarray:
     """The low-income subsidy (dibao), per usual resident."""
-    return subsidy * residents * subsidy_level(world.params, world.year)
+    return subsidy * residents * subsidy_level(world.params, world.year, region)
 
 
 BUSINESS_K0 = 6000.0  # yuan of productive assets: the reference of diminishing business returns
@@ -133,7 +137,7 @@ def expected_income(world: World, idx=slice(None), revenue: np.ndarray | None = 
     if revenue is None:
         revenue = normal_revenue(world, idx)
     return (revenue * (1 - e.input_cost_share) + earned
-            + subsidy_transfer(world, hh.subsidy[idx], hh.residents[idx])
+            + subsidy_transfer(world, hh.subsidy[idx], hh.residents[idx], hh.region[idx])
             + business_assets(e, hh.productive_assets[idx]) * e.business_return * business_level(world, idx)
             + hh.land_rent_received[idx] - hh.land_rent_paid[idx])
 
@@ -252,7 +256,7 @@ def produce(world: World, idx) -> None:
 
     # Transfers: low-income subsidy and, under the policy, targeted transfers to the poor.
     residents = hh.residents[idx].astype(np.float64)
-    transfers = subsidy_transfer(world, hh.subsidy[idx], residents)
+    transfers = subsidy_transfer(world, hh.subsidy[idx], residents, hh.region[idx])
     if world.policy_active:
         transfers = transfers + supported(world, idx) * residents * poverty_transfer_level(p, world.year)
     if labour_on:
