@@ -378,3 +378,26 @@ def test_each_region_pays_its_own_dibao_level():
     assert np.median(dibao[~subsidised]) == pytest.approx(0.0, abs=1e-6)
     with pytest.raises(Exception, match="region_subsidy_factor"):
         load_scenario("calibrated", SMALL + ["policy.region_subsidy_factor=[1.3, 1.0]"])
+
+
+def test_the_dibao_means_test_deducts_the_regions_own_payment():
+    """The yearly means test looks at last year's income before the dibao, so it deducts what the
+    household's own region paid: with no noise and everyone reviewed, a subsidised household keeps
+    the dibao exactly when its income less its region's payment is under the threshold."""
+    from ruralabm.model.processes.policy import subsidy_review
+    from ruralabm.model.processes.production import subsidy_level
+    factors = np.array([2.0, 0.5, 1.0])
+    sc = load_scenario("calibrated", SMALL + [f"policy.region_subsidy_factor={factors.tolist()}",
+                                              "policy.subsidy_targeting_error=0", "policy.subsidy_review_rate=1"])
+    model = RuralModel(sc.params, seed=5, household_agents=False)
+    model.step()
+    world, hh = model.world, model.world.households
+    paid = subsidy_level(sc.params, world.year - 1, hh.region)
+    assert np.allclose(paid, subsidy_level(sc.params, world.year - 1) * factors[hh.region])
+    threshold = sc.params.policy.subsidy_threshold
+    idx = np.arange(hh.n)
+    for excess, keeps in ((0.5, 1), (1.5, 0)):  # income = threshold + excess x the region's payment
+        hh.subsidy[:] = 1
+        world.income_pc_last = threshold + excess * paid
+        subsidy_review(world, idx)
+        assert (hh.subsidy == keeps).all()
