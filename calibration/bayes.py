@@ -508,10 +508,9 @@ def start(config: BayesConfig | None, out: Path | None, executor, *, resume: Pat
         out = Path(resume)
         claim(out, COMMAND, None, resume=True, what="--resume")
         config = read_config(out)
-        diffs = [k for k, v in (requested or {}).items() if k in RESUMABLE and getattr(config, k) != v]
-        if diffs:
-            raise ParameterError(f"--resume {out}: a resume takes its settings from {CONFIG}; {', '.join(diffs)} "
-                                 "differ from the stored calibration (give only --resume, or use a new --out)")
+        extended = extension(config, requested or {}, out)
+        if extended is not None:
+            config = _extend(out, config, extended, log)
     else:
         assert config is not None
         config.check()
@@ -530,6 +529,72 @@ def start(config: BayesConfig | None, out: Path | None, executor, *, resume: Pat
     cal = BayesCalibration(config, out, executor, progress=progress, log=log)
     cal.run()
     return cal
+
+
+EXTENSIBLE = ("waves", "tempering", "ppc_draws")
+
+
+def extension(config: BayesConfig, requested: dict, out: Path) -> BayesConfig | None:
+    """The stored configuration extended by a resume's ``requested`` settings, or None if it asks
+    for nothing new. A resume may add waves (the stored ones first, unchanged; each added wave's
+    tempering defaults to 1, the posterior itself) and raise ``ppc_draws`` (the predictive runs
+    are the first ``ppc_draws`` of one seeded permutation of the sample, so the stored runs stay
+    the first ones). Any other difference is refused, as is a shrinking one."""
+    diffs = [k for k, v in requested.items() if k in RESUMABLE and getattr(config, k) != v]
+    if not diffs:
+        return None
+    fixed = [k for k in diffs if k not in EXTENSIBLE]
+    if fixed:
+        raise ParameterError(f"--resume {out}: a resume takes its settings from {CONFIG}; {', '.join(fixed)} "
+                             "differ from the stored calibration (give only --resume, or use a new --out; a "
+                             "resume may only add --waves and raise --ppc-draws)")
+    new = BayesConfig(**asdict(config))
+    waves = [int(n) for n in requested.get("waves", config.waves)]
+    n_old = len(config.waves)
+    if len(waves) < n_old or waves[:n_old] != [int(n) for n in config.waves]:
+        raise ParameterError(f"--resume {out} --waves {','.join(map(str, waves))}: the stored waves "
+                             f"{','.join(map(str, config.waves))} must come first, unchanged (a resume can only "
+                             "add waves)")
+    new.waves = waves
+    added = len(waves) - n_old
+    tempering = [float(b) for b in requested.get("tempering", list(config.tempering) + [1.0] * added)]
+    if tempering[:len(config.tempering)] != [float(b) for b in config.tempering]:
+        raise ParameterError(f"--resume {out} --tempering {','.join(f'{b:g}' for b in tempering)}: the stored "
+                             f"values {','.join(f'{b:g}' for b in config.tempering)} must come first, unchanged")
+    new.tempering = tempering
+    ppc = int(requested.get("ppc_draws", config.ppc_draws))
+    if ppc < config.ppc_draws:
+        raise ParameterError(f"--resume {out} --ppc-draws {ppc}: below the stored {config.ppc_draws} (a resume "
+                             "can only add posterior predictive runs)")
+    new.ppc_draws = ppc
+    new.check()
+    return new
+
+
+def _extend(out: Path, old: BayesConfig, new: BayesConfig, log) -> BayesConfig:
+    """Write the extended configuration. Added waves change the posterior, so everything drawn
+    from the old one (the posterior sample, its predictive runs, the result and the reports) moves
+    to ``superseded/waves-<n>/``: kept, never deleted, and never read again."""
+    from ruralabm.scenarios.outputs import atomic_write_text, record
+
+    if len(new.waves) > len(old.waves):
+        keep = out / "superseded" / f"waves-{len(old.waves)}"
+        if keep.exists():
+            raise ParameterError(f"--resume {out}: {keep} exists already (an earlier extension from "
+                                 f"{len(old.waves)} waves); move it away first")
+        moved = [out / POSTERIOR, out / RESULT, out / PPC, out / WAVES / "posterior-mcmc.json", out / "fit.csv",
+                 out / "report.md", out / "posterior_summary.csv", out / "identification.csv",
+                 out / "recovery.csv", out / "figures"]
+        for path in moved:
+            if path.exists():
+                keep.mkdir(parents=True, exist_ok=True)
+                path.rename(keep / path.name)
+        if log:
+            log(f"extending {len(old.waves)} waves to {len(new.waves)}: the old posterior and its predictive runs "
+                f"moved to {keep}")
+    atomic_write_text(out / CONFIG, json.dumps(asdict(new), indent=2))
+    record(out, COMMAND, {k: getattr(new, k) for k in RESUMABLE})
+    return new
 
 
 def make_config(params: Sequence[str] | None = None, targets: str | None = None, waves: Sequence[int] | None = None,

@@ -130,6 +130,60 @@ def acceptance(fit: pd.DataFrame) -> dict:
     return out
 
 
+def verdict_uncertainty(fitting: bayes.Fitting, ppc: pd.DataFrame, fit: pd.DataFrame, resamples: int = 1000,
+                        seed: int = 0) -> tuple[pd.Series, dict]:
+    """How much of the fit table's verdicts is the Monte Carlo noise of a finite predictive check.
+
+    The predictive runs are resampled with replacement (``resamples`` bootstrap samples of the
+    same size, a fixed seed); in each, every row's verdict is taken again by the fit table's rule
+    (a target or pattern: predictive mean within 2 SE or half the tolerance; an ordering: every
+    pair holds on the predictive means). Returns ``p_met`` (per fit-table key, the share of
+    resamples in which the row is met) and, per acceptance criterion and for all three together,
+    the share of resamples in which it holds. A verdict with ``p_met`` near 0.5 would flip with
+    another set of predictive runs (``--ppc-draws`` on resume adds runs)."""
+    n = len(ppc)
+    rng = np.random.default_rng(seed)
+    counts = np.zeros((resamples, n))
+    for b in range(resamples):
+        np.add.at(counts[b], rng.integers(0, n, n), 1.0)
+
+    def means(key):
+        if key not in ppc:
+            return np.full(resamples, np.nan)
+        v = ppc[key].to_numpy(float)
+        ok = np.isfinite(v)
+        w = counts[:, ok]
+        tot = w.sum(axis=1)
+        return np.divide(w @ v[ok], tot, out=np.full(resamples, np.nan), where=tot > 0)
+
+    met = {}
+    for r in fit.itertuples(index=False):
+        if r.role == "ordering":
+            continue
+        m = means(r.key)
+        met[r.key] = np.isfinite(m) & (np.abs(m - r.published) <= 2.0 * r.se_or_tolerance)
+    for o in fitting.targets.orderings:
+        m = {k: means(k) for k in o.high + o.low}
+        slack = np.column_stack([m[h] - m[lo] - o.margin for h in o.high for lo in o.low])
+        met[f"ordering.{o.name}"] = np.isfinite(slack).all(axis=1) & (np.nan_to_num(slack, nan=-1.0) > 0).all(axis=1)
+    p_met = pd.Series({k: float(v.mean()) for k, v in met.items()}, name="p_met")
+
+    def holds(role, share):
+        keys = fit.loc[fit["role"] == role, "key"]
+        if not len(keys):
+            return np.ones(resamples, dtype=bool)
+        k = np.column_stack([met[key] for key in keys]).sum(axis=1)
+        return k >= share * len(keys)
+
+    crit = {"fitted_80pct": holds("fitted", 0.8), "held_out_70pct": holds("held_out", 0.7),
+            "orderings_4_of_5": holds("ordering", min(4, int((fit["role"] == "ordering").sum())) /
+                                      max(1, int((fit["role"] == "ordering").sum())))}
+    out = {k: float(v.mean()) for k, v in crit.items()}
+    out["all"] = float(np.logical_and.reduce(list(crit.values())).mean())
+    out["resamples"] = resamples
+    return p_met, out
+
+
 # ---------------------------------------------------------------------------------------------
 # Figures
 
@@ -418,6 +472,8 @@ def write(cal: bayes.BayesCalibration, *, recovery_frame: pd.DataFrame | None = 
     ppc = ppc_frame(cal)
     fit = fit_table(cal.fitting, ppc)
     acc = acceptance(fit)
+    p_met, acc["p_holds"] = verdict_uncertainty(cal.fitting, ppc, fit)
+    fit["p_met"] = fit["key"].map(p_met)
     summ = posterior_summary(post, cal.space, point)
     figs = Path(figures_dir or out / "figures")
     figs.mkdir(parents=True, exist_ok=True)
@@ -446,6 +502,19 @@ def write(cal: bayes.BayesCalibration, *, recovery_frame: pd.DataFrame | None = 
             "identification": ident}
 
 
+def _uncertainty_lines(acc: dict, result: dict) -> list[str]:
+    ph = acc.get("p_holds")
+    if not ph:
+        return []
+    return [f"Monte Carlo uncertainty of these verdicts ({ph['resamples']} bootstrap resamples of the "
+            f"{result['ppc_simulations']} predictive runs; column `p_met` of the fit table per row): the share of "
+            f"resamples in which fitted >= 80% holds {ph['fitted_80pct']:.2f}, held out >= 70% "
+            f"{ph['held_out_70pct']:.2f}, orderings >= 4 of 5 {ph['orderings_4_of_5']:.2f}, all three "
+            f"{ph['all']:.2f}. Near 0.5 a verdict is the predictive runs' noise (`calibrate-bayes --resume DIR "
+            f"--ppc-draws N` adds runs); the noise of the posterior itself (another set of simulations) is not "
+            f"in it.", ""]
+
+
 def report_text(cal, result, fit, acc, summ, rec, paths, base: Path, ident: pd.DataFrame | None = None) -> str:
     def rel(p):
         p = Path(p)
@@ -460,6 +529,7 @@ def report_text(cal, result, fit, acc, summ, rec, paths, base: Path, ident: pd.D
              f"{acc['orderings'][1]}. Inside the predictive distribution (z_predictive): fitted "
              f"{acc['fitted_predictive'][0]} of {acc['fitted_predictive'][1]}, held out "
              f"{acc['held_out_predictive'][0]} of {acc['held_out_predictive'][1]}.", "",
+             *_uncertainty_lines(acc, result), 
              f"MCMC: {result['mcmc']['walkers']} walkers x {result['mcmc']['steps']} steps (burn-in "
              f"{result['mcmc']['burn']}), acceptance {result['mcmc']['acceptance_fraction']:.2f}, largest integrated "
              f"autocorrelation time {result['mcmc']['autocorr_time_max'] or float('nan'):.0f} steps.", "",

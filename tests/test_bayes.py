@@ -203,6 +203,33 @@ def test_calibration_stores_every_run_resumes_identically_and_reports(tmp_path):
     # ... and never over a shipped scenario without --overwrite (refused before any work)
     assert cli.main(["calibration-bayes-report", str(tmp_path / "a"), "--workers", "1",
                      "--scenario-out", str(SCENARIO_DIR / "calibrated.toml")]) == 2
+    assert "Monte Carlo uncertainty of these verdicts" in (tmp_path / "a" / "report.md").read_text()
+    assert pd.read_csv(tmp_path / "a" / "fit.csv")["p_met"].between(0, 1).all()
+
+    # Extending a finished calibration. More predictive runs: the posterior is untouched and the
+    # stored runs stay the first ones.
+    a = tmp_path / "a"
+    ppc_before = (a / bayes.PPC).read_text().splitlines()
+    with make_executor("processes", workers=2) as ex:
+        more = bayes.start(None, None, ex, resume=a, progress=False, log=None, requested={"ppc_draws": 5})
+        assert (a / bayes.POSTERIOR).read_bytes() == first and more.result["ppc_simulations"] == 5
+        ppc_after = (a / bayes.PPC).read_text().splitlines()
+        assert len(ppc_after) == 5 and ppc_after[:3] == ppc_before
+        assert more.result["ppc_index"][:3] == json.loads((a / bayes.RESULT).read_text())["ppc_index"][:3]
+        # Another wave: the old posterior, its predictive runs and its reports move aside, kept.
+        longer = bayes.start(None, None, ex, resume=a, progress=False, log=None, requested={"waves": [24, 12, 12]})
+    kept = a / "superseded" / "waves-2"
+    assert (kept / bayes.POSTERIOR).read_bytes() == first
+    assert len((kept / bayes.PPC).read_text().splitlines()) == 5 and (kept / "fit.csv").exists()
+    cfg3 = json.loads((a / bayes.CONFIG).read_text())
+    assert cfg3["waves"] == [24, 12, 12] and cfg3["tempering"] == cfg.tempering + [1.0] and cfg3["ppc_draws"] == 5
+    assert longer.result["simulations"] == 48 and len(bayes.SimStore(a / bayes.SIMS).runs([3])) == 12
+    assert (a / bayes.POSTERIOR).read_bytes() != first and longer.result["ppc_simulations"] == 5
+    assert (a / bayes.WAVES / "design-3.json").exists()
+    # a resume of the extended calibration is an ordinary resume (nothing new to run or move)
+    with make_executor("serial") as ex:
+        same = bayes.start(None, None, ex, resume=a, progress=False, log=None)
+    assert same.result["simulations"] == 48 and not (a / "superseded" / "waves-3").exists()
 
 
 @pytest.mark.slow
@@ -235,6 +262,63 @@ def test_fit_table_orderings_and_contradictions():
     assert fit.loc["patterns.county_exits.2018", "role"] == "monitored"
     acc = bayes_report.acceptance(fit.reset_index())
     assert acc["orderings"][1] == 5
+
+
+def test_a_resume_may_add_waves_and_predictive_runs_but_change_nothing_else(tmp_path):
+    cfg = bayes.make_config(params=["cooperative.villages_share=0.3:0.9"], waves=[40, 20], seed=3)
+    # nothing new asked: an ordinary resume
+    assert bayes.extension(cfg, {"waves": [40, 20], "ppc_draws": 40}, tmp_path) is None
+    ext = bayes.extension(cfg, {"waves": [40, 20, 20, 30]}, tmp_path)
+    assert ext.waves == [40, 20, 20, 30] and ext.tempering == cfg.tempering + [1.0, 1.0]
+    assert ext.ppc_draws == cfg.ppc_draws and cfg.waves == [40, 20]  # the stored config is not touched
+    ext = bayes.extension(cfg, {"waves": [40, 20, 20], "tempering": cfg.tempering + [0.7]}, tmp_path)
+    assert ext.tempering[-1] == 0.7
+    assert bayes.extension(cfg, {"ppc_draws": 100}, tmp_path).ppc_draws == 100
+    refused = [
+        ({"waves": [40]}, "must come first"),
+        ({"waves": [40, 30, 20]}, "must come first"),
+        ({"waves": [40, 20, 20], "tempering": [0.3, 1.0]}, "--tempering"),
+        ({"waves": [40, 20, 20], "tempering": cfg.tempering}, "--tempering needs one value per wave"),
+        ({"ppc_draws": 10}, "below the stored 40"),
+        ({"seed": 4}, "seed differ"),
+        ({"waves": [40, 20, 20], "walkers": 80}, "walkers differ"),
+    ]
+    for requested, message in refused:
+        with pytest.raises(ParameterError, match=message):
+            bayes.extension(cfg, requested, tmp_path)
+
+
+def test_verdict_uncertainty_shows_which_verdicts_the_predictive_runs_decide():
+    f = bayes.Fitting.load(None)
+    rng = np.random.default_rng(1)
+    n = 40
+    fit0 = bayes_report.fit_table(f, pd.DataFrame({k: np.zeros(n) for k in f.all_keys()}))
+    published = fit0.set_index("key")["published"]
+    sd = fit0.set_index("key")["se_or_tolerance"]
+    # every statistic far inside its band, then three rows placed on purpose
+    ppc = pd.DataFrame({k: published.get(k, 0.0) + rng.normal(0, 1e-6, n) for k in f.all_keys()})
+    edge, far, noisy = "clds.participation", "clds.vul_mean.1.9", "clds.vul_mean.national"
+    z = rng.standard_normal(n)
+    ppc[edge] = published[edge] + 2.0 * sd[edge] + (z - z.mean()) * sd[edge]  # mean exactly on the edge
+    ppc[far] = published[far] + 5.0 * sd[far] + rng.normal(0, 0.1 * sd[far], n)
+    ppc[noisy] = published[noisy] + 1.0 * sd[noisy] + rng.normal(0, 0.1 * sd[noisy], n)
+    # cooperative > enterprise: a mean difference of one standard error of the mean
+    ppc["cao.psm_pct.resilience.cooperative"] = 20 + 5 / np.sqrt(n) + rng.normal(0, 5, n)
+    ppc["cao.psm_pct.resilience.enterprise"] = 20.0
+    ppc["cao.psm_pct.learning.all"], ppc["cao.psm_pct.buffering.all"] = 30.0, 5.0
+    fit = bayes_report.fit_table(f, ppc)
+    p_met, holds = bayes_report.verdict_uncertainty(f, ppc, fit, resamples=2000, seed=0)
+    assert 0.3 < p_met[edge] < 0.7  # on the edge: a coin flip
+    assert p_met[far] == 0.0 and p_met[noisy] == 1.0
+    assert p_met["ordering.cao.learning_gt_buffering"] == 1.0
+    assert 0.6 < p_met["ordering.cao.cooperative_gt_enterprise"] < 0.98
+    # away from the edge the bootstrap agrees with the fit table's own verdict
+    sure = p_met[(p_met == 0) | (p_met == 1)]
+    assert (fit.set_index("key").loc[sure.index, "met"] == (sure == 1)).all()
+    assert set(holds) == {"fitted_80pct", "held_out_70pct", "orderings_4_of_5", "all", "resamples"}
+    assert holds["all"] <= min(holds["fitted_80pct"], holds["held_out_70pct"], holds["orderings_4_of_5"])
+    # deterministic
+    assert bayes_report.verdict_uncertainty(f, ppc, fit, resamples=2000, seed=0)[1] == holds
 
 
 # --- parameter uncertainty downstream ------------------------------------------------------

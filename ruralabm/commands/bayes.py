@@ -150,21 +150,25 @@ def register(sub) -> None:
                        description="Likelihood-free Bayesian calibration to the papers' published estimates and the "
                                    "fittable official patterns (docs/calibration_bayes.md). Held-out targets and "
                                    "patterns never enter the likelihood. Every simulation is stored; --resume "
-                                   "continues.")
+                                   "continues, and with --waves or --ppc-draws extends a finished calibration.")
     p.add_argument("--params", nargs="+", metavar="NAME=LOW:HIGH", default=None,
                    help="parameters and prior boxes (uniform priors); default: the 25 of "
                         "calibration/bayes.py BAYES_PARAMS")
     p.add_argument("--targets", default=None, help="targets file (default calibration/targets.toml)")
     p.add_argument("--waves", type=_ints, default=None,
-                   help="runs per wave, comma-separated (default 600,400,400,400)")
+                   help="runs per wave, comma-separated (default 600,400,400,400); with --resume, the stored waves "
+                        "followed by added ones (e.g. 600,400,400,400,400): a longer calibration, less noisy, whose "
+                        "old posterior moves to DIR/superseded/")
     p.add_argument("--tempering", type=_floats, default=None,
-                   help="likelihood power of the design of each wave after the first (default 0.25,0.5,1)")
+                   help="likelihood power of the design of each wave after the first (default 0.25,0.5,1; an "
+                        "added wave's defaults to 1)")
     p.add_argument("--seed", type=int, default=None, help="master seed (default 2026)")
     p.add_argument("--walkers", type=positive_int, default=None, help="emcee walkers (default 64)")
     p.add_argument("--steps", type=positive_int, default=None, help="emcee steps per chain (default 900)")
     p.add_argument("--burn", type=int, default=None, help="emcee burn-in steps (default 400)")
     p.add_argument("--ppc-draws", type=positive_int, default=None,
-                   help="posterior draws simulated for the predictive check (default 40)")
+                   help="posterior draws simulated for the predictive check (default 40); with --resume, a "
+                        "larger number adds predictive runs and keeps the stored ones")
     p.add_argument("--households", type=positive_int, default=None, help="households per simulation (default 40000)")
     p.add_argument("--out", default=None, help=f"output directory (default {DEFAULT_OUT})")
     p.add_argument("--resume", default=None, metavar="DIR", help="continue the calibration stored in DIR")
