@@ -39,6 +39,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtr
 
 from ruralabm.analysis.studies.campaign import exit_years
 from ruralabm.model.params import ParameterError
@@ -58,7 +59,10 @@ REGION_NAMES = ("east", "central", "west")
 GROWTH_SPANS = ((2014, 2020), (2014, 2022))
 COLUMNS = ["key", "group", "source", "official", "official_nominal", "unit", "tolerance", "tolerance_kind",
            "low", "high", "sim_mean", "sim_sd", "sim_low", "sim_high", "n_reps", "deviation", "met", "held_out",
-           "why", "compares"]
+           "why", "compares", "sim_se", "p_met"]
+# A verdict is "within the Monte Carlo noise" when p_met lies between these: more replications
+# could turn it either way.
+UNSURE = (0.05, 0.95)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,6 +312,21 @@ def run(scenario: str = DEFAULT_SCENARIO, *, reps: int = DEFAULT_REPS, household
                       ex.describe(), time.perf_counter() - t0)
 
 
+def _precision(mean: float, sd: float, n: int, lo: float, hi: float) -> dict:
+    """The Monte Carlo standard error of the simulated mean, and ``p_met``: the probability that
+    the model's expected value (the mean over infinitely many replications) lies inside the
+    tolerance band, given the replications run (normal approximation to the mean's sampling
+    distribution, flat prior). The verdict ``met`` is about the mean of the replications run; where
+    ``p_met`` is far from 0 and 1 it is the replications' noise, and more ``--reps`` decide it."""
+    if n < 2 or not np.isfinite(sd):
+        return {"sim_se": math.nan, "p_met": math.nan}
+    se = sd / math.sqrt(n)
+    if se == 0.0:
+        return {"sim_se": 0.0, "p_met": float(lo <= mean <= hi)}
+    p = ndtr((hi - mean) / se) - ndtr((lo - mean) / se)
+    return {"sim_se": se, "p_met": float(p)}
+
+
 def summarise(result: PatternRun, patterns: PatternSet | None = None) -> pd.DataFrame:
     """The pattern table: one row per pattern (columns ``COLUMNS``)."""
     patterns = patterns or load_patterns()
@@ -326,7 +345,7 @@ def summarise(result: PatternRun, patterns: PatternSet | None = None) -> pd.Data
                      "sim_low": mean - 1.96 * sd if n > 1 else math.nan,
                      "sim_high": mean + 1.96 * sd if n > 1 else math.nan, "n_reps": n,
                      "deviation": mean - p.official, "met": bool(n and lo <= mean <= hi), "held_out": p.held_out,
-                     "why": p.why, "compares": p.compares})
+                     "why": p.why, "compares": p.compares, **_precision(mean, sd, n, lo, hi)})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -497,26 +516,26 @@ def figures(result: PatternRun, table: pd.DataFrame, patterns: PatternSet, figdi
     return written
 
 
-def _fmt(v: float, unit: str) -> str:
+def _fmt(v: float, unit: str, digits: int = 1) -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "n/a"
     if unit.startswith("yuan"):
         return f"{v:,.0f}"
     if unit.startswith("registered persons"):
         return f"{v:.3f}"
-    return f"{100 * v:.1f}%"
+    return f"{100 * v:.{digits}f}%"
 
 
 def markdown_table(table: pd.DataFrame) -> str:
-    lines = ["| pattern | official | tolerance | simulated mean (sd) | met | held out | why |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| pattern | official | tolerance | simulated mean (sd) | met | p_met | held out | why |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in table.itertuples():
         tol = (f"+-{100 * r.tolerance:.0f}% rel." if r.tolerance_kind == "relative"
                else f"+-{_fmt(r.tolerance, r.unit).replace('%', ' pt')}" if not r.unit.startswith("registered")
                else f"+-{r.tolerance:.2f}")
         sd = _fmt(r.sim_sd, r.unit).replace("%", " pt") if r.unit != "yuan per person-year" else f"{r.sim_sd:,.0f}"
         lines.append(f"| `{r.key}` | {_fmt(r.official, r.unit)} | {tol} | {_fmt(r.sim_mean, r.unit)} ({sd}) | "
-                     f"{'yes' if r.met else '**no**'} | {'yes' if r.held_out else 'no'} | {r.why} |")
+                     f"{'yes' if r.met else '**no**'} | {r.p_met:.2f} | {'yes' if r.held_out else 'no'} | {r.why} |")
     return "\n".join(lines)
 
 
@@ -541,13 +560,26 @@ def report_markdown(result: PatternRun, table: pd.DataFrame, patterns: PatternSe
         "Yardstick: " + patterns.meta.get("yardstick", "") + " Official values in yuan are at 2014 prices "
         f"(deflator: {patterns.deflator.get('series', '')}; {patterns.deflator.get('source', '')}). "
         "Met = the mean over replications lies within the tolerance of the official value. "
-        "Simulated band = mean +- 1.96 sd of the replications.",
+        "Simulated band = mean +- 1.96 sd of the replications. `sim_se` = the Monte Carlo standard error of "
+        "the mean (sd / sqrt(replications)); `p_met` = the probability that the model's expected value lies "
+        "inside the tolerance (normal approximation).",
         "",
         markdown_table(table),
         "",
-        "## Failed patterns",
-        "",
     ]
+    unsure = table[(table["p_met"] > UNSURE[0]) & (table["p_met"] < UNSURE[1])]
+    lines += ["## Verdicts within the Monte Carlo noise", ""]
+    if unsure.empty:
+        lines.append(f"None: every verdict has p_met below {UNSURE[0]:g} or above {UNSURE[1]:g}.")
+    else:
+        lines.append(f"These verdicts could turn with more replications ({result.reps} run; the standard error "
+                     "falls with their square root):")
+        lines.append("")
+        for r in unsure.itertuples():
+            lines.append(f"- `{r.key}`: simulated {_fmt(r.sim_mean, r.unit, 2)} (standard error "
+                         f"{_fmt(r.sim_se, r.unit, 2)}), band {_fmt(r.low, r.unit, 2)} to {_fmt(r.high, r.unit, 2)}: "
+                         f"{'met' if r.met else 'not met'}, p_met {r.p_met:.2f}.")
+    lines += ["", "## Failed patterns", ""]
     if fails.empty:
         lines.append("None.")
     for r in fails.itertuples():

@@ -5,6 +5,7 @@ import math
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -75,6 +76,31 @@ def test_pattern_table_columns_and_verdicts(pset):
     assert not table.set_index("key").loc["income.poor_areas.2014", "met"]
 
 
+def test_p_met_says_which_verdicts_more_replications_could_turn(pset):
+    # poverty.national.2014: official 7.2%, band 5.2-9.2%
+    def row(values):
+        n = len(values)
+        stats = pd.DataFrame({"rep": range(n), "seed": range(n), "stat": ["poverty.2014"] * n, "value": values})
+        run = P.PatternRun("x", None, n, 0, list(range(n)), stats, [], "serial", 0.0)
+        return P.summarise(run, pset).set_index("key").loc["poverty.national.2014"]
+
+    rng = np.random.default_rng(0)
+
+    def z(n):  # mean 0, sd 1 exactly
+        v = rng.standard_normal(n)
+        return (v - v.mean()) / v.std(ddof=1)
+
+    edge = row(0.092 + 0.01 * z(8))  # the mean on the upper bound: a coin flip
+    assert edge["sim_se"] == pytest.approx(0.01 / np.sqrt(8)) and edge["p_met"] == pytest.approx(0.5, abs=1e-6)
+    near = row(0.090 + 0.01 * z(8))  # met, but 0.2 points inside with a standard error of 0.35
+    assert near["met"] and 0.5 < near["p_met"] < 0.95
+    sure = row(0.090 + 0.01 * z(400))  # the same mean, 50 times the replications: decided
+    assert sure["met"] and sure["p_met"] > 0.99
+    assert row(0.120 + 0.01 * z(8))["p_met"] < 1e-6 and row(0.072 + 0.01 * z(8))["p_met"] > 0.999
+    one = row([0.07])
+    assert np.isnan(one["sim_se"]) and np.isnan(one["p_met"])
+
+
 def test_patterns_command_end_to_end(tmp_path):
     out = tmp_path / "pat"
     res = subprocess.run([sys.executable, "-m", "ruralabm", "patterns", "--reps", "2", "--households", "600",
@@ -88,6 +114,7 @@ def test_patterns_command_end_to_end(tmp_path):
     assert table["sim_mean"].notna().all()
     report = (out / "report.md").read_text()
     assert "patterns met" in report and "Failed patterns" in report
+    assert "Verdicts within the Monte Carlo noise" in report and table["p_met"].between(0, 1).all()
     for f in ("income.png", "poverty.png", "composition.png", "regions_exits.png"):
         assert (out / "figures" / f).stat().st_size > 1000
 

@@ -52,10 +52,15 @@ def run_patterns(args) -> int:
     record(out, "patterns", settings)
     n, met = len(table), int(table["met"].sum())
     ho = table[table["held_out"]]
-    print(f"\n{met} of {n} patterns met; held out from calibration {len(ho)} ({int(ho['met'].sum())} met)")
+    from ruralabm.calibration.patterns import UNSURE
+    unsure = int(((table["p_met"] > UNSURE[0]) & (table["p_met"] < UNSURE[1])).sum())
+    print(f"\n{met} of {n} patterns met; held out from calibration {len(ho)} ({int(ho['met'].sum())} met); "
+          f"{unsure} verdict(s) within the Monte Carlo noise (p_met between {UNSURE[0]:g} and {UNSURE[1]:g}: "
+          f"more --reps decide them)")
     for r in table.itertuples():
         print(f"  {'ok  ' if r.met else 'FAIL'} {r.key:38s} official {r.official:>10.4g}  simulated {r.sim_mean:>10.4g}"
-              f"  [{r.low:.4g}, {r.high:.4g}]{'  (held out)' if r.held_out else ''}")
+              f" (se {r.sim_se:.2g})  [{r.low:.4g}, {r.high:.4g}]  p_met {r.p_met:.2f}"
+              f"{'  (held out)' if r.held_out else ''}")
     if result.failures:
         print(f"\n{len(result.failures)} replication(s) failed, e.g. rep {result.failures[0][0]}: {result.failures[0][1]}")
     print(f"\nwrote {out}/patterns.csv, report.md, figures/ ({result.wall_seconds:.1f} s)")
