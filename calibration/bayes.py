@@ -93,6 +93,9 @@ BAYES_PARAMS = boxed(EFFECT_SIZES + [
     "learning.form_information_gain",
     "participation.selection_on_unobservables",
 ])
+# Four waves, the shipped calibration's. A fifth (``--resume DIR --waves 600,400,400,400,400``)
+# moved the predictive check's verdicts on each of three worlds (docs/calibration_bayes.md, "How
+# noisy is one calibration run?").
 DEFAULT_WAVES = [600, 400, 400, 400]
 DEFAULT_TEMPERING = [0.25, 0.5, 1.0]  # beta of waves 2, 3, 4 (the posterior itself uses 1)
 

@@ -156,9 +156,9 @@ def register(sub) -> None:
                         "calibration/bayes.py BAYES_PARAMS")
     p.add_argument("--targets", default=None, help="targets file (default calibration/targets.toml)")
     p.add_argument("--waves", type=_ints, default=None,
-                   help="runs per wave, comma-separated (default 600,400,400,400); with --resume, the stored waves "
-                        "followed by added ones (e.g. 600,400,400,400,400): a longer calibration, less noisy, whose "
-                        "old posterior moves to DIR/superseded/")
+                   help="runs per wave, comma-separated (default 600,400,400,400); with --resume, the stored "
+                        "waves followed by added ones (e.g. 600,400,400,400,400): a longer calibration, whose old "
+                        "posterior moves to DIR/superseded/")
     p.add_argument("--tempering", type=_floats, default=None,
                    help="likelihood power of the design of each wave after the first (default 0.25,0.5,1; an "
                         "added wave's defaults to 1)")
