@@ -529,7 +529,7 @@ def report_text(cal, result, fit, acc, summ, rec, paths, base: Path, ident: pd.D
              f"{acc['orderings'][1]}. Inside the predictive distribution (z_predictive): fitted "
              f"{acc['fitted_predictive'][0]} of {acc['fitted_predictive'][1]}, held out "
              f"{acc['held_out_predictive'][0]} of {acc['held_out_predictive'][1]}.", "",
-             *_uncertainty_lines(acc, result), 
+             *_uncertainty_lines(acc, result),
              f"MCMC: {result['mcmc']['walkers']} walkers x {result['mcmc']['steps']} steps (burn-in "
              f"{result['mcmc']['burn']}), acceptance {result['mcmc']['acceptance_fraction']:.2f}, largest integrated "
              f"autocorrelation time {result['mcmc']['autocorr_time_max'] or float('nan'):.0f} steps.", "",

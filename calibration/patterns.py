@@ -65,6 +65,11 @@ COLUMNS = ["key", "group", "source", "official", "official_nominal", "unit", "to
 UNSURE = (0.05, 0.95)
 
 
+def unsure(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a pattern table whose verdict more replications could turn."""
+    return table[(table["p_met"] > UNSURE[0]) & (table["p_met"] < UNSURE[1])]
+
+
 # ---------------------------------------------------------------------------------------------
 # The patterns file
 
@@ -567,15 +572,15 @@ def report_markdown(result: PatternRun, table: pd.DataFrame, patterns: PatternSe
         markdown_table(table),
         "",
     ]
-    unsure = table[(table["p_met"] > UNSURE[0]) & (table["p_met"] < UNSURE[1])]
+    undecided = unsure(table)
     lines += ["## Verdicts within the Monte Carlo noise", ""]
-    if unsure.empty:
+    if undecided.empty:
         lines.append(f"None: every verdict has p_met below {UNSURE[0]:g} or above {UNSURE[1]:g}.")
     else:
         lines.append(f"These verdicts could turn with more replications ({result.reps} run; the standard error "
                      "falls with their square root):")
         lines.append("")
-        for r in unsure.itertuples():
+        for r in undecided.itertuples():
             lines.append(f"- `{r.key}`: simulated {_fmt(r.sim_mean, r.unit, 2)} (standard error "
                          f"{_fmt(r.sim_se, r.unit, 2)}), band {_fmt(r.low, r.unit, 2)} to {_fmt(r.high, r.unit, 2)}: "
                          f"{'met' if r.met else 'not met'}, p_met {r.p_met:.2f}.")

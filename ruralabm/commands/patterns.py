@@ -52,10 +52,9 @@ def run_patterns(args) -> int:
     record(out, "patterns", settings)
     n, met = len(table), int(table["met"].sum())
     ho = table[table["held_out"]]
-    from ruralabm.calibration.patterns import UNSURE
-    unsure = int(((table["p_met"] > UNSURE[0]) & (table["p_met"] < UNSURE[1])).sum())
+    from ruralabm.calibration.patterns import UNSURE, unsure
     print(f"\n{met} of {n} patterns met; held out from calibration {len(ho)} ({int(ho['met'].sum())} met); "
-          f"{unsure} verdict(s) within the Monte Carlo noise (p_met between {UNSURE[0]:g} and {UNSURE[1]:g}: "
+          f"{len(unsure(table))} verdict(s) within the Monte Carlo noise (p_met between {UNSURE[0]:g} and {UNSURE[1]:g}: "
           f"more --reps decide them)")
     for r in table.itertuples():
         print(f"  {'ok  ' if r.met else 'FAIL'} {r.key:38s} official {r.official:>10.4g}  simulated {r.sim_mean:>10.4g}"
