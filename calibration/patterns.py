@@ -629,5 +629,57 @@ def _write_files(result: PatternRun, table: pd.DataFrame, out: Path, command: st
             "households": result.params.population.n_households, "backend": result.backend,
             "wall_seconds": result.wall_seconds, "patterns_file": str(patterns.path), "met": int(table["met"].sum()),
             "patterns": len(table), "held_out": int(table["held_out"].sum()), "version": package_version(),
-            "commit": git_commit(), "command": command, "failures": result.failures}
+            "commit": git_commit(), "command": command, "failures": result.failures,
+            "params_sha256": params_digest(result.params)}
     (out / "patterns.json").write_text(json.dumps(meta, indent=2, default=str))
+
+
+def params_digest(params) -> str:
+    """A fingerprint of the parameters a run used (the scenario after overrides), so that runs
+    can be pooled only when they simulated the same world."""
+    import hashlib
+
+    text = json.dumps(params.to_dict(), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def pooled(dirs: Sequence[str | Path]) -> tuple[PatternRun, list[dict]]:
+    """The replications of several finished ``ruralabm patterns`` runs of the same world as one
+    run (for a Monte Carlo precision one run would take too long to reach in one go, or to add
+    replications to a finished run: run again with another ``--seed`` and pool). Refused where the
+    runs differ in scenario, households, version, commit or parameters, or share a replication seed
+    (the same replication counted twice would fake precision). Returns the pooled run (``params``
+    None: take them from any of the runs) and each run's metadata."""
+    if len(dirs) < 2:
+        raise ParameterError(f"pool: {len(dirs)} run directory given; at least 2 are needed")
+    metas, frames = [], []
+    for d in dirs:
+        d = Path(d)
+        try:
+            meta = json.loads((d / "patterns.json").read_text())
+            stats = pd.read_csv(d / "replications.csv")
+        except FileNotFoundError as exc:
+            raise ParameterError(f"pool: {d} is not a finished patterns run ({Path(exc.filename).name} missing)") from None
+        metas.append(meta)
+        frames.append(stats)
+    for key in ("scenario", "households", "version", "commit", "params_sha256"):
+        values = {str(m.get(key)) for m in metas}
+        if len(values) > 1:
+            raise ParameterError(f"pool: the runs differ in {key} ({', '.join(sorted(values))}); "
+                                 "only runs of the same world can be pooled")
+    seen: dict[int, str] = {}
+    offset = 0
+    for d, meta, stats in zip(dirs, metas, frames):
+        for s in stats["seed"].unique():
+            if int(s) in seen:
+                raise ParameterError(f"pool: replication seed {int(s)} is in both {seen[int(s)]} and {d}; "
+                                     "pool runs of different master seeds")
+            seen[int(s)] = str(d)
+        stats["rep"] = stats["rep"] + offset
+        offset += int(meta["reps"])
+    stats = pd.concat(frames, ignore_index=True).sort_values(["stat", "rep"], kind="stable").reset_index(drop=True)
+    seeds = [int(s) for m in metas for s in m["seeds"]]
+    run = PatternRun(metas[0]["scenario"], None, offset, int(metas[0]["seed"]), seeds, stats,
+                     [f for m in metas for f in m.get("failures", [])], "pooled",
+                     float(sum(m.get("wall_seconds", 0.0) for m in metas)))
+    return run, metas

@@ -1,6 +1,7 @@
 """The official patterns (calibration/patterns.toml) and the ``patterns`` command."""
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -124,3 +125,34 @@ def test_command_defaults_mirror_the_library():
 
     assert (cmd.DEFAULT_SCENARIO, cmd.DEFAULT_REPS, cmd.DEFAULT_HOUSEHOLDS, cmd.DEFAULT_OUT) == (
         P.DEFAULT_SCENARIO, P.DEFAULT_REPS, P.DEFAULT_HOUSEHOLDS, P.DEFAULT_OUT)
+
+
+def test_runs_of_the_same_world_pool_and_others_are_refused(tmp_path, pset):
+    def finished(name, master, seeds, values, **meta):
+        d = tmp_path / name
+        d.mkdir()
+        n = len(seeds)
+        pd.DataFrame({"rep": range(n), "seed": seeds, "stat": ["poverty.2014"] * n, "value": values}).to_csv(
+            d / "replications.csv", index=False)
+        info = {"scenario": "mixed", "reps": n, "seed": master, "seeds": seeds, "households": 600, "version": "v",
+                "commit": "c", "params_sha256": "p", "failures": [], "wall_seconds": 1.0}
+        (d / "patterns.json").write_text(json.dumps({**info, **meta}))
+        return d
+
+    a = finished("a", 0, [11, 12], [0.090, 0.094])
+    b = finished("b", 1, [21, 22, 23], [0.091, 0.095, 0.093])
+    run, metas = P.pooled([a, b])
+    assert run.reps == 5 and sorted(run.stats["rep"]) == [0, 1, 2, 3, 4] and len(metas) == 2
+    row = P.summarise(run, pset).set_index("key").loc["poverty.national.2014"]
+    values = np.array([0.090, 0.094, 0.091, 0.095, 0.093])
+    assert row["n_reps"] == 5 and row["sim_mean"] == pytest.approx(values.mean())
+    assert row["sim_se"] == pytest.approx(values.std(ddof=1) / np.sqrt(5))
+    # The same replications twice would fake precision; another world's would mix two models.
+    with pytest.raises(P.ParameterError, match="replication seed 11"):
+        P.pooled([a, finished("a2", 0, [11, 12], [0.090, 0.094])])
+    with pytest.raises(P.ParameterError, match="params_sha256"):
+        P.pooled([a, finished("c", 2, [31], [0.09], params_sha256="q")])
+    with pytest.raises(P.ParameterError, match="not a finished patterns run"):
+        P.pooled([a, tmp_path])
+    with pytest.raises(P.ParameterError, match="at least 2"):
+        P.pooled([a])
