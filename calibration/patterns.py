@@ -669,7 +669,9 @@ def pooled(dirs: Sequence[str | Path]) -> tuple[PatternRun, list[dict]]:
                                  "only runs of the same world can be pooled")
     seen: dict[int, str] = {}
     offset = 0
+    failures = []
     for d, meta, stats in zip(dirs, metas, frames):
+        failures.extend((int(i) + offset, str(err)) for i, err in meta.get("failures", []))
         for s in stats["seed"].unique():
             if int(s) in seen:
                 raise ParameterError(f"pool: replication seed {int(s)} is in both {seen[int(s)]} and {d}; "
@@ -679,7 +681,6 @@ def pooled(dirs: Sequence[str | Path]) -> tuple[PatternRun, list[dict]]:
         offset += int(meta["reps"])
     stats = pd.concat(frames, ignore_index=True).sort_values(["stat", "rep"], kind="stable").reset_index(drop=True)
     seeds = [int(s) for m in metas for s in m["seeds"]]
-    run = PatternRun(metas[0]["scenario"], None, offset, int(metas[0]["seed"]), seeds, stats,
-                     [f for m in metas for f in m.get("failures", [])], "pooled",
+    run = PatternRun(metas[0]["scenario"], None, offset, int(metas[0]["seed"]), seeds, stats, failures, "pooled",
                      float(sum(m.get("wall_seconds", 0.0) for m in metas)))
     return run, metas

@@ -140,9 +140,10 @@ def test_runs_of_the_same_world_pool_and_others_are_refused(tmp_path, pset):
         return d
 
     a = finished("a", 0, [11, 12], [0.090, 0.094])
-    b = finished("b", 1, [21, 22, 23], [0.091, 0.095, 0.093])
+    b = finished("b", 1, [21, 22, 23], [0.091, 0.095, 0.093], failures=[[1, "boom"]])
     run, metas = P.pooled([a, b])
     assert run.reps == 5 and sorted(run.stats["rep"]) == [0, 1, 2, 3, 4] and len(metas) == 2
+    assert run.failures == [(3, "boom")]  # the second run's replication 1 is the pool's replication 3
     row = P.summarise(run, pset).set_index("key").loc["poverty.national.2014"]
     values = np.array([0.090, 0.094, 0.091, 0.095, 0.093])
     assert row["n_reps"] == 5 and row["sim_mean"] == pytest.approx(values.mean())
