@@ -1,7 +1,7 @@
 """Fit the national world's set-up parameters to pre-policy targets (the procedure behind the
 [population], [labour], [economy] and [policy] set-up values of scenarios/calibrated.toml).
 
-    python benchmarks/fit_world.py [--iterations 6] [--households 20000] [--seeds 1,2] [--write]
+    python benchmarks/fit_world.py [--iterations 6] [--households 20000] [--seeds 1-16] [--write]
 
 A damped fixed-point iteration: each parameter moves towards the one target it mainly sets (a
 multiplicative or additive step, damping 0.8), all at once, from the values in
@@ -43,9 +43,16 @@ would override it): since the calibrated default became the posterior median of 
 calibration, which calibrates subsidy_threshold, subsidy_per_capita, business_return, subsidy_effect,
 machine_effect and local_job_rate jointly with the effect sizes, this fit moves only the others.
 
+The targets are met in expectation over ``--seeds`` world draws, 16 by default. A world draw moves the
+national 2014 income by a standard deviation of about 1,000 yuan (10%) at any number of households,
+because it comes from the world's counties. Until the twelfth session the default was two draws,
+seeds 1 and 2, and both are poor ones, so the shipped set-up sits about 7% under the model's
+expected income, and the west's income ratio at 0.705 against 0.791 (docs/patterns.md).
+
 It runs the calibrated scenario (the world plus the calibrated values) and prints each
 round's statistics and the values; ``--write`` writes the last values into scenarios/world.toml
-(the lines of those keys). About 3 s a round per seed on one core.
+(the lines of those keys). About 1.5 s a round per seed on one core at 20,000 households (16 seeds x
+10 rounds: about 4 min).
 """
 from __future__ import annotations
 
@@ -118,6 +125,20 @@ def overrides(th: dict) -> list[str]:
         key = f"{SECTION[name]}.{KEY.get(name, name)}"
         out.append(f"{key}={json.dumps(value)}")
     return out
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'1-16' or '1,2,5' (or both: '1-4,9')."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        lo, sep, hi = part.strip().partition("-")
+        try:
+            seeds.extend(range(int(lo), int(hi) + 1) if sep else [int(lo)])
+        except ValueError:
+            raise SystemExit(f"--seeds = {text!r}: each part must be a seed or a range a-b, got {part!r}") from None
+    if not seeds:
+        raise SystemExit(f"--seeds = {text!r}: no seed given")
+    return seeds
 
 
 def measure(th: dict, seeds, households: int) -> dict:
@@ -213,10 +234,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--iterations", type=int, default=6)
     ap.add_argument("--households", type=int, default=20_000)
-    ap.add_argument("--seeds", default="1,2")
+    ap.add_argument("--seeds", default="1-16", help="world draws: a range a-b or a list a,b,c (default 1-16)")
     ap.add_argument("--write", action="store_true", help="write the last values into scenarios/world.toml")
     a = ap.parse_args()
-    seeds = [int(s) for s in a.seeds.split(",")]
+    seeds = parse_seeds(a.seeds)
     th = current(load_scenario("calibrated").params)
     for it in range(a.iterations):
         r = measure(th, seeds, a.households)
