@@ -30,15 +30,12 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     table = P.summarise(run)
-    undecided = P.unsure(table)
     print(f"pooled {run.reps} replications of scenario {run.scenario} from {len(metas)} runs "
           f"(master seeds {', '.join(str(m['seed']) for m in metas)}; {metas[0]['households']} households)")
-    print(f"{int(table['met'].sum())} of {len(table)} patterns met; held out {int(table['held_out'].sum())} "
-          f"({int((table['met'] & table['held_out']).sum())} met); {len(undecided)} verdict(s) within the Monte Carlo noise")
-    shown = table if args.all else table[~table["met"] | table["key"].isin(undecided["key"])]
-    for _, r in shown.iterrows():
-        print(f"  {'ok  ' if r['met'] else 'FAIL'} {r['key']:<38} official {r['official']:>10.4g}  simulated "
-              f"{r['sim_mean']:>10.5g} (se {r['sim_se']:.2g})  [{r['low']:.4g}, {r['high']:.4g}]  p_met {r['p_met']:.2f}")
+    print(P.count_line(table))
+    shown = table if args.all else table[~table["met"] | table["key"].isin(P.unsure(table)["key"])]
+    for r in shown.itertuples():
+        print(P.verdict_line(r))
     if args.csv:
         table.to_csv(args.csv, index=False)
     return 0

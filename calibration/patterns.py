@@ -70,6 +70,21 @@ def unsure(table: pd.DataFrame) -> pd.DataFrame:
     return table[(table["p_met"] > UNSURE[0]) & (table["p_met"] < UNSURE[1])]
 
 
+def count_line(table: pd.DataFrame) -> str:
+    """One line: patterns met, held out (and met), verdicts within the Monte Carlo noise."""
+    held_out = table[table["held_out"]]
+    return (f"{int(table['met'].sum())} of {len(table)} patterns met; held out from calibration {len(held_out)} "
+            f"({int(held_out['met'].sum())} met); {len(unsure(table))} verdict(s) within the Monte Carlo noise "
+            f"(p_met between {UNSURE[0]:g} and {UNSURE[1]:g}: more --reps decide them)")
+
+
+def verdict_line(row) -> str:
+    """One pattern's verdict, as the command prints it (``row`` from ``table.itertuples()``)."""
+    return (f"  {'ok  ' if row.met else 'FAIL'} {row.key:38s} official {row.official:>10.4g}  simulated "
+            f"{row.sim_mean:>10.4g} (se {row.sim_se:.2g})  [{row.low:.4g}, {row.high:.4g}]  p_met {row.p_met:.2f}"
+            f"{'  (held out)' if row.held_out else ''}")
+
+
 # ---------------------------------------------------------------------------------------------
 # The patterns file
 

@@ -50,16 +50,10 @@ def run_patterns(args) -> int:
         clear(out)  # the whole earlier set goes: no stale file of it survives
     write(result, table, out, command, patterns, make_figures=args.figures)
     record(out, "patterns", settings)
-    n, met = len(table), int(table["met"].sum())
-    ho = table[table["held_out"]]
-    from ruralabm.calibration.patterns import UNSURE, unsure
-    print(f"\n{met} of {n} patterns met; held out from calibration {len(ho)} ({int(ho['met'].sum())} met); "
-          f"{len(unsure(table))} verdict(s) within the Monte Carlo noise (p_met between {UNSURE[0]:g} and {UNSURE[1]:g}: "
-          f"more --reps decide them)")
+    from ruralabm.calibration.patterns import count_line, verdict_line
+    print("\n" + count_line(table))
     for r in table.itertuples():
-        print(f"  {'ok  ' if r.met else 'FAIL'} {r.key:38s} official {r.official:>10.4g}  simulated {r.sim_mean:>10.4g}"
-              f" (se {r.sim_se:.2g})  [{r.low:.4g}, {r.high:.4g}]  p_met {r.p_met:.2f}"
-              f"{'  (held out)' if r.held_out else ''}")
+        print(verdict_line(r))
     if result.failures:
         print(f"\n{len(result.failures)} replication(s) failed, e.g. rep {result.failures[0][0]}: {result.failures[0][1]}")
     print(f"\nwrote {out}/patterns.csv, report.md, figures/ ({result.wall_seconds:.1f} s)")
