@@ -147,8 +147,9 @@ def through_psm(df: pd.DataFrame) -> None:
 
     Cao's net impact is the PSM ATT over the matched controls' mean; the truth's percent is the same
     treated households' effect over their own twins' mean. So estimate - truth splits into the ATT's
-    bias (points) and the denominator: matched controls above the twins' mean are the selection the
-    matching leaves (targeting of the poor moves the members' own outcome below their matches').
+    bias (points) and the denominator. The ATT's bias is exactly the twins' mean minus the matched
+    controls' mean: what the matching leaves unbalanced, e.g. a covariate participation itself
+    changes (docs/calibration_bayes.md: the matching on skills training).
     """
     keys = sorted({k for high, low in ORDERINGS.values() for k in high + low})
     if not all("est." + k in df and "est.pct." + k in df for k in keys):
