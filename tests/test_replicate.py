@@ -119,3 +119,20 @@ def test_cli_replicate(tmp_path, capsys):
     assert "primary_secondary" in capsys.readouterr().out
     assert run.main(["replicate", "clds", "--households", "2000", "--set", "shocks.nonsense=1",
                      "--out", str(tmp_path)]) == 2
+
+
+def test_cao_psm_does_not_match_on_what_sets_a_learning_indicator():
+    """Organisations train their members, and the training that sets `ability` sets the learning
+    capacity's indicator `learn_trained_ever`: Cao's PSM must not match on it (docs/validation.md,
+    "Cao's covariates"). The CLDS replication keeps the paper's twelve covariates."""
+    from ruralabm import RuralModel, load_scenario
+    from ruralabm.analysis.specs import CAO_COVARIATES, CLDS_COVARIATES
+
+    sc = load_scenario("calibrated", ["population.n_households=3000", "population.n_counties=20",
+                                      "calendar.end_year=2020"])
+    panel = RuralModel(sc.params, seed=4, household_agents=False).run().household_panel()
+    trained = panel["learn_trained_ever"].astype(bool)
+    assert trained.mean() > 0.05
+    assert (panel.loc[trained, "ability"] == 1).all()  # ability is at least "ever trained"
+    assert "ability" not in CAO_COVARIATES and "ability" in CLDS_COVARIATES
+    assert set(CAO_COVARIATES) == set(CLDS_COVARIATES) - {"ability"} | {"land_area"}
