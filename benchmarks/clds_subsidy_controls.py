@@ -1,5 +1,6 @@
 """Where the CLDS-like sample's control group gets its dibao recipients (a diagnostic of CLDS Table 3's
-unmatched control share of `subsidy`, 0.072 in the paper, about 0.18-0.20 in the calibrated worlds).
+unmatched control share of `subsidy`: 0.072 in the paper, 0.17 at the shipped default and 0.18-0.20 in the
+posterior predictive checks of the calibrations of 2026-12-07).
 
     python benchmarks/clds_subsidy_controls.py [--seeds 3] [--scenario mixed] [--households 40000]
 

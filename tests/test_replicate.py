@@ -3,7 +3,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ruralabm import RuralModel, load_scenario
 from ruralabm.analysis import published, replicate
+from ruralabm.analysis.specs import CAO_COVARIATES, CLDS_COVARIATES
 
 
 def test_published_numbers_are_keyed_like_the_paper_statistics():
@@ -125,9 +127,6 @@ def test_cao_psm_does_not_match_on_what_sets_a_learning_indicator():
     """Organisations train their members, and the training that sets `ability` sets the learning
     capacity's indicator `learn_trained_ever`: Cao's PSM must not match on it (docs/validation.md,
     "Cao's covariates"). The CLDS replication keeps the paper's twelve covariates."""
-    from ruralabm import RuralModel, load_scenario
-    from ruralabm.analysis.specs import CAO_COVARIATES, CLDS_COVARIATES
-
     sc = load_scenario("calibrated", ["population.n_households=3000", "population.n_counties=20",
                                       "calendar.end_year=2020"])
     panel = RuralModel(sc.params, seed=4, household_agents=False).run().household_panel()
