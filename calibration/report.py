@@ -78,12 +78,13 @@ def fit_table(targets: Targets, reps: list[dict]) -> tuple[pd.DataFrame, pd.Data
     return pd.DataFrame(rows), orders, float(total)
 
 
-def jacobian(cal, store, best: dict, seeds, keys, executor, bar=None) -> tuple[pd.DataFrame, dict]:
+def jacobian(cal, store, best: dict, seeds, keys, executor, bar=None, step: float = STEP) -> tuple[pd.DataFrame, dict]:
+    """Central differences of ``keys`` at ``best``, ``step`` of each box either side (clipped to it)."""
     space: ParamSpace = cal.space
     points, plan = [], []
     for j, name in enumerate(space.names):
         width = space.high[j] - space.low[j]
-        h = STEP * width
+        h = step * width
         up = dict(best)
         dn = dict(best)
         up[name] = min(best[name] + h, space.high[j])

@@ -7,10 +7,17 @@ many distance units (the target's SE or tolerance) a statistic moves when a para
 tenth of its box. A candidate is *identified* when a smooth fitted statistic (everything but the
 matching estimates) moves by at least ``THRESHOLD`` units, or a matching estimate by more than its
 screening noise (``NOISY``: central differences at 2 replications of Cao's PSM % carry about 0.7
-units of noise, the kernel ATTs about 1.5). The shipped screen (the parameter list of :data:`calibration.bayes.BAYES_PARAMS`)
-is in docs/calibration_bayes.md, written by::
+units of noise, the kernel ATTs about 1.5). The screen behind the parameter list of
+:data:`calibration.bayes.BAYES_PARAMS` (docs/calibration_bayes.md, "Which parameters are calibrated"):
 
     python -m ruralabm.calibration.screen --out runs/bayes_screen --reps 2 --workers 2
+
+A parameter that acts through rare discrete events is screened with a wider step at the calibrated
+point; the cooperatives' yearly failure probability, whose closures a 5% step at 2 replications does
+not flip, was admitted by::
+
+    python -m ruralabm.calibration.screen --out runs/screen_failure_wide --reps 8 --workers 2 \
+        --only cooperative.failure_probability --scenario calibrated --step 0.5
 
 Every simulation is stored (``DIR/screen_evaluations.jsonl``) and reused when the screen is run again.
 """
@@ -30,7 +37,7 @@ from ruralabm.scenarios.executor import make_executor, progress_bar, replication
 
 from .boxes import EFFECT_SIZES, boxed
 from .objective import ParamSpace, Targets, current_value, settings_from
-from .report import identification, jacobian
+from .report import STEP, identification, jacobian
 from .search import Store
 
 THRESHOLD = 0.25  # distance units per 10% of the box: below it, no smooth fitted statistic responds
@@ -66,6 +73,7 @@ CANDIDATES = boxed(EFFECT_SIZES + [
     "learning.training_skill_gain",
     "county.machinery_org_growth",
     "enterprise.contract_premium",
+    "cooperative.failure_probability",
 ])
 
 
@@ -75,33 +83,41 @@ class _Cal:  # what report.jacobian needs of a calibration
     settings: dict
 
 
-def centre(space: ParamSpace, scenario: str, point: dict | None = None) -> dict:
-    """The screening point: ``point`` where it names a parameter, else the scenario's own value
-    clipped into the box."""
+def centre(space: ParamSpace, scenario: str, point: dict | None = None, step: float = STEP) -> dict:
+    """The screening point: ``point`` where it names a parameter, else the scenario's own value,
+    kept ``step`` of the box inside it (at the box's middle when the step is half the box or more)."""
     base = load_scenario(scenario).params
     out = {}
     for n, lo, hi in zip(space.names, space.low, space.high):
         v = (point or {}).get(n, current_value(base, n))
-        out[n] = float(np.clip(v, lo + 0.05 * (hi - lo), hi - 0.05 * (hi - lo)))
+        margin = min(step, 0.5) * (hi - lo)
+        out[n] = float(np.clip(v, lo + margin, hi - margin))
     return out
 
 
 def screen(candidates: list[str], out: Path, executor, reps: int = 2, seed: int = 2026, point: dict | None = None,
-           targets: str | None = None, progress: bool = True) -> pd.DataFrame:
+           targets: str | None = None, progress: bool = True, scenario: str | None = None,
+           step: float = STEP) -> pd.DataFrame:
     """The identification table of ``candidates`` (rows: fitted and held-out statistics; columns:
-    parameters; a ``fitted`` column) and, per parameter, the largest response of a fitted statistic."""
+    parameters; a ``fitted`` column) and, per parameter, the largest response of a fitted statistic.
+
+    ``scenario`` replaces the targets' scenario (the other parameters' values); ``step`` is the share
+    of each box either side of the point (a wider step for a parameter that acts through rare
+    discrete events, such as cooperative closures, which a 5% step at 2 replications may not flip)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tg = Targets.load(targets)
     settings = settings_from(tg)
+    if scenario is not None:
+        settings["scenario"] = scenario
     space = ParamSpace.parse(candidates)
-    x0 = centre(space, settings["scenario"], point)
+    x0 = centre(space, settings["scenario"], point, step)
     keys = sorted({t.key for t in tg.targets if t.weight > 0} | tg.needed_keys())
     store = Store(out / "screen_evaluations.jsonl", space.names)
     store.load()
     seeds = replication_seeds(seed, reps)
     bar = progress_bar(2 * space.dim * reps, "screening", progress)
-    D, _ = jacobian(_Cal(space, settings), store, x0, seeds, keys, executor, bar)
+    D, _ = jacobian(_Cal(space, settings), store, x0, seeds, keys, executor, bar, step=step)
     bar.close()
     ident = identification(tg, D, space)
     held = {t.key for t in tg.targets if t.info.get("held_out")}
@@ -121,7 +137,8 @@ def screen(candidates: list[str], out: Path, executor, reps: int = 2, seed: int 
     ident.to_csv(out / "identification.csv")
     summary.to_csv(out / "screen.csv", index=False)
     (out / "screen.json").write_text(json.dumps({"candidates": candidates, "point": x0, "reps": reps, "seed": seed,
-                                                 "threshold": THRESHOLD, "settings": settings}, indent=2))
+                                                 "step": step, "threshold": THRESHOLD, "settings": settings},
+                                                indent=2))
     return summary
 
 
@@ -132,12 +149,26 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--point", help="result.json of a point calibration: screen at its best values")
+    ap.add_argument("--scenario", help="the scenario whose values the other parameters take (default: the targets')")
+    ap.add_argument("--only", help="comma-separated candidates to screen (default: all)")
+    ap.add_argument("--step", type=float, default=STEP, help="share of each box either side of the point (default %(default)s)")
     args = ap.parse_args(argv)
     point = json.loads(Path(args.point).read_text())["best"] if args.point else None
+    candidates = CANDIDATES
+    if args.only:
+        names = [n.strip() for n in args.only.split(",") if n.strip()]
+        known = {c.split("=")[0] for c in CANDIDATES}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            ap.error(f"--only: {', '.join(unknown)} not among the screen's candidates ({', '.join(sorted(known))})")
+        candidates = [c for c in CANDIDATES if c.split("=")[0] in names]
+    if not 0 < args.step <= 0.5:
+        ap.error(f"--step: {args.step} is not in (0, 0.5] (a share of the box either side of the point)")
     from threadpoolctl import threadpool_limits
     threadpool_limits(1)
     with make_executor("processes", workers=args.workers) as ex:
-        summary = screen(CANDIDATES, Path(args.out), ex, reps=args.reps, seed=args.seed, point=point)
+        summary = screen(candidates, Path(args.out), ex, reps=args.reps, seed=args.seed, point=point,
+                         scenario=args.scenario, step=args.step)
     print(summary.sort_values("max_smooth", ascending=False).to_string(index=False))
     return 0
 

@@ -377,6 +377,9 @@ class CooperativeParams:
     failure_probability: float = param(0.04, "per year at average quality", 0.0, 1.0,
                                        "Yearly failure probability of a cooperative of average quality.",
                                        "Many registered cooperatives are dormant ('shell' cooperatives)")
+    shell_cleanup_year: int = param(2019, "year", 1950, 2150,
+                                    "A cooperative that fails stops operating but stays on the register, a dormant ('shell') cooperative, until this year's clean-up; until then its former members are still registered members (household state shell_member), which the CLDS-like survey reads as participation when survey.report_shell_membership is on. No process reads it otherwise.",
+                                    "Central Rural Work Leading Group Office, MARA and 9 other departments, Zhongnongfa [2019] No. 3: the 2019 special clean-up of 'shell' cooperatives, among them those stopped for two years or more through poor management; about 37% of registered cooperatives were shells around 2014 (Hu et al., 'False prosperity', 504 cooperatives in Jiangsu, Jilin and Sichuan), and the registered number grew every year to 2019")
     failure_quality_sensitivity: float = param(2.0, "relative risk per unit quality gap", 0.0, 100.0,
                                                "Failure risk = failure_probability x (1 + sensitivity x (mean quality - quality)).",
                                                "assumption: badly managed cooperatives fail much more often")
@@ -877,6 +880,9 @@ class SurveyParams:
     clds_error_persistence: float = param(0.3, "share of the error variance", 0.0, 1.0,
                                           "Share of the recall error's variance that is the household's own (the same in both waves); the rest is new each wave.",
                                           "assumption: reporting habits persist, recall errors of a given year do not")
+    report_shell_membership: bool = param(False, "switch",
+                                          doc="The CLDS-like survey counts a registered member of a dormant ('shell') cooperative (household state shell_member, until cooperative.shell_cleanup_year) as participating, as a member asked about membership may answer. Off: the survey sees participation in an operating organisation only.",
+                                          source="Hu et al., 'False prosperity' (about 37% of registered cooperatives were shells around 2014; policy support raised the nominal coverage ratio, not the cooperatives' function); an assumption that members of a shell report membership")
 
 
 @dataclass

@@ -73,6 +73,7 @@ HOUSEHOLD_VARIABLES: dict[str, tuple[str, str]] = {
     "start_year": ("int16", "first year of participation, 0 if never"),
     "registered_poor": ("int8", "registered as poor under the targeted poverty-alleviation policy (1/0)"),
     "cooperative_in_village": ("int8", "the village has an operating cooperative this year (1/0)"),
+    "shell_member": ("int8", "still a registered member of a cooperative that stopped operating (a 'shell'), until the shells' clean-up or joining another organisation (1/0)"),
     "forced": ("int8", "participation override: -1 forced out, 0 free, 1 forced in"),
     # shocks this year
     "health_shock": ("int8", "serious illness or injury this year (1/0)"),

@@ -77,6 +77,9 @@ ADDED_COLUMNS.update({
                  "remittances", "pension", "ag_subsidy", "land_rent_received", "land_rent_paid", "share_dividends",
                  "org_wages", "poor_county", "income_factor")
 })
+# Household state of dormant ('shell') cooperatives (docs/odd.md section 7.4): bookkeeping that no
+# process reads, so every reference column is unchanged.
+ADDED_COLUMNS["shell_member"] = "registered member of a dormant cooperative (model/state.py), not in the reference"
 # Validation columns added after the reference: the current-vs-current truth, overlap and drive
 # diagnostics (analysis/studies/validation.py); every reference column is still compared.
 ADDED_COLUMNS.update({

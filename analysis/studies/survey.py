@@ -44,7 +44,8 @@ def _years(panel: pd.DataFrame, years, what: str) -> None:
 
 def clds_sample(panel: pd.DataFrame, n: int = CLDS_SAMPLE, pre: int = CLDS_PRE, post: int = CLDS_POST, seed: int = 0,
                 poverty_column: str = "poor_national", keep_truth: bool = False, income_error_sd: float = 0.0,
-                error_persistence: float = 0.3, poverty_lines: dict | None = None) -> pd.DataFrame:
+                error_persistence: float = 0.3, poverty_lines: dict | None = None,
+                shell_members_report: bool = False) -> pd.DataFrame:
     """A two-wave sample of households that were poor in the pre-policy wave.
 
     Returns 2n rows (one per household-wave) with the CLDS covariates, ``T`` (participates in the
@@ -58,10 +59,14 @@ def clds_sample(panel: pd.DataFrame, n: int = CLDS_SAMPLE, pre: int = CLDS_PRE, 
     from the survey's own stream); households are selected on reported income, ``ln_income``
     and the poverty statuses (under ``poverty_lines``, {column: line}) are the reported ones, and
     ``income_per_capita_true`` / the true statuses are kept only with ``keep_truth``.
+
+    ``shell_members_report``: a registered member of a dormant ('shell') cooperative (the panel's
+    ``shell_member``) answers that it participates (``params.survey.report_shell_membership``); the
+    sample's ``participating`` and ``T`` are then the reported membership.
     """
     what = "CLDS sample"
-    _require(panel, CLDS_COVARIATES + ["household_id", "year", "participating", "income_per_capita", poverty_column],
-             what)
+    _require(panel, CLDS_COVARIATES + ["household_id", "year", "participating", "income_per_capita", poverty_column]
+             + (["shell_member"] if shell_members_report else []), what)
     _years(panel, [pre, post], what)
     if n < 2:
         raise EstimationError(f"{what}: n = {n} must be at least 2")
@@ -77,6 +82,8 @@ def clds_sample(panel: pd.DataFrame, n: int = CLDS_SAMPLE, pre: int = CLDS_PRE, 
             f" or ask for a smaller sample")
     chosen = np.sort(_rng(seed, 1).choice(eligible, size=n, replace=False))
     sample = panel[panel["year"].isin([pre, post]) & panel["household_id"].isin(chosen)].copy()
+    if shell_members_report:
+        sample["participating"] = (sample["participating"].to_numpy() | sample["shell_member"].to_numpy()).astype(np.int8)
     post_status = sample.loc[sample["year"] == post].set_index("household_id")["participating"]
     sample["T"] = sample["household_id"].map(post_status).astype(np.int8)
     sample["P"] = (sample["year"] == post).astype(np.int8)
@@ -90,11 +97,14 @@ def survey_options(params) -> dict:
     """The CLDS-like survey's measurement settings of a world (``params.survey``) as keyword
     arguments of :func:`clds_sample` and :func:`clds_eligible`."""
     sv = params.survey
-    if sv.clds_income_error_sd <= 0:
-        return {}
-    lines = {POOR_COLUMNS[name]: line for name, line in poverty_lines(params).items()}
-    return {"income_error_sd": sv.clds_income_error_sd, "error_persistence": sv.clds_error_persistence,
-            "poverty_lines": lines}
+    options: dict = {}
+    if sv.clds_income_error_sd > 0:
+        lines = {POOR_COLUMNS[name]: line for name, line in poverty_lines(params).items()}
+        options.update(income_error_sd=sv.clds_income_error_sd, error_persistence=sv.clds_error_persistence,
+                       poverty_lines=lines)
+    if sv.report_shell_membership:
+        options["shell_members_report"] = True
+    return options
 
 
 def clds_eligible(panel: pd.DataFrame, pre: int = CLDS_PRE, seed: int = 0, poverty_column: str = "poor_national",

@@ -67,6 +67,7 @@ def accept_applicants(world: World, orgs) -> None:
         accepted = forced | (rank < open_slots)
         joined, joined_org = applicants.compress(accepted), org_of.compress(accepted)
         hh.participating[joined] = 1
+        hh.shell_member[joined] = 0  # a shell's member that joins an operating organisation reports that one
         hh.org_id[joined] = joined_org
         hh.org_type[joined] = o.org_type[joined_org]
         hh.form[joined] = o.form[joined_org]
