@@ -12,7 +12,7 @@ were members in 2015: former members whose cooperative closed in 2016 become con
 members' high dibao share with them. Each seed runs the scenario once (no twins).
 
 It also prints a what-if of the survey, not of the model: the sample's participation and dibao
-shares if the members of a cooperative that closed in 2016 still reported membership, as members of
+shares if the members of a cooperative that closed (the panel's ``shell_member``) reported membership, as members of
 a dormant ('shell') cooperative may (about 37% of registered cooperatives around 2014 were shells
 that stayed on the register; Hu et al., "False prosperity"). Table 1's share, over both waves and
 all households, is the same under either reading.
@@ -27,7 +27,6 @@ import pandas as pd
 from ruralabm import RuralModel, load_scenario
 from ruralabm.analysis.specs import CLDS_POST, CLDS_PRE
 from ruralabm.analysis.studies.survey import clds_sample
-from ruralabm.model.enums import OrgType
 
 
 def one_seed(scenario: str, households: int, seed: int, sample: int) -> tuple[pd.DataFrame, pd.Series]:
@@ -37,13 +36,10 @@ def one_seed(scenario: str, households: int, seed: int, sample: int) -> tuple[pd
     post = smp[smp["year"] == CLDS_POST].copy()
     before = panel[panel["year"] == CLDS_POST - 1].set_index("household_id")
     post["member_before"] = before["participating"].reindex(post["household_id"]).to_numpy()
-    cooperative_before = (before["participating"] == 1) & (before["org_type"].astype(int) == int(OrgType.COOPERATIVE))
-    post["cooperative_member_before"] = cooperative_before.reindex(post["household_id"]).to_numpy()
     post["seed"] = seed
     # households (all, not only the sample) in a village with an operating cooperative, by year
     coverage = panel[panel["year"] >= CLDS_PRE].groupby("year")["cooperative_in_village"].mean()
-    return post[["seed", "participating", "subsidy", "cooperative_in_village", "member_before",
-                 "cooperative_member_before"]], coverage
+    return post[["seed", "participating", "subsidy", "cooperative_in_village", "member_before", "shell_member"]], coverage
 
 
 def main() -> None:
@@ -74,11 +70,11 @@ def main() -> None:
     print(f"\n{CLDS_POST} controls by their village's cooperative and their membership a year before "
           f"(contribution = dibao share x share of controls; the contributions sum to the controls' share):")
     print(split.round(3).to_string(index=False))
-    closed = ((frame["participating"] == 0) & (frame["cooperative_member_before"] == 1)
-              & (frame["cooperative_in_village"] == 0))
-    reported = (frame["participating"] == 1) | closed
-    print(f"\nwhat-if, the survey only: if the {closed.sum()} members of a cooperative that closed in {CLDS_POST} "
-          f"({closed.mean():.3f} of the sample) still reported membership: participation {reported.mean():.3f} "
+    # the model's shell members (model/processes/participation.py), whatever survey.report_shell_membership says
+    shells = frame["shell_member"] == 1
+    reported = (frame["participating"] == 1) | shells
+    print(f"\nwhat-if, the survey only: if the {shells.sum()} members of a shell cooperative (closed, still on the "
+          f"register; {shells.mean():.3f} of the sample) reported membership: participation {reported.mean():.3f} "
           f"(paper 0.7405); dibao share: treated {frame.loc[reported, 'subsidy'].mean():.3f}, controls "
           f"{frame.loc[~reported, 'subsidy'].mean():.3f} (paper 0.706 / 0.072)")
     print(f"\n{time.perf_counter() - t0:.0f} s")

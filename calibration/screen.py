@@ -8,13 +8,14 @@ tenth of its box. A candidate is *identified* when a smooth fitted statistic (ev
 matching estimates) moves by at least ``THRESHOLD`` units, or a matching estimate by more than its
 screening noise (``NOISY``: central differences at 2 replications of Cao's PSM % carry about 0.7
 units of noise, the kernel ATTs about 1.5). The screen behind the parameter list of
-:data:`calibration.bayes.BAYES_PARAMS` (docs/calibration_bayes.md, "Which parameters are calibrated"):
+:data:`calibration.bayes.BAYES_PARAMS`:
 
     python -m ruralabm.calibration.screen --out runs/bayes_screen --reps 2 --workers 2
 
 A parameter that acts through rare discrete events is screened with a wider step at the calibrated
 point; the cooperatives' yearly failure probability, whose closures a 5% step at 2 replications does
-not flip, was admitted by::
+not flip, is identified by (docs/calibration_bayes.md, "The cooperatives' failure probability in the
+search")::
 
     python -m ruralabm.calibration.screen --out runs/screen_failure_wide --reps 8 --workers 2 \
         --only cooperative.failure_probability --scenario calibrated --step 0.5

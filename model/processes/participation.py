@@ -77,12 +77,11 @@ def decide(world: World, idx) -> None:
     leaves = member & (~org_alive | forced_out | (chooses_exit & ~forced_in))
     # A failed cooperative stays on the register as a 'shell' until the clean-up: its members are
     # still registered members (what a survey may read as membership), though nothing operates.
-    coop_failed = ~org_alive & (org >= 0) & (o.failed_year.take(at_least(org, 0)) > 0)
-    cleanup = world.params.cooperative.shell_cleanup_year
-    if world.year >= cleanup:
+    if world.year >= world.params.cooperative.shell_cleanup_year:
         hh.shell_member[idx] = 0
     else:
-        shell = leaves & coop_failed & (hh.org_type[idx] == OrgType.COOPERATIVE)
+        failed = (org >= 0) & (o.failed_year.take(at_least(org, 0)) > 0)
+        shell = leaves & ~org_alive & failed & (hh.org_type[idx] == OrgType.COOPERATIVE)
         hh.shell_member[n_sel.compress(shell)] = 1
     _drop(hh, n_sel.compress(leaves))
     if not world.policy_active:
